@@ -1,0 +1,59 @@
+"""The `medcurate` command line: one Typer app; each command group lives in curation/commands/."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+import typer
+
+from curation import __version__
+from curation.commands.common import state
+from curation.warehouse.store import ENV_VAR, Warehouse
+
+COMMAND_MODULES = [
+    "manifest_cmd",
+    "ingest_cmd",
+    "build_cmd",
+    "sql_cmd",
+    "runs_cmd",
+]
+
+app = typer.Typer(
+    name="medcurate",
+    help="Build traceable, validated medical LLM training datasets from public corpora.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"medcurate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    warehouse: Path = typer.Option(
+        Path("warehouse"), "--warehouse", "-w", envvar=ENV_VAR, help="warehouse directory", show_default=True
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+) -> None:
+    state.warehouse = Warehouse(warehouse)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"curation.commands.{_name}").register(app)
+
+
+def main() -> None:
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    app()
+
+
+if __name__ == "__main__":
+    main()

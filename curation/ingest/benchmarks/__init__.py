@@ -1,0 +1,1 @@
+"""Medical QA benchmark loaders into `benchmark_items`: MedQA, MedMCQA, PubMedQA, MMLU (medical subjects)."""

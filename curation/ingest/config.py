@@ -1,0 +1,33 @@
+"""Manifest settings for ingest: sources and their format options."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from curation.config_base import StrictModel
+
+FORMATS = ("pubmed", "pmc", "medqa", "medmcqa", "pubmedqa", "mmlu", "jsonl", "parquet", "csv", "hf")
+Format = Literal["pubmed", "pmc", "medqa", "medmcqa", "pubmedqa", "mmlu", "jsonl", "parquet", "csv", "hf"]
+
+
+class SourceConfig(StrictModel):
+    """One source: a format, files (paths or globs, relative to the manifest), and format options.
+
+    `options` is checked against the format's own options model when the manifest is loaded.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    format: Format
+    paths: list[str] = Field(min_length=1)
+    split: str | None = None
+    options: dict = Field(default_factory=dict)
+
+
+class IngestConfig(StrictModel):
+    workers: int = Field(default=2, ge=1, le=64)
+    max_record_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    target_rows_per_shard: int = Field(default=250_000, ge=1)
+    target_bytes_per_shard: int = Field(default=256 * 1024 * 1024, ge=1024)
+    retries: int = Field(default=2, ge=0, le=10)

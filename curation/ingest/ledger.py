@@ -1,0 +1,40 @@
+"""The ingest ledger (`source_files` table): which file contents were ingested, so reruns skip them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow.dataset as ds
+
+from curation.warehouse.store import Warehouse
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    source_file: str
+    sha256: str
+    unit: str
+    table_name: str
+    run_id: str
+
+
+class Ledger:
+    """A snapshot of the ledger taken at the start of an ingest run."""
+
+    def __init__(self, warehouse: Warehouse):
+        self.by_sha: dict[str, LedgerEntry] = {}
+        self.by_path: dict[str, list[LedgerEntry]] = {}
+        files = warehouse.files("source_files")
+        if not files:
+            return
+        cols = ["source_file", "sha256", "unit", "table_name", "run_id"]
+        for r in ds.dataset([str(f) for f in files], format="parquet").to_table(columns=cols).to_pylist():
+            e = LedgerEntry(**r)
+            self.by_sha[e.sha256] = e
+            self.by_path.setdefault(e.source_file, []).append(e)
+
+    def lookup(self, sha256: str) -> LedgerEntry | None:
+        return self.by_sha.get(sha256)
+
+    def older_versions(self, source_file: str, sha256: str) -> list[LedgerEntry]:
+        return [e for e in self.by_path.get(source_file, []) if e.sha256 != sha256]

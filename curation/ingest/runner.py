@@ -1,0 +1,213 @@
+"""Ingest one source file as one unit: parse, fill lineage columns, write the table, deletions and quarantine,
+then record the file in the ledger. Plain functions: the Prefect flow in flows/ingest.py wraps them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.ingest.config import IngestConfig
+from curation.ingest.formats import get_format
+from curation.ingest.items import Deleted, Quarantined, Record
+from curation.ingest.ledger import Ledger
+from curation.warehouse.quarantine import Quarantine
+from curation.warehouse.runs import sha256_file
+from curation.warehouse.shards import ShardWriter
+from curation.warehouse.store import Warehouse
+
+STAGE = "ingest"
+_UNIT_TABLES = ("documents", "benchmark_items", "deletions", "quarantine", "source_files")
+
+
+@dataclass
+class IngestJob:
+    path: str
+    format: str
+    source_name: str
+    split: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str
+    sha256: str = ""
+    bytes: int = 0
+    status: str = "ingested"  # ingested | skipped | failed
+    table: str = ""
+    unit: str = ""
+    rows: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+    seconds: float = 0.0
+    retired_units: list[str] = field(default_factory=list)
+
+
+def content_sha256(*parts: str | None) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update((p or "").encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def _row_bytes(row: dict[str, Any]) -> int:
+    return sum(len(v) for v in row.values() if isinstance(v, str)) + sum(
+        len(s.get("text") or "") for s in row.get("sections") or [] if isinstance(s, dict)
+    )
+
+
+def _remove_unit_everywhere(wh: Warehouse, unit: str) -> None:
+    for table in _UNIT_TABLES:
+        wh.remove_unit(table, f"{STAGE}-{unit}" if table == "quarantine" else unit)
+
+
+def ingest_file(
+    wh: Warehouse,
+    job: IngestJob,
+    run_id: str,
+    ledger: Ledger,
+    cfg: IngestConfig | None = None,
+    *,
+    force: bool = False,
+) -> FileResult:
+    """Ingest one file. Bad records go to quarantine; only an unreadable file makes the result 'failed'."""
+    cfg = cfg or IngestConfig()
+    t0 = time.perf_counter()
+    path = Path(job.path).resolve()
+    res = FileResult(path=str(path), format=job.format)
+    spec = get_format(job.format)
+    options = spec.options(job.options)
+    table = spec.table_for(options)
+    res.table = table
+    try:
+        res.sha256 = sha256_file(path) if path.is_file() else _dir_sha256(path)
+        res.bytes = path.stat().st_size
+    except OSError as e:
+        res.status, res.message = "failed", f"cannot read {path}: {e}"
+        return res
+
+    prior = ledger.lookup(res.sha256)
+    if prior and not force:
+        res.status = "skipped"
+        res.unit = prior.unit
+        res.message = f"same content already ingested from {prior.source_file} (run {prior.run_id})"
+        res.seconds = time.perf_counter() - t0
+        return res
+
+    unit = f"{job.format}-{res.sha256[:20]}"
+    res.unit = unit
+    _remove_unit_everywhere(wh, unit)  # leftovers of a crashed attempt
+    writer_kw = {"target_rows": cfg.target_rows_per_shard, "target_bytes": cfg.target_bytes_per_shard}
+    quarantine = Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{unit}")
+    rows = ShardWriter(wh, table, unit, **writer_kw)
+    deletions = ShardWriter(wh, "deletions", unit)
+    lineage = {"run_id": run_id, "source_file": str(path), "source_file_sha256": res.sha256}
+    required = set(wh.schema(table).required()) - set(lineage) - {"content_sha256"}
+    try:
+        for item in spec.parser()(path, options, job.split):
+            if isinstance(item, Record):
+                row = item.row
+                missing = sorted(k for k in required if row.get(k) in (None, ""))
+                size = _row_bytes(row)
+                ref = row.get("source_ref") or f"{path}#{row.get('record_index')}"
+                if missing:
+                    quarantine.add("missing_field", ref, row, detail=f"missing {missing}")
+                elif size > cfg.max_record_bytes:
+                    quarantine.add(
+                        "oversized_record", ref, row.get("text"), detail=f"{size} bytes > {cfg.max_record_bytes}"
+                    )
+                else:
+                    row.update(lineage)
+                    if not row.get("content_sha256"):
+                        row["content_sha256"] = content_sha256(row.get("title"), row.get("text") or row.get("question"))
+                    rows.write(row)
+            elif isinstance(item, Deleted):
+                deletions.write(
+                    {
+                        "work_id": item.work_id,
+                        "source": item.source,
+                        "source_id": item.source_id,
+                        "record_index": item.record_index,
+                        **lineage,
+                    }
+                )
+                res.deleted += 1
+            elif isinstance(item, Quarantined):
+                quarantine.add(item.reason, item.source_ref, item.payload, item.detail)
+            else:
+                raise TypeError(f"parser for {job.format} yielded {type(item).__name__}")
+    except Exception as e:  # a parser bug must not lose the rows before it, nor the run
+        quarantine.add(
+            "parser_error", f"{path}", None, detail=f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
+        )
+    try:
+        quarantine.commit()
+        deletions.commit()
+        stats = rows.commit()
+    except BaseException:
+        rows.abort()
+        deletions.abort()
+        raise
+    res.rows = stats.rows
+    res.quarantined = quarantine.n
+    res.reasons = dict(quarantine.reasons)
+    _write_ledger_row(wh, res, run_id)
+    for old in ledger.older_versions(str(path), res.sha256):
+        _remove_unit_everywhere(wh, old.unit)
+        res.retired_units.append(old.unit)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _dir_sha256(path: Path) -> str:
+    """A directory source (a saved Hugging Face dataset): hash of its files' names and contents."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def _write_ledger_row(wh: Warehouse, res: FileResult, run_id: str) -> None:
+    with ShardWriter(wh, "source_files", res.unit) as w:
+        w.write(
+            {
+                "source_file": res.path,
+                "sha256": res.sha256,
+                "bytes": res.bytes,
+                "format": res.format,
+                "table_name": res.table,
+                "unit": res.unit,
+                "n_rows": res.rows,
+                "n_deleted": res.deleted,
+                "n_quarantined": res.quarantined,
+                "run_id": run_id,
+                "ingested_at": dt.datetime.now(dt.UTC),
+            }
+        )
+
+
+def summarize(results: list[FileResult]) -> dict[str, Any]:
+    reasons: Counter[str] = Counter()
+    for r in results:
+        reasons.update(r.reasons)
+    return {
+        "files": len(results),
+        "files_ingested": sum(r.status == "ingested" for r in results),
+        "files_skipped": sum(r.status == "skipped" for r in results),
+        "files_failed": sum(r.status == "failed" for r in results),
+        "rows": sum(r.rows for r in results),
+        "deleted": sum(r.deleted for r in results),
+        "quarantined": sum(r.quarantined for r in results),
+        "quarantine_reasons": dict(reasons),
+    }

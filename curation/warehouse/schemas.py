@@ -1,0 +1,155 @@
+"""Table schemas, loaded from schemas/tables/*.yaml: the single source of truth for columns and their types.
+
+Type grammar: string, json (a JSON document stored as string), bool, int32, int64, float32, float64, date,
+timestamp (UTC, microseconds), list<T>, struct<name: T, ...>.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+
+from curation.resources import schemas_dir
+
+_SCALARS: dict[str, tuple[pa.DataType, str]] = {
+    "string": (pa.string(), "VARCHAR"),
+    "json": (pa.string(), "VARCHAR"),
+    "bool": (pa.bool_(), "BOOLEAN"),
+    "int32": (pa.int32(), "INTEGER"),
+    "int64": (pa.int64(), "BIGINT"),
+    "float32": (pa.float32(), "FLOAT"),
+    "float64": (pa.float64(), "DOUBLE"),
+    "date": (pa.date32(), "DATE"),
+    "timestamp": (pa.timestamp("us", tz="UTC"), "TIMESTAMP WITH TIME ZONE"),
+}
+
+
+def _split_top(s: str) -> list[str]:
+    """Split on commas that are not nested inside <...>."""
+    parts, depth, cur = [], 0, []
+    for ch in s:
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        parts.append("".join(cur).strip())
+    return parts
+
+
+def _parse(t: str) -> tuple[pa.DataType, str]:
+    t = t.strip()
+    if t in _SCALARS:
+        return _SCALARS[t]
+    m = re.fullmatch(r"list<(.+)>", t)
+    if m:
+        inner_pa, inner_sql = _parse(m.group(1))
+        return pa.list_(inner_pa), f"{inner_sql}[]"
+    m = re.fullmatch(r"struct<(.+)>", t)
+    if m:
+        fields, sql = [], []
+        for part in _split_top(m.group(1)):
+            name, _, ftype = part.partition(":")
+            fpa, fsql = _parse(ftype)
+            fields.append(pa.field(name.strip(), fpa))
+            sql.append(f'"{name.strip()}" {fsql}')
+        return pa.struct(fields), f"STRUCT({', '.join(sql)})"
+    raise ValueError(f"unknown column type {t!r}")
+
+
+def arrow_type(t: str) -> pa.DataType:
+    return _parse(t)[0]
+
+
+def sql_type(t: str) -> str:
+    return _parse(t)[1]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table's columns and key, as declared in schemas/tables/<name>.yaml."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    description: str = ""
+    path: str = ""
+    annotation: bool = field(default=False)
+
+    @property
+    def arrow(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=c.nullable) for c in self.columns])
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if not c.nullable]
+
+    def empty_select_sql(self) -> str:
+        """A zero-row SELECT with this schema's column types: a view for a table that has no data yet."""
+        cols = ", ".join(f'CAST(NULL AS {sql_type(c.type)}) AS "{c.name}"' for c in self.columns)
+        return f"SELECT {cols} WHERE false"
+
+
+def _from_file(path: Path) -> TableSchema:
+    spec = yaml.safe_load(path.read_text())
+    unknown = set(spec) - {"table", "key", "columns", "description", "path"}
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+    cols = tuple(
+        Column(c["name"], c["type"], bool(c.get("nullable", True)), c.get("description", "")) for c in spec["columns"]
+    )
+    for c in cols:
+        _parse(c.type)  # fail early on a typo
+    table_path = spec.get("path", spec["table"])
+    return TableSchema(
+        name=spec["table"],
+        key=tuple(spec.get("key", [])),
+        columns=cols,
+        description=spec.get("description", ""),
+        path=table_path,
+        annotation=table_path.startswith("annotations/"),
+    )
+
+
+@functools.cache
+def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
+    d = (directory or schemas_dir()) / "tables"
+    out = {}
+    for p in sorted(d.glob("*.yaml")):
+        s = _from_file(p)
+        out[s.name] = s
+    return out
+
+
+def load_schema(name: str) -> TableSchema:
+    schemas = all_schemas()
+    if name not in schemas:
+        raise KeyError(f"no schema for table {name!r}; known: {sorted(schemas)}")
+    return schemas[name]
