@@ -82,7 +82,7 @@ def test_run_record_saved_on_success_and_failure(wh):
     rec = load_run(wh, run.run_id)
     assert rec["status"] == "completed" and rec["counts"] == {"rows": 5} and rec["inputs"][0]["sha256"] == "abc"
     with pytest.raises(ZeroDivisionError), start_run(wh, "dedup") as run2:
-        1 / 0
+        raise ZeroDivisionError("boom")
     rec2 = load_run(wh, run2.run_id)
     assert rec2["status"] == "failed" and "ZeroDivisionError" in rec2["errors"][0]["message"]
     con = connect(wh)
