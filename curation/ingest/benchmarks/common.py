@@ -65,7 +65,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str | None, bytes, str]]:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quarantined]]:
-    """Yield (record_index, line_no, object) per non-blank line; bad lines come as Quarantined."""
+    """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Quarantined."""
     index = 0
     for line_no, line, raw, error in iter_lines(path):
         ref = f"{path}:{line_no}"
@@ -85,6 +85,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quaranti
             else:
                 yield index, line_no, Quarantined("not_an_object", ref, line, f"got {type(obj).__name__}")
         index += 1
+    if index == 0:
+        yield 0, 0, Quarantined("empty_file", str(path), None, "no JSON line in the file")
 
 
 class _JsonStream:

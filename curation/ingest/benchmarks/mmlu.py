@@ -101,3 +101,5 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         yield item_record(
             "mmlu", split, index - 1, ref, row[0], options_list, answer, id_parts=(subject,), subject=subject
         )
+    if index == 0:
+        yield Quarantined("empty_file", str(path), None, "no CSV row in the file")
