@@ -75,7 +75,8 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             yield obj
             continue
         if contradiction:
-            yield Quarantined("cop_base_mismatch", ref, obj, f"file rejected: {contradiction}")
+            why = f"file rejected: {contradiction} (re-ingest with --force: the ledger has seen this file)"
+            yield Quarantined("cop_base_mismatch", ref, obj, why)
             continue
         question = obj.get("question")
         texts = [obj.get(k) for k in OPTION_KEYS]
