@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import prefect.main  # noqa: F401  Prefect log handlers bound to the real stderr before CliRunner swaps it
 import pytest
 import yaml
 
