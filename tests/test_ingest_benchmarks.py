@@ -246,3 +246,20 @@ def test_stable_item_id_is_content_based():
     assert a == stable_item_id("medqa", "test", "question", "x", "y")
     assert a != stable_item_id("medqa", "test", "question", "y", "x")
     assert a.startswith("medqa:test:")
+
+
+def test_truncated_gzip_keeps_the_lines_before(wh, tmp_path):
+    good = {"question": "q", "options": {"A": "x", "B": "y"}, "answer_idx": "A"}
+    data = gzip.compress(b"".join(json.dumps({**good, "question": f"q{i}"}).encode() + b"\n" for i in range(2000)))
+    p = tmp_path / "medqa_test.jsonl.gz"
+    p.write_bytes(data[: len(data) // 2])
+    res = ingest(wh, p, "medqa")
+    assert 0 < res.rows < 2000 and res.reasons == {"truncated_file": 1}
+
+
+def test_pubmedqa_wrong_encoding_keeps_members_before(wh, tmp_path):
+    ok = {"QUESTION": "Q?", "CONTEXTS": ["c"], "final_decision": "no"}
+    p = tmp_path / "pubmedqa_test.json"
+    p.write_bytes(b'{"1": ' + json.dumps(ok).encode() + b', "2": {"QUESTION": "caf\xe9"}}')
+    res = ingest(wh, p, "pubmedqa")
+    assert (res.rows, res.reasons) == (1, {"wrong_encoding": 1})

@@ -4,9 +4,11 @@ UTF-8 line decoding that isolates a wrongly encoded line, split resolution, stab
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from curation.ingest.textio import open_binary
 LABELS = "ABCDEFGHIJ"
 SPLIT_TOKENS = ("train", "dev", "val", "validation", "test")
 _CHUNK = 1 << 20
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
 
 
 def stable_item_id(benchmark: str, split: str, *parts: str) -> str:
@@ -66,8 +69,15 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str | None, bytes, str]]:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quarantined]]:
     """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Quarantined."""
-    index = 0
-    for line_no, line, raw, error in iter_lines(path):
+    index, lines = 0, iter_lines(path)
+    while True:
+        try:
+            line_no, line, raw, error = next(lines)
+        except StopIteration:
+            break
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a truncated or corrupt .gz: keep what came before
+            yield index, 0, Quarantined("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}")
+            return
         ref = f"{path}:{line_no}"
         if line is None:
             yield index, line_no, Quarantined("wrong_encoding", ref, raw, f"not UTF-8: {error}")
@@ -94,10 +104,11 @@ class _JsonStream:
 
     def __init__(self, f, max_value_chars: int):
         self.f = f
-        self.dec = codecs.getincrementaldecoder("utf-8")()
+        self.dec = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         self.buf, self.pos, self.consumed, self.eof = "", 0, 0, False
         self.max_value_chars = max_value_chars
         self.json = json.JSONDecoder()
+        self.last_bad = ""  # why the last value's text was not valid UTF-8, if it was not
 
     def more(self) -> bool:
         if self.eof:
@@ -129,6 +140,8 @@ class _JsonStream:
                 continue
             if end == len(self.buf) and self.more():  # a number may go on in the next chunk
                 continue
+            bad = _UNDECODABLE.search(self.buf, self.pos, end)
+            self.last_bad = f"not UTF-8: byte 0x{ord(bad.group()) - 0xDC00:02x}" if bad else ""
             self.pos = end
             return obj
 
@@ -165,7 +178,12 @@ def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Ite
                     yield fail("invalid_json", "expected a string key and ':' (rest of the file quarantined)")
                     return
                 s.pos += 1
-                yield key, s.value()
+                start = s.where()
+                member = s.value()
+                if s.last_bad:
+                    yield Quarantined("wrong_encoding", f"{path}#{key}@char{start}", None, s.last_bad)
+                else:
+                    yield key, member
                 sep = s.peek()
                 if sep == "}":
                     return
@@ -176,8 +194,6 @@ def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Ite
                 s.pos += 1
         except json.JSONDecodeError as e:
             yield fail("invalid_json", f"{e.msg} (rest of the file quarantined)")
-        except UnicodeDecodeError as e:
-            yield fail("wrong_encoding", f"not UTF-8 at about byte {e.start} of a chunk: {e}")
 
 
 def item_record(
