@@ -158,3 +158,12 @@ def test_mapping_options_are_checked(options, message):
 )
 def test_normalize_license(text, expected):
     assert normalize_license(text) == expected
+
+
+@pytest.mark.parametrize(("name", "reason"), [("e.jsonl", "empty_file"), ("e.csv", "empty_file"),
+                                              ("e.parquet", "invalid_parquet")])  # fmt: skip
+def test_empty_tabular_files_are_quarantined(wh, tmp_path, name, reason):
+    p = tmp_path / name
+    p.write_bytes(b"")
+    res = ingest(wh, p, name.rsplit(".", 1)[1], **DOCS)
+    assert (res.status, res.rows, res.reasons) == ("ingested", 0, {reason: 1})
