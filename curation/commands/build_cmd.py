@@ -8,6 +8,16 @@ import typer
 
 from curation.commands.common import cli_errors, out, warehouse, warehouse_arg
 
+# What a build leaves behind, as (label, query returning one number).
+BUILT = [
+    ("documents (all occurrences)", "select count(*) from documents"),
+    ("documents_current (current, not deleted)", "select count(*) from documents_current"),
+    ("deleted works", "select count(*) from documents_latest where is_deleted"),
+    ("superseded versions", "select count(*) from documents_latest where not is_current"),
+    ("benchmark_items", "select count(*) from benchmark_items"),
+    ("quarantined", "select count(*) from quarantine"),
+]
+
 EXAMPLES = [
     "select source, count(*) as docs from documents_current group by 1 order by 1",
     "select benchmark, split, count(*) from benchmark_items group by all order by all",
@@ -31,6 +41,9 @@ def build(manifest: Path = typer.Argument(..., help="manifest YAML, e.g. manifes
         brief = {k: v for k, v in (s or {}).items() if isinstance(v, int | float | str)}
         out.print(f"  {stage}: {brief}")
     con = connect(wh)
+    out.print("\n[bold]warehouse contents[/]")
+    for label, q in BUILT:
+        out.print(f"  {label}: {con.execute(q).fetchone()[0]}")
     out.print("\nTry:")
     for q in EXAMPLES:
         n = len(con.execute(q).fetchall())

@@ -61,6 +61,10 @@ def _print_summary(s: dict) -> None:
     )
     for reason, n in sorted(s.get("quarantine_reasons", {}).items()):
         console.print(f"  quarantined {n} × {reason}")
+    if s.get("quarantined"):
+        console.print(
+            f'  see: medcurate sql "select reason, source_ref, detail from quarantine where run_id = \'{s["run_id"]}\'"'
+        )
 
 
 def register(root: typer.Typer) -> None:

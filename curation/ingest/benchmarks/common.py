@@ -1,17 +1,25 @@
-"""Shared pieces of the benchmark loaders: streaming JSON Lines with bad lines quarantined, and stable ids."""
+"""Shared pieces of the benchmark loaders: streaming JSON Lines and JSON objects with bad input quarantined,
+UTF-8 line decoding that isolates a wrongly encoded line, split resolution, stable ids, and the row builder."""
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
 import json
+import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from curation.ingest.items import Quarantined
-from curation.ingest.textio import open_text
+from curation.ingest.items import Quarantined, Record
+from curation.ingest.textio import open_binary
 
 LABELS = "ABCDEFGHIJ"
+SPLIT_TOKENS = ("train", "dev", "val", "validation", "test")
+_CHUNK = 1 << 20
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
 
 
 def stable_item_id(benchmark: str, split: str, *parts: str) -> str:
@@ -20,21 +28,203 @@ def stable_item_id(benchmark: str, split: str, *parts: str) -> str:
     return f"{benchmark}:{split}:{h}"
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quarantined]]:
-    """Yield (record_index, line_no, object) per non-blank line; undecodable lines come as Quarantined."""
-    index = 0
-    with open_text(path) as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            ref = f"{path}:{line_no}"
+def split_from_name(path: Path) -> str | None:
+    """The split named in a file name (`anatomy_val.csv`, `dev.jsonl`, `medqa_test_rows0-99.jsonl`), if exactly one."""
+    tokens = set(re.split(r"[_.\-\s]+", path.name.lower()))
+    found = [t for t in SPLIT_TOKENS if t in tokens]
+    return found[0] if len(found) == 1 else None
+
+
+def resolve_split(benchmark: str, path: Path, *candidates: str | None) -> str:
+    """The first explicit split (source `split`, then the format option), else the one in the file name.
+
+    No split is an error rather than a guess: a test item filed as train would leak into training data.
+    """
+    for c in candidates:
+        if c:
+            return c
+    found = split_from_name(path)
+    if not found:
+        raise ValueError(
+            f"{benchmark}: no split for {path.name}: set `split` on the source (or --split); "
+            f"the file name names none of {list(SPLIT_TOKENS)}"
+        )
+    return found
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str | None, bytes, str]]:
+    """Yield (line_no, text, raw, error) per line: text is None when the line is not valid UTF-8.
+
+    Decoding line by line keeps one wrongly encoded line from taking the rest of the file with it.
+    """
+    with open_binary(path) as f:
+        for line_no, raw in enumerate(f, start=1):
+            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield index, line_no, Quarantined("invalid_json", ref, line, str(e))
-            else:
-                if isinstance(obj, dict):
-                    yield index, line_no, obj
-                else:
-                    yield index, line_no, Quarantined("not_an_object", ref, line, f"got {type(obj).__name__}")
+                yield line_no, raw.decode("utf-8"), raw, ""
+            except UnicodeDecodeError as e:
+                yield line_no, None, raw, str(e)
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quarantined]]:
+    """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Quarantined."""
+    index, lines = 0, iter_lines(path)
+    while True:
+        try:
+            line_no, line, raw, error = next(lines)
+        except StopIteration:
+            break
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a truncated or corrupt .gz: keep what came before
+            yield index, 0, Quarantined("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}")
+            return
+        ref = f"{path}:{line_no}"
+        if line is None:
+            yield index, line_no, Quarantined("wrong_encoding", ref, raw, f"not UTF-8: {error}")
             index += 1
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield index, line_no, Quarantined("invalid_json", ref, line, str(e))
+        else:
+            if isinstance(obj, dict):
+                yield index, line_no, obj
+            else:
+                yield index, line_no, Quarantined("not_an_object", ref, line, f"got {type(obj).__name__}")
+        index += 1
+    if index == 0:
+        yield 0, 0, Quarantined("empty_file", str(path), None, "no JSON line in the file")
+
+
+class _JsonStream:
+    """A growing text window over a UTF-8 byte stream, for decoding one JSON value at a time."""
+
+    def __init__(self, f, max_value_chars: int):
+        self.f = f
+        self.dec = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self.buf, self.pos, self.consumed, self.eof = "", 0, 0, False
+        self.max_value_chars = max_value_chars
+        self.json = json.JSONDecoder()
+        self.last_bad = ""  # why the last value's text was not valid UTF-8, if it was not
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.f.read(_CHUNK)
+        self.eof = not chunk
+        text = self.dec.decode(chunk, final=self.eof)
+        if self.consumed == 0 and self.pos == 0 and text.startswith("\ufeff"):
+            text = text[1:]
+        self.buf, self.consumed, self.pos = self.buf[self.pos :] + text, self.consumed + self.pos, 0
+        return bool(chunk)
+
+    def peek(self) -> str:
+        """The next non-blank character ('' at the end of the file)."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buf) or not self.more():
+                return self.buf[self.pos : self.pos + 1]
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                obj, end = self.json.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError:
+                if len(self.buf) - self.pos > self.max_value_chars or not self.more():
+                    raise
+                continue
+            if end == len(self.buf) and self.more():  # a number may go on in the next chunk
+                continue
+            bad = _UNDECODABLE.search(self.buf, self.pos, end)
+            self.last_bad = f"not UTF-8: byte 0x{ord(bad.group()) - 0xDC00:02x}" if bad else ""
+            self.pos = end
+            return obj
+
+    def where(self) -> int:
+        return self.consumed + self.pos
+
+
+def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Iterator[tuple[str, Any] | Quarantined]:
+    """Stream the members of a top-level JSON object (`{"key": value, ...}`, e.g. PubMedQA keyed by PMID).
+
+    Holds one member at a time, not the file. Invalid JSON stops the file there: the members before it are
+    kept and the rest is quarantined with its character offset (a JSON object cannot be resynchronized safely).
+    """
+    with open_binary(path) as f:
+        s = _JsonStream(f, max_value_chars)
+
+        def fail(reason: str, why: str) -> Quarantined:
+            return Quarantined(reason, f"{path}@char{s.where()}", s.buf[s.pos : s.pos + 2000] or None, why)
+
+        try:
+            first = s.peek()
+            if not first:
+                yield fail("empty_file", "no JSON object in the file")
+                return
+            if first != "{":
+                yield fail("invalid_json", "the file is not a JSON object")
+                return
+            s.pos += 1
+            if s.peek() == "}":
+                return
+            while True:
+                key = s.value()
+                if not isinstance(key, str) or s.peek() != ":":
+                    yield fail("invalid_json", "expected a string key and ':' (rest of the file quarantined)")
+                    return
+                s.pos += 1
+                start = s.where()
+                member = s.value()
+                if s.last_bad:
+                    yield Quarantined("wrong_encoding", f"{path}#{key}@char{start}", None, s.last_bad)
+                else:
+                    yield key, member
+                sep = s.peek()
+                if sep == "}":
+                    return
+                if sep != ",":
+                    why = f"expected ',' or '}}', got {sep!r}" if sep else "truncated: the object is not closed"
+                    yield fail("invalid_json", why)
+                    return
+                s.pos += 1
+        except json.JSONDecodeError as e:
+            yield fail("invalid_json", f"{e.msg} (rest of the file quarantined)")
+
+
+def item_record(
+    benchmark: str,
+    split: str,
+    index: int,
+    ref: str,
+    question: str,
+    options: list[dict[str, str]],
+    answer: str,
+    *,
+    id_parts: tuple[str, ...] = (),
+    **fields: Any,
+) -> Record:
+    """A `benchmark_items` row. The item_id hashes the question and option texts (plus `id_parts`, e.g. an
+    MMLU subject), never the row number, so a subset, a shuffled copy and the full file give the same ids."""
+    texts = [o["text"] for o in options]
+    row = {
+        "item_id": stable_item_id(benchmark, split, *id_parts, question, *texts),
+        "benchmark": benchmark,
+        "split": split,
+        "subject": None,
+        "question": question,
+        "options": options,
+        "answer": answer,
+        "answer_text": next((o["text"] for o in options if o["label"] == answer), None),
+        "context": None,
+        "pmid": None,
+        "record_index": index,
+        "source_ref": ref,
+        "meta": None,
+    }
+    row.update(fields)
+    return Record(row)

@@ -1,0 +1,105 @@
+"""MMLU CSV (the official `data/{dev,val,test}/<subject>_<split>.csv`): no header; question, A, B, C, D, answer.
+
+The subject and split come from the file name. Only medical subjects are wanted by default; a file of another
+subject is not parsed but recorded in quarantine (`subject_not_selected`), so it never vanishes silently.
+The item_id hashes the subject too: MMLU repeats some questions verbatim across subjects (college_medicine and
+clinical_knowledge share two in val alone), and those are separate items.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import Field
+
+from curation.config_base import StrictModel
+from curation.ingest.benchmarks.common import LABELS, item_record, iter_lines, resolve_split
+from curation.ingest.items import Item, Quarantined
+
+# The six "MMLU-Med" subjects (MedRAG / MIRAGE, Med-PaLM evaluations).
+MEDICAL_SUBJECTS = (
+    "anatomy",
+    "clinical_knowledge",
+    "college_biology",
+    "college_medicine",
+    "medical_genetics",
+    "professional_medicine",
+)
+N_OPTIONS = 4
+_NAME = re.compile(r"^(?P<subject>[a-z_]+?)_(?P<split>dev|val|test|train|auxiliary_train)$")
+
+
+class Options(StrictModel):
+    split: str | None = None  # default: the file name's suffix (dev, val, test)
+    subject: str | None = None  # default: the file name's prefix
+    subjects: list[str] = Field(default_factory=lambda: list(MEDICAL_SUBJECTS))  # subjects to ingest; others are quarantined per file
+
+
+def name_parts(path: Path) -> tuple[str | None, str | None]:
+    stem = path.name.split(".")[0]
+    m = _NAME.match(stem)
+    return (m["subject"], m["split"]) if m else (None, None)
+
+
+class _DecodedLines:
+    """Feeds csv.reader decoded lines and remembers which were not UTF-8, so only their rows are quarantined."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.bad: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        for line_no, text, raw, error in iter_lines(self.path):
+            if text is None:
+                self.bad[line_no] = error
+                text = raw.decode("utf-8", errors="replace")
+            yield text
+
+
+def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+    name_subject, name_split = name_parts(path)
+    subject = options.subject or name_subject
+    split = resolve_split("mmlu", path, split, options.split, name_split)
+    if not subject:
+        raise ValueError(f"mmlu: no subject for {path.name}: name it <subject>_<split>.csv or set option subject")
+    if subject not in options.subjects:
+        yield Quarantined("subject_not_selected", str(path), None, f"subject {subject!r} not in {options.subjects}")
+        return
+    lines = _DecodedLines(path)
+    reader = csv.reader(lines, strict=True)
+    first_line, index = 1, 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            yield Quarantined("invalid_csv", f"{path}:{reader.line_num}", None, str(e))
+            first_line = reader.line_num + 1
+            continue
+        ref = f"{path}:{first_line}"
+        span = range(first_line, reader.line_num + 1)
+        first_line = reader.line_num + 1
+        if not row or not any(c.strip() for c in row):
+            continue
+        index += 1
+        bad = [n for n in span if n in lines.bad]
+        if bad:
+            yield Quarantined("wrong_encoding", ref, ",".join(row), f"line {bad[0]} not UTF-8: {lines.bad[bad[0]]}")
+            continue
+        if len(row) != N_OPTIONS + 2 or not row[0].strip():
+            yield Quarantined("missing_field", ref, row, f"expected question, A-D, answer: got {len(row)} columns")
+            continue
+        answer = row[-1].strip().upper()
+        if answer not in LABELS[:N_OPTIONS]:
+            yield Quarantined("answer_not_in_options", ref, row, f"answer {row[-1]!r} not in A-D")
+            continue
+        options_list = [{"label": LABELS[i], "text": t} for i, t in enumerate(row[1:-1])]
+        yield item_record(
+            "mmlu", split, index - 1, ref, row[0], options_list, answer, id_parts=(subject,), subject=subject
+        )
+    if index == 0:
+        yield Quarantined("empty_file", str(path), None, "no CSV row in the file")

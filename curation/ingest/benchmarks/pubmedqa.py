@@ -1,0 +1,76 @@
+"""PubMedQA (PQA-L / PQA-A / PQA-U) JSON: one object keyed by PMID, each value {QUESTION, CONTEXTS, LABELS,
+MESHES, YEAR, final_decision, LONG_ANSWER, ...}. Streamed member by member (PQA-A has 211k of them).
+
+The PMID is kept in `pmid` so that decontamination can flag the source abstract itself; the answer is the
+final decision (yes / no / maybe), which PQA-U lacks: its items are kept with no answer rather than invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from curation.config_base import StrictModel
+from curation.ingest.benchmarks.common import item_record, iter_json_object, resolve_split
+from curation.ingest.items import Item, Quarantined
+
+DECISIONS = ("yes", "no", "maybe")
+OPTIONS = [{"label": d, "text": d} for d in DECISIONS]
+
+
+class Options(StrictModel):
+    split: str | None = None
+    require_answer: bool = True  # false for PQA-U, which has no final_decision
+
+
+def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+    split = resolve_split("pubmedqa", path, split, options.split)
+    index = 0
+    for member in iter_json_object(path):
+        if isinstance(member, Quarantined):
+            yield member
+            continue
+        pmid, obj = member
+        ref = f"{path}#{pmid}"
+        index += 1
+        if not isinstance(obj, dict):
+            yield Quarantined("not_an_object", ref, obj, f"value of {pmid!r} is a {type(obj).__name__}")
+            continue
+        if not pmid.isdigit():
+            yield Quarantined("invalid_pmid", ref, obj, f"key {pmid!r} is not a PMID")
+            continue
+        question, contexts, labels = obj.get("QUESTION"), obj.get("CONTEXTS"), obj.get("LABELS") or []
+        if not isinstance(question, str) or not question.strip():
+            yield Quarantined("missing_field", ref, obj, "no QUESTION")
+            continue
+        if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
+            yield Quarantined("wrong_type", ref, obj, "CONTEXTS must be a list of strings")
+            continue
+        decision = obj.get("final_decision")
+        if decision is None and not options.require_answer:
+            answer = None
+        elif isinstance(decision, str) and decision.strip().lower() in DECISIONS:
+            answer = decision.strip().lower()
+        else:
+            yield Quarantined("answer_not_in_options", ref, obj, f"final_decision {decision!r} not in {DECISIONS}")
+            continue
+        yield item_record(
+            "pubmedqa",
+            split,
+            index - 1,
+            ref,
+            question,
+            OPTIONS,
+            answer,
+            id_parts=(pmid,),
+            context="\n\n".join(contexts),
+            pmid=pmid,
+            meta={
+                "labels": labels,
+                "meshes": obj.get("MESHES") or [],
+                "year": obj.get("YEAR"),
+                "long_answer": obj.get("LONG_ANSWER"),
+                "reasoning_required_pred": obj.get("reasoning_required_pred"),
+                "reasoning_free_pred": obj.get("reasoning_free_pred"),
+            },
+        )
