@@ -68,3 +68,20 @@ def test_clear_errors(tmp_path, args, message):
     assert res.exit_code == 2, res.output
     assert message in " ".join(res.output.split()) and "Traceback" not in res.output
     assert not (tmp_path / "wh" / "runs").exists()  # nothing ran
+
+
+def test_changed_options_reingest_and_retire_the_old_unit(tmp_path):
+    """The ledger keys a unit on content + format + options + split: same file, new split → new unit, old retired."""
+    from curation.ingest.ledger import Ledger
+    from curation.ingest.runner import IngestJob, ingest_file
+    from curation.warehouse import Warehouse, connect
+
+    src = tmp_path / "q.jsonl"
+    src.write_text('{"question": "Q?", "options": {"A": "a", "B": "b"}, "answer_idx": "A"}\n')
+    wh = Warehouse(tmp_path / "wh").ensure()
+    first = ingest_file(wh, IngestJob(str(src), "medqa", "m", "train"), "r1", Ledger(wh))
+    again = ingest_file(wh, IngestJob(str(src), "medqa", "m", "train"), "r2", Ledger(wh))
+    assert (first.status, again.status) == ("ingested", "skipped")
+    moved = ingest_file(wh, IngestJob(str(src), "medqa", "m", "test"), "r3", Ledger(wh))
+    assert moved.status == "ingested" and moved.retired_units == [first.unit]
+    assert connect(wh).execute("select split, count(*) from benchmark_items group by 1").fetchall() == [("test", 1)]

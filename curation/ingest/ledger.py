@@ -1,4 +1,5 @@
-"""The ingest ledger (`source_files` table): which file contents were ingested, so reruns skip them."""
+"""The ingest ledger (`source_files` table): which file contents were ingested, so reruns skip them (keyed by unit:
+content sha256 + format + options + split)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Ledger:
     """A snapshot of the ledger taken at the start of an ingest run."""
 
     def __init__(self, warehouse: Warehouse):
-        self.by_sha: dict[str, LedgerEntry] = {}
+        self.by_unit: dict[str, LedgerEntry] = {}
         self.by_path: dict[str, list[LedgerEntry]] = {}
         files = warehouse.files("source_files")
         if not files:
@@ -30,11 +31,12 @@ class Ledger:
         cols = ["source_file", "sha256", "unit", "table_name", "run_id"]
         for r in ds.dataset([str(f) for f in files], format="parquet").to_table(columns=cols).to_pylist():
             e = LedgerEntry(**r)
-            self.by_sha[e.sha256] = e
+            self.by_unit[e.unit] = e
             self.by_path.setdefault(e.source_file, []).append(e)
 
-    def lookup(self, sha256: str) -> LedgerEntry | None:
-        return self.by_sha.get(sha256)
+    def lookup(self, unit: str) -> LedgerEntry | None:
+        return self.by_unit.get(unit)
 
-    def older_versions(self, source_file: str, sha256: str) -> list[LedgerEntry]:
-        return [e for e in self.by_path.get(source_file, []) if e.sha256 != sha256]
+    def older_versions(self, source_file: str, unit: str) -> list[LedgerEntry]:
+        """Earlier units of the same path (other content or other settings): retired once the new one lands."""
+        return [e for e in self.by_path.get(source_file, []) if e.unit != unit]

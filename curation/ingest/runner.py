@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
 import traceback
 from collections import Counter
@@ -60,6 +61,13 @@ def content_sha256(*parts: str | None) -> str:
     return h.hexdigest()
 
 
+def unit_name(fmt: str, file_sha256: str, options: dict[str, Any], split: str | None) -> str:
+    """A unit is one file's content read with one format, options and split: change any and it is re-ingested;
+    the same content under another path with the same settings is skipped (it would only duplicate rows)."""
+    settings = json.dumps({"format": fmt, "options": options, "split": split}, sort_keys=True)
+    return f"{fmt}-{hashlib.sha256(f'{file_sha256}|{settings}'.encode()).hexdigest()[:20]}"
+
+
 def _row_bytes(row: dict[str, Any]) -> int:
     return sum(len(v) for v in row.values() if isinstance(v, str)) + sum(
         len(s.get("text") or "") for s in row.get("sections") or [] if isinstance(s, dict)
@@ -96,16 +104,15 @@ def ingest_file(
         res.status, res.message = "failed", f"cannot read {path}: {e}"
         return res
 
-    prior = ledger.lookup(res.sha256)
+    unit = unit_name(job.format, res.sha256, options.model_dump(mode="json"), job.split)
+    res.unit = unit
+    prior = ledger.lookup(unit)
     if prior and not force:
         res.status = "skipped"
-        res.unit = prior.unit
-        res.message = f"same content already ingested from {prior.source_file} (run {prior.run_id})"
+        res.message = f"same content and settings already ingested from {prior.source_file} (run {prior.run_id})"
         res.seconds = time.perf_counter() - t0
         return res
 
-    unit = f"{job.format}-{res.sha256[:20]}"
-    res.unit = unit
     _remove_unit_everywhere(wh, unit)  # leftovers of a crashed attempt
     writer_kw = {"target_rows": cfg.target_rows_per_shard, "target_bytes": cfg.target_bytes_per_shard}
     quarantine = Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{unit}")
@@ -162,7 +169,7 @@ def ingest_file(
     res.quarantined = quarantine.n
     res.reasons = dict(quarantine.reasons)
     _write_ledger_row(wh, res, run_id)
-    for old in ledger.older_versions(str(path), res.sha256):
+    for old in ledger.older_versions(str(path), unit):
         _remove_unit_everywhere(wh, old.unit)
         res.retired_units.append(old.unit)
     res.seconds = time.perf_counter() - t0
