@@ -1,0 +1,248 @@
+"""PubMed/MEDLINE XML (baseline, update files, efetch output) into `documents`, streamed record by record.
+
+One `PubmedArticle` (or `PubmedBookArticle`) is one row; each PMID in a `DeleteCitation` is one `Deleted`.
+The PMID is only ever `MedlineCitation/PMID` (`BookDocument/PMID` for books), never a nested one such as those in
+CommentsCorrections. Version N > 1 becomes doc_id `pubmed:PMID.N`; all versions share work_id `pubmed:PMID`, and
+the `documents_latest` view decides which occurrence is current (version, then file name, then record_index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from lxml import etree
+
+from curation.config_base import StrictModel
+from curation.ingest.items import Deleted, Item, Quarantined, Record
+from curation.ingest.xmldates import ymd
+from curation.ingest.xmlstream import element_payload, iter_records, text_of
+
+SOURCE = "pubmed"
+LICENSE = "NLM-PubMed-terms"
+LICENSE_URL = "https://www.nlm.nih.gov/databases/download/terms_and_conditions.html"
+# NLM's terms cover the citation data, but abstracts stay under their publishers' copyright: not cleared for
+# commercial use unless something else says so (see docs/ingest.md).
+COMMERCIAL_USE = False
+
+TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
+
+# MEDLINE language codes (ISO 639-2/B) to ISO 639-1; `mul` and `und` map to no language.
+LANGS = {
+    "eng": "en", "fre": "fr", "ger": "de", "spa": "es", "ita": "it", "jpn": "ja", "rus": "ru", "chi": "zh",
+    "por": "pt", "pol": "pl", "dut": "nl", "swe": "sv", "dan": "da", "nor": "no", "fin": "fi", "cze": "cs",
+    "hun": "hu", "tur": "tr", "kor": "ko", "heb": "he", "gre": "el", "ara": "ar", "per": "fa", "srp": "sr",
+    "hrv": "hr", "slv": "sl", "slo": "sk", "ukr": "uk", "rum": "ro", "bul": "bg", "lit": "lt", "lav": "lv",
+    "est": "et", "ice": "is", "ind": "id", "tha": "th", "vie": "vi", "hin": "hi", "urd": "ur", "cat": "ca",
+    "afr": "af", "alb": "sq", "arm": "hy", "aze": "az", "ben": "bn", "bos": "bs", "geo": "ka", "mac": "mk",
+    "may": "ms", "mao": "mi", "mol": "ro", "pus": "ps", "sin": "si", "swa": "sw", "tgl": "tl", "wel": "cy",
+}  # fmt: skip
+
+
+class Options(StrictModel):
+    book_articles: Literal["ingest", "quarantine"] = "ingest"
+    """PubmedBookArticle (NCBI Bookshelf chapters): ingest as documents, or quarantine as `book_article`."""
+
+
+def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+    index = 0
+    for elem in iter_records(path, TAGS):
+        if isinstance(elem, Quarantined):
+            yield elem
+            return
+        ref = f"{path}:{elem.sourceline}"
+        if elem.tag == "DeleteCitation":
+            for pmid in elem.iterfind("PMID"):
+                pmid_text = (pmid.text or "").strip()
+                if pmid_text:
+                    yield Deleted(f"{SOURCE}:{pmid_text}", SOURCE, pmid_text, index)
+                else:
+                    yield Quarantined("missing_pmid", ref, element_payload(pmid), "empty PMID in DeleteCitation")
+                index += 1
+            continue
+        if elem.tag == "PubmedBookArticle" and options.book_articles == "quarantine":
+            yield Quarantined("book_article", ref, element_payload(elem), "book_articles: quarantine")
+        else:
+            yield _record(elem, ref, index)
+        index += 1
+
+
+def _record(elem: etree._Element, ref: str, index: int) -> Item:
+    book = elem.tag == "PubmedBookArticle"
+    cit = elem.find("BookDocument" if book else "MedlineCitation")
+    pmid_el = cit.find("PMID") if cit is not None else None
+    pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
+    if not pmid.isdigit():
+        return Quarantined("missing_pmid", ref, element_payload(elem), f"no usable {elem.tag}/…/PMID ({pmid!r})")
+    try:
+        version = int(pmid_el.get("Version") or 1)
+    except ValueError:
+        version = 1
+    source_id = pmid if version <= 1 else f"{pmid}.{version}"
+    fields = _book_fields(cit, elem) if book else _article_fields(cit, elem)
+    sections = _abstract_sections(cit if book else cit.find("Article"))
+    text = "\n\n".join(f"{s['label']}: {s['text']}" if s["label"] else s["text"] for s in sections)
+    meta = fields.pop("meta")
+    elocation_doi = fields.pop("elocation_doi", None)
+    if not sections:
+        meta["no_abstract"] = True
+    ids = _article_ids(elem.find("PubmedBookData/ArticleIdList" if book else "PubmedData/ArticleIdList"))
+    row = {
+        "doc_id": f"{SOURCE}:{source_id}",
+        "work_id": f"{SOURCE}:{pmid}",
+        "source": SOURCE,
+        "source_id": source_id,
+        "version": version,
+        "text": text,
+        "sections": sections,
+        "license": LICENSE,
+        "license_url": LICENSE_URL,
+        "commercial_use": COMMERCIAL_USE,
+        "pmid": pmid,
+        "pmcid": ids.get("pmc"),
+        "doi": ids.get("doi") or elocation_doi,
+        "url": f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
+        "record_index": index,
+        "source_ref": ref,
+        "meta": meta,
+        **fields,
+    }
+    # A citation without an abstract is still a citation: kept with text "" (meta.no_abstract), not quarantined.
+    return Record(row, allow_empty=frozenset({"text"}) if not sections else frozenset())
+
+
+def _article_fields(cit: etree._Element, elem: etree._Element) -> dict[str, Any]:
+    art = cit.find("Article")
+    if art is None:
+        art = etree.Element("Article")
+    published, precision = _published(art)
+    langs = [t.strip() for t in (e.text for e in art.iterfind("Language")) if t and t.strip()]
+    mesh_detail = [_mesh(h) for h in cit.iterfind("MeshHeadingList/MeshHeading")]
+    meta: dict[str, Any] = {
+        "kind": "article",
+        "status": cit.get("Status"),
+        "owner": cit.get("Owner"),
+        "published_precision": precision,
+        "date_completed": _iso(ymd(cit.find("DateCompleted"))[0]),
+        "date_revised": _iso(ymd(cit.find("DateRevised"))[0]),
+        "journal_iso": art.findtext("Journal/ISOAbbreviation"),
+        "issn": art.findtext("Journal/ISSN"),
+        "languages": langs,
+        "mesh_detail": mesh_detail,
+        "keywords": [text_of(k) for k in cit.iterfind("KeywordList/Keyword")],
+        "copyright": text_of(art.find("Abstract/CopyrightInformation")) or None,
+        "publication_status": elem.findtext("PubmedData/PublicationStatus"),
+    }
+    vernacular = text_of(art.find("VernacularTitle"))
+    if vernacular:
+        meta["vernacular_title"] = vernacular
+    return {
+        "title": text_of(art.find("ArticleTitle")) or vernacular or None,
+        "lang": _lang(langs),
+        "published": published,
+        "journal": art.findtext("Journal/Title"),
+        "mesh": [d["name"] for d in mesh_detail],
+        "pub_types": [text_of(p) for p in art.iterfind("PublicationTypeList/PublicationType")],
+        "elocation_doi": _elocation_doi(art),
+        "meta": meta,
+    }
+
+
+def _book_fields(doc: etree._Element, elem: etree._Element) -> dict[str, Any]:
+    book = doc.find("Book")
+    if book is None:
+        book = etree.Element("Book")
+    published, precision = ymd(book.find("PubDate"))
+    langs = [t.strip() for t in (e.text for e in doc.iterfind("Language")) if t and t.strip()]
+    return {
+        "title": text_of(doc.find("ArticleTitle")) or text_of(book.find("BookTitle")) or None,
+        "lang": _lang(langs),
+        "published": published,
+        "journal": None,
+        "mesh": [],
+        "pub_types": [text_of(p) for p in doc.iterfind("PublicationType")],
+        "meta": {
+            "kind": "book",
+            "book_title": text_of(book.find("BookTitle")) or None,
+            "publisher": text_of(book.find("Publisher/PublisherName")) or None,
+            "published_precision": precision,
+            "languages": langs,
+            "date_revised": _iso(ymd(doc.find("DateRevised"))[0]),
+            "publication_status": elem.findtext("PubmedBookData/PublicationStatus"),
+        },
+    }
+
+
+def _abstract_sections(parent: etree._Element | None) -> list[dict[str, str | None]]:
+    if parent is None:
+        return []
+    out = []
+    for a in parent.iterfind("Abstract/AbstractText"):
+        text = text_of(a)
+        if text:
+            out.append({"label": a.get("Label") or None, "category": a.get("NlmCategory") or None, "text": text})
+    return out
+
+
+def _mesh(heading: etree._Element) -> dict[str, Any]:
+    d = heading.find("DescriptorName")
+    if d is None:
+        d = etree.Element("DescriptorName")
+    return {
+        "name": text_of(d),
+        "ui": d.get("UI"),
+        "major": d.get("MajorTopicYN") == "Y",
+        "qualifiers": [
+            {"name": text_of(q), "ui": q.get("UI"), "major": q.get("MajorTopicYN") == "Y"}
+            for q in heading.iterfind("QualifierName")
+        ],
+    }
+
+
+def _article_ids(id_list: etree._Element | None) -> dict[str, str]:
+    """The article's own ids (PubmedData/ArticleIdList), never those of its references."""
+    ids: dict[str, str] = {}
+    if id_list is not None:
+        for a in id_list.iterfind("ArticleId"):
+            kind, value = a.get("IdType"), (a.text or "").strip()
+            if kind and value and kind not in ids:
+                ids[kind] = value
+    if "pmc" in ids and not ids["pmc"].upper().startswith("PMC"):
+        ids["pmc"] = f"PMC{ids['pmc']}"
+    return ids
+
+
+def _elocation_doi(art: etree._Element) -> str | None:
+    for e in art.iterfind("ELocationID"):
+        if e.get("EIdType") == "doi" and e.text and e.text.strip():
+            return e.text.strip()
+    return None
+
+
+def _lang(codes: list[str]) -> str | None:
+    for c in codes:
+        if c.lower() in LANGS:
+            return LANGS[c.lower()]
+    return None
+
+
+def _published(art: etree._Element) -> tuple[dt.date | None, str | None]:
+    """ArticleDate (electronic publication) first, else the journal issue's PubDate or MedlineDate year."""
+    for a in art.iterfind("ArticleDate"):
+        date, precision = ymd(a)
+        if date:
+            return date, precision
+    pub = art.find("Journal/JournalIssue/PubDate")
+    date, precision = ymd(pub)
+    if date is None and pub is not None:
+        m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", pub.findtext("MedlineDate") or "")
+        if m:
+            return dt.date(int(m.group(1)), 1, 1), "year"
+    return date, precision
+
+
+def _iso(date: dt.date | None) -> str | None:
+    return date.isoformat() if date else None
