@@ -84,11 +84,16 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
     source_id = pmid if version <= 1 else f"{pmid}.{version}"
     fields = _book_fields(cit, elem) if book else _article_fields(cit, elem)
     sections = _abstract_sections(cit if book else cit.find("Article"))
+    other = None if sections or book else cit.find("OtherAbstract")
+    if other is not None:  # no Abstract, but e.g. a plain-language summary: better than no text at all
+        sections = _abstract_sections(cit, "OtherAbstract[1]/AbstractText")
     text = "\n\n".join(f"{s['label']}: {s['text']}" if s["label"] else s["text"] for s in sections)
     meta = fields.pop("meta")
     elocation_doi = fields.pop("elocation_doi", None)
     if not sections:
         meta["no_abstract"] = True
+    elif other is not None:
+        meta["abstract_from"] = f"OtherAbstract Type={other.get('Type')} Language={other.get('Language')}"
     ids = _article_ids(elem.find("PubmedBookData/ArticleIdList" if book else "PubmedData/ArticleIdList"))
     row = {
         "doc_id": f"{SOURCE}:{source_id}",
@@ -176,11 +181,13 @@ def _book_fields(doc: etree._Element, elem: etree._Element) -> dict[str, Any]:
     }
 
 
-def _abstract_sections(parent: etree._Element | None) -> list[dict[str, str | None]]:
+def _abstract_sections(
+    parent: etree._Element | None, path: str = "Abstract/AbstractText"
+) -> list[dict[str, str | None]]:
     if parent is None:
         return []
     out = []
-    for a in parent.iterfind("Abstract/AbstractText"):
+    for a in parent.iterfind(path):
         text = text_of(a)
         if text:
             out.append({"label": a.get("Label") or None, "category": a.get("NlmCategory") or None, "text": text})
