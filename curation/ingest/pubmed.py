@@ -19,7 +19,7 @@ from lxml import etree
 from curation.config_base import StrictModel
 from curation.ingest.items import Deleted, Item, Quarantined, Record
 from curation.ingest.xmldates import ymd
-from curation.ingest.xmlstream import element_payload, iter_records, text_of
+from curation.ingest.xmlstream import child, children, element_payload, iter_records, text_at, text_of
 
 SOURCE = "pubmed"
 LICENSE = "NLM-PubMed-terms"
@@ -55,7 +55,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             return
         ref = f"{path}:{elem.sourceline}"
         if elem.tag == "DeleteCitation":
-            for pmid in elem.iterfind("PMID"):
+            for pmid in elem.iterchildren("PMID"):
                 pmid_text = (pmid.text or "").strip()
                 if pmid_text:
                     yield Deleted(f"{SOURCE}:{pmid_text}", SOURCE, pmid_text, index)
@@ -72,8 +72,8 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
 
 def _record(elem: etree._Element, ref: str, index: int) -> Item:
     book = elem.tag == "PubmedBookArticle"
-    cit = elem.find("BookDocument" if book else "MedlineCitation")
-    pmid_el = cit.find("PMID") if cit is not None else None
+    cit = child(elem, "BookDocument" if book else "MedlineCitation")
+    pmid_el = child(cit, "PMID")
     pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
     if not pmid.isdigit():
         return Quarantined("missing_pmid", ref, element_payload(elem), f"no usable {elem.tag}/…/PMID ({pmid!r})")
@@ -83,10 +83,10 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
         version = 1
     source_id = pmid if version <= 1 else f"{pmid}.{version}"
     fields = _book_fields(cit, elem) if book else _article_fields(cit, elem)
-    sections = _abstract_sections(cit if book else cit.find("Article"))
-    other = None if sections or book else cit.find("OtherAbstract")
+    sections = _abstract_sections(child(cit, "Abstract") if book else child(cit, "Article", "Abstract"))
+    other = None if sections or book else child(cit, "OtherAbstract")
     if other is not None:  # no Abstract, but e.g. a plain-language summary: better than no text at all
-        sections = _abstract_sections(cit, "OtherAbstract[1]/AbstractText")
+        sections = _abstract_sections(other)
     text = "\n\n".join(f"{s['label']}: {s['text']}" if s["label"] else s["text"] for s in sections)
     meta = fields.pop("meta")
     elocation_doi = fields.pop("elocation_doi", None)
@@ -94,7 +94,7 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
         meta["no_abstract"] = True
     elif other is not None:
         meta["abstract_from"] = f"OtherAbstract Type={other.get('Type')} Language={other.get('Language')}"
-    ids = _article_ids(elem.find("PubmedBookData/ArticleIdList" if book else "PubmedData/ArticleIdList"))
+    ids = _article_ids(child(elem, "PubmedBookData" if book else "PubmedData", "ArticleIdList"))
     row = {
         "doc_id": f"{SOURCE}:{source_id}",
         "work_id": f"{SOURCE}:{pmid}",
@@ -120,74 +120,73 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
 
 
 def _article_fields(cit: etree._Element, elem: etree._Element) -> dict[str, Any]:
-    art = cit.find("Article")
+    art = child(cit, "Article")
     if art is None:
         art = etree.Element("Article")
     published, precision = _published(art)
-    langs = [t.strip() for t in (e.text for e in art.iterfind("Language")) if t and t.strip()]
-    mesh_detail = [_mesh(h) for h in cit.iterfind("MeshHeadingList/MeshHeading")]
+    langs = [t.strip() for t in (e.text for e in art.iterchildren("Language")) if t and t.strip()]
+    mesh_detail = [_mesh(h) for h in children(cit, "MeshHeadingList", "MeshHeading")]
     meta: dict[str, Any] = {
         "kind": "article",
         "status": cit.get("Status"),
         "owner": cit.get("Owner"),
         "published_precision": precision,
-        "date_completed": _iso(ymd(cit.find("DateCompleted"))[0]),
-        "date_revised": _iso(ymd(cit.find("DateRevised"))[0]),
-        "journal_iso": art.findtext("Journal/ISOAbbreviation"),
-        "issn": art.findtext("Journal/ISSN"),
+        "date_completed": _iso(ymd(child(cit, "DateCompleted"))[0]),
+        "date_revised": _iso(ymd(child(cit, "DateRevised"))[0]),
+        "journal_iso": text_at(art, "Journal", "ISOAbbreviation"),
+        "issn": text_at(art, "Journal", "ISSN"),
         "languages": langs,
         "mesh_detail": mesh_detail,
-        "keywords": [text_of(k) for k in cit.iterfind("KeywordList/Keyword")],
-        "copyright": text_of(art.find("Abstract/CopyrightInformation")) or None,
-        "publication_status": elem.findtext("PubmedData/PublicationStatus"),
+        "keywords": [text_of(k) for k in children(cit, "KeywordList", "Keyword")],
+        "copyright": text_of(child(art, "Abstract", "CopyrightInformation")) or None,
+        "publication_status": text_at(elem, "PubmedData", "PublicationStatus"),
     }
-    vernacular = text_of(art.find("VernacularTitle"))
+    vernacular = text_of(child(art, "VernacularTitle"))
     if vernacular:
         meta["vernacular_title"] = vernacular
     return {
-        "title": text_of(art.find("ArticleTitle")) or vernacular or None,
+        "title": text_of(child(art, "ArticleTitle")) or vernacular or None,
         "lang": _lang(langs),
         "published": published,
-        "journal": art.findtext("Journal/Title"),
+        "journal": text_at(art, "Journal", "Title"),
         "mesh": [d["name"] for d in mesh_detail],
-        "pub_types": [text_of(p) for p in art.iterfind("PublicationTypeList/PublicationType")],
+        "pub_types": [text_of(p) for p in children(art, "PublicationTypeList", "PublicationType")],
         "elocation_doi": _elocation_doi(art),
         "meta": meta,
     }
 
 
 def _book_fields(doc: etree._Element, elem: etree._Element) -> dict[str, Any]:
-    book = doc.find("Book")
+    book = child(doc, "Book")
     if book is None:
         book = etree.Element("Book")
-    published, precision = ymd(book.find("PubDate"))
-    langs = [t.strip() for t in (e.text for e in doc.iterfind("Language")) if t and t.strip()]
+    published, precision = ymd(child(book, "PubDate"))
+    langs = [t.strip() for t in (e.text for e in doc.iterchildren("Language")) if t and t.strip()]
     return {
-        "title": text_of(doc.find("ArticleTitle")) or text_of(book.find("BookTitle")) or None,
+        "title": text_of(child(doc, "ArticleTitle")) or text_of(child(book, "BookTitle")) or None,
         "lang": _lang(langs),
         "published": published,
         "journal": None,
         "mesh": [],
-        "pub_types": [text_of(p) for p in doc.iterfind("PublicationType")],
+        "pub_types": [text_of(p) for p in doc.iterchildren("PublicationType")],
         "meta": {
             "kind": "book",
-            "book_title": text_of(book.find("BookTitle")) or None,
-            "publisher": text_of(book.find("Publisher/PublisherName")) or None,
+            "book_title": text_of(child(book, "BookTitle")) or None,
+            "publisher": text_of(child(book, "Publisher", "PublisherName")) or None,
             "published_precision": precision,
             "languages": langs,
-            "date_revised": _iso(ymd(doc.find("DateRevised"))[0]),
-            "publication_status": elem.findtext("PubmedBookData/PublicationStatus"),
+            "date_revised": _iso(ymd(child(doc, "DateRevised"))[0]),
+            "publication_status": text_at(elem, "PubmedBookData", "PublicationStatus"),
         },
     }
 
 
-def _abstract_sections(
-    parent: etree._Element | None, path: str = "Abstract/AbstractText"
-) -> list[dict[str, str | None]]:
-    if parent is None:
+def _abstract_sections(abstract: etree._Element | None) -> list[dict[str, str | None]]:
+    """The AbstractText parts of an Abstract (or OtherAbstract), with their Label and NlmCategory."""
+    if abstract is None:
         return []
     out = []
-    for a in parent.iterfind(path):
+    for a in abstract.iterchildren("AbstractText"):
         text = text_of(a)
         if text:
             out.append({"label": a.get("Label") or None, "category": a.get("NlmCategory") or None, "text": text})
@@ -195,7 +194,7 @@ def _abstract_sections(
 
 
 def _mesh(heading: etree._Element) -> dict[str, Any]:
-    d = heading.find("DescriptorName")
+    d = child(heading, "DescriptorName")
     if d is None:
         d = etree.Element("DescriptorName")
     return {
@@ -204,7 +203,7 @@ def _mesh(heading: etree._Element) -> dict[str, Any]:
         "major": d.get("MajorTopicYN") == "Y",
         "qualifiers": [
             {"name": text_of(q), "ui": q.get("UI"), "major": q.get("MajorTopicYN") == "Y"}
-            for q in heading.iterfind("QualifierName")
+            for q in heading.iterchildren("QualifierName")
         ],
     }
 
@@ -213,7 +212,7 @@ def _article_ids(id_list: etree._Element | None) -> dict[str, str]:
     """The article's own ids (PubmedData/ArticleIdList), never those of its references."""
     ids: dict[str, str] = {}
     if id_list is not None:
-        for a in id_list.iterfind("ArticleId"):
+        for a in id_list.iterchildren("ArticleId"):
             kind, value = a.get("IdType"), (a.text or "").strip()
             if kind and value and kind not in ids:
                 ids[kind] = value
@@ -223,7 +222,7 @@ def _article_ids(id_list: etree._Element | None) -> dict[str, str]:
 
 
 def _elocation_doi(art: etree._Element) -> str | None:
-    for e in art.iterfind("ELocationID"):
+    for e in art.iterchildren("ELocationID"):
         if e.get("EIdType") == "doi" and e.text and e.text.strip():
             return e.text.strip()
     return None
@@ -238,14 +237,14 @@ def _lang(codes: list[str]) -> str | None:
 
 def _published(art: etree._Element) -> tuple[dt.date | None, str | None]:
     """ArticleDate (electronic publication) first, else the journal issue's PubDate or MedlineDate year."""
-    for a in art.iterfind("ArticleDate"):
+    for a in art.iterchildren("ArticleDate"):
         date, precision = ymd(a)
         if date:
             return date, precision
-    pub = art.find("Journal/JournalIssue/PubDate")
+    pub = child(art, "Journal", "JournalIssue", "PubDate")
     date, precision = ymd(pub)
     if date is None and pub is not None:
-        m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", pub.findtext("MedlineDate") or "")
+        m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", text_at(pub, "MedlineDate") or "")
         if m:
             return dt.date(int(m.group(1)), 1, 1), "year"
     return date, precision

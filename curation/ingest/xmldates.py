@@ -6,6 +6,8 @@ import datetime as dt
 
 from lxml import etree
 
+from curation.ingest.xmlstream import text_at
+
 MONTHS = {
     m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
@@ -17,11 +19,11 @@ def ymd(
     """The date and its precision (day, month, year); a missing or impossible month or day falls back to 1."""
     if elem is None:
         return None, None
-    year = (elem.findtext(tags[0]) or "").strip()
+    year = text_at(elem, tags[0]) or ""
     if not year.isdigit():
         return None, None
-    month = _month(elem.findtext(tags[1]))
-    day_text = (elem.findtext(tags[2]) or "").strip()
+    month = _month(text_at(elem, tags[1]))
+    day_text = text_at(elem, tags[2]) or ""
     day = int(day_text) if day_text.isdigit() else None
     for m, d, precision in ((month, day, "day"), (month, None, "month"), (None, None, "year")):
         if (precision == "day" and d is None) or (precision == "month" and m is None):

@@ -132,7 +132,32 @@ def text_of(elem: etree._Element | None) -> str:
     """All text inside an element (markup such as <i> or <sup> dropped), whitespace collapsed."""
     if elem is None:
         return ""
-    return " ".join("".join(elem.itertext()).split())
+    text = (elem.text or "") if len(elem) == 0 else "".join(elem.itertext())
+    return " ".join(text.split())
+
+
+# Child lookups by exact tag. lxml's find()/findtext() go through the Python ElementPath engine; iterchildren(tag)
+# filters in C, which is what keeps the PubMed field extraction cheap (bench/ingest_pubmed.py).
+def child(elem: etree._Element | None, *tags: str) -> etree._Element | None:
+    """The first element along a path of child tags, or None."""
+    for tag in tags:
+        if elem is None:
+            return None
+        elem = next(elem.iterchildren(tag), None)
+    return elem
+
+
+def children(elem: etree._Element | None, *tags: str) -> Iterator[etree._Element]:
+    """Every element at a path of child tags (the last tag may repeat; the others are taken first-match)."""
+    parent = child(elem, *tags[:-1])
+    return parent.iterchildren(tags[-1]) if parent is not None else iter(())
+
+
+def text_at(elem: etree._Element | None, *tags: str) -> str | None:
+    """The text of the element at a path of child tags (stripped), or None when absent or empty."""
+    found = child(elem, *tags)
+    text = found.text.strip() if found is not None and found.text else ""
+    return text or None
 
 
 def element_payload(elem: etree._Element) -> bytes:
