@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ from lxml import etree
 from curation.config_base import StrictModel
 from curation.ingest.items import Deleted, Item, Quarantined, Record
 from curation.ingest.xmldates import ymd
-from curation.ingest.xmlstream import child, children, element_payload, iter_records, text_at, text_of
+from curation.ingest.xmlstream import by_tag, child, children, element_payload, first, iter_records, text_at, text_of
 
 SOURCE = "pubmed"
 LICENSE = "NLM-PubMed-terms"
@@ -120,46 +120,45 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
 
 
 def _article_fields(cit: etree._Element, elem: etree._Element) -> dict[str, Any]:
-    art = child(cit, "Article")
-    if art is None:
-        art = etree.Element("Article")
-    published, precision = _published(art)
-    langs = [t.strip() for t in (e.text for e in art.iterchildren("Language")) if t and t.strip()]
-    mesh_detail = [_mesh(h) for h in children(cit, "MeshHeadingList", "MeshHeading")]
+    c = by_tag(cit)  # one pass over each level's children: cheaper than a lookup per field
+    art = first(c, "Article")
+    a = by_tag(art) if art is not None else {}
+    journal = by_tag(first(a, "Journal"))
+    published, precision = _published(a, journal)
+    langs = [t.strip() for t in (e.text for e in a.get("Language", ())) if t and t.strip()]
+    mesh_detail = [_mesh(h) for h in children(first(c, "MeshHeadingList"), "MeshHeading")]
     meta: dict[str, Any] = {
         "kind": "article",
         "status": cit.get("Status"),
         "owner": cit.get("Owner"),
         "published_precision": precision,
-        "date_completed": _iso(ymd(child(cit, "DateCompleted"))[0]),
-        "date_revised": _iso(ymd(child(cit, "DateRevised"))[0]),
-        "journal_iso": text_at(art, "Journal", "ISOAbbreviation"),
-        "issn": text_at(art, "Journal", "ISSN"),
+        "date_completed": _iso(ymd(first(c, "DateCompleted"))[0]),
+        "date_revised": _iso(ymd(first(c, "DateRevised"))[0]),
+        "journal_iso": text_at(first(journal, "ISOAbbreviation")),
+        "issn": text_at(first(journal, "ISSN")),
         "languages": langs,
         "mesh_detail": mesh_detail,
-        "keywords": [text_of(k) for k in children(cit, "KeywordList", "Keyword")],
-        "copyright": text_of(child(art, "Abstract", "CopyrightInformation")) or None,
+        "keywords": [text_of(k) for k in children(first(c, "KeywordList"), "Keyword")],
+        "copyright": text_of(child(first(a, "Abstract"), "CopyrightInformation")) or None,
         "publication_status": text_at(elem, "PubmedData", "PublicationStatus"),
     }
-    vernacular = text_of(child(art, "VernacularTitle"))
+    vernacular = text_of(first(a, "VernacularTitle"))
     if vernacular:
         meta["vernacular_title"] = vernacular
     return {
-        "title": text_of(child(art, "ArticleTitle")) or vernacular or None,
+        "title": text_of(first(a, "ArticleTitle")) or vernacular or None,
         "lang": _lang(langs),
         "published": published,
-        "journal": text_at(art, "Journal", "Title"),
+        "journal": text_at(first(journal, "Title")),
         "mesh": [d["name"] for d in mesh_detail],
-        "pub_types": [text_of(p) for p in children(art, "PublicationTypeList", "PublicationType")],
-        "elocation_doi": _elocation_doi(art),
+        "pub_types": [text_of(p) for p in children(first(a, "PublicationTypeList"), "PublicationType")],
+        "elocation_doi": _elocation_doi(a.get("ELocationID", ())),
         "meta": meta,
     }
 
 
 def _book_fields(doc: etree._Element, elem: etree._Element) -> dict[str, Any]:
     book = child(doc, "Book")
-    if book is None:
-        book = etree.Element("Book")
     published, precision = ymd(child(book, "PubDate"))
     langs = [t.strip() for t in (e.text for e in doc.iterchildren("Language")) if t and t.strip()]
     return {
@@ -194,18 +193,15 @@ def _abstract_sections(abstract: etree._Element | None) -> list[dict[str, str | 
 
 
 def _mesh(heading: etree._Element) -> dict[str, Any]:
-    d = child(heading, "DescriptorName")
-    if d is None:
-        d = etree.Element("DescriptorName")
-    return {
-        "name": text_of(d),
-        "ui": d.get("UI"),
-        "major": d.get("MajorTopicYN") == "Y",
-        "qualifiers": [
-            {"name": text_of(q), "ui": q.get("UI"), "major": q.get("MajorTopicYN") == "Y"}
-            for q in heading.iterchildren("QualifierName")
-        ],
-    }
+    """Descriptor and qualifier names carry no markup, so their .text is read directly (a hot path)."""
+    out: dict[str, Any] = {"name": "", "ui": None, "major": False, "qualifiers": []}
+    for e in heading:
+        entry = {"name": (e.text or "").strip(), "ui": e.get("UI"), "major": e.get("MajorTopicYN") == "Y"}
+        if e.tag == "DescriptorName":
+            out.update(entry)
+        elif e.tag == "QualifierName":
+            out["qualifiers"].append(entry)
+    return out
 
 
 def _article_ids(id_list: etree._Element | None) -> dict[str, str]:
@@ -221,8 +217,8 @@ def _article_ids(id_list: etree._Element | None) -> dict[str, str]:
     return ids
 
 
-def _elocation_doi(art: etree._Element) -> str | None:
-    for e in art.iterchildren("ELocationID"):
+def _elocation_doi(elocations: Iterable[etree._Element]) -> str | None:
+    for e in elocations:
         if e.get("EIdType") == "doi" and e.text and e.text.strip():
             return e.text.strip()
     return None
@@ -235,13 +231,15 @@ def _lang(codes: list[str]) -> str | None:
     return None
 
 
-def _published(art: etree._Element) -> tuple[dt.date | None, str | None]:
+def _published(
+    article: dict[str, list[etree._Element]], journal: dict[str, list[etree._Element]]
+) -> tuple[dt.date | None, str | None]:
     """ArticleDate (electronic publication) first, else the journal issue's PubDate or MedlineDate year."""
-    for a in art.iterchildren("ArticleDate"):
+    for a in article.get("ArticleDate", ()):
         date, precision = ymd(a)
         if date:
             return date, precision
-    pub = child(art, "Journal", "JournalIssue", "PubDate")
+    pub = child(first(journal, "JournalIssue"), "PubDate")
     date, precision = ymd(pub)
     if date is None and pub is not None:
         m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", text_at(pub, "MedlineDate") or "")

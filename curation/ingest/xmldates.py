@@ -6,8 +6,6 @@ import datetime as dt
 
 from lxml import etree
 
-from curation.ingest.xmlstream import text_at
-
 MONTHS = {
     m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
@@ -19,11 +17,12 @@ def ymd(
     """The date and its precision (day, month, year); a missing or impossible month or day falls back to 1."""
     if elem is None:
         return None, None
-    year = text_at(elem, tags[0]) or ""
+    parts = {c.tag: c.text for c in elem}  # one pass over the few children instead of three lookups
+    year = (parts.get(tags[0]) or "").strip()
     if not year.isdigit():
         return None, None
-    month = _month(text_at(elem, tags[1]))
-    day_text = text_at(elem, tags[2]) or ""
+    month = _month(parts.get(tags[1]))
+    day_text = (parts.get(tags[2]) or "").strip()
     day = int(day_text) if day_text.isdigit() else None
     for m, d, precision in ((month, day, "day"), (month, None, "month"), (None, None, "year")):
         if (precision == "day" and d is None) or (precision == "month" and m is None):

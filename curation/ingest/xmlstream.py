@@ -153,6 +153,20 @@ def children(elem: etree._Element | None, *tags: str) -> Iterator[etree._Element
     return parent.iterchildren(tags[-1]) if parent is not None else iter(())
 
 
+def by_tag(elem: etree._Element | None) -> dict[str, list[etree._Element]]:
+    """An element's children grouped by tag, in one pass (comments and PIs are removed by the parser)."""
+    out: dict[str, list[etree._Element]] = {}
+    if elem is not None:
+        for c in elem:
+            out.setdefault(c.tag, []).append(c)
+    return out
+
+
+def first(groups: dict[str, list[etree._Element]], tag: str) -> etree._Element | None:
+    found = groups.get(tag)
+    return found[0] if found else None
+
+
 def text_at(elem: etree._Element | None, *tags: str) -> str | None:
     """The text of the element at a path of child tags (stripped), or None when absent or empty."""
     found = child(elem, *tags)
