@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,9 @@ def test_pmcid_normalized_and_missing_pmcid_quarantined(tmp_path):
     assert (row["doc_id"], row["pmcid"]) == ("pmc:PMC123", "PMC123")
     assert (row["license"], row["commercial_use"]) == ("CC-BY-NC-ND-4.0", False)  # ali:license_ref comes first
     assert row["text"] == "Abstract\nAbstract text.\n\nIntro\nBody text."  # formula dropped, tail kept
+    packed = tmp_path / "a.nxml.gz"  # gzip is recognized by its magic bytes
+    packed.write_bytes(gzip.compress(ok.read_bytes()))
+    assert _rows(packed)[0]["text"] == row["text"]
     bad = tmp_path / "b.nxml"
     bad.write_text(art.format(ids='<article-id pub-id-type="pmid">9</article-id>'))
     (item,) = pmc.parse(bad, pmc.Options(), None)
