@@ -122,6 +122,9 @@ def test_giant_element_stops_at_libxml2_limit(tmp_path):
 def test_missing_path(wh, tmp_path):
     res = _ingest(wh, tmp_path / "nope.xml.gz")
     assert res.status == "failed" and "cannot read" in res.message
+    # Import Prefect before CliRunner swaps stderr: its logging handlers must not keep CliRunner's closed stream
+    # (later flow tests in the same session log through them).
+    import flows.ingest  # noqa: F401
     from curation.cli import app
 
     out = CliRunner().invoke(
