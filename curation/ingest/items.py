@@ -9,9 +9,11 @@ from typing import Any
 @dataclass
 class Record:
     """One row for the format's table. The runner adds run_id, source_file, source_file_sha256 and, when
-    missing, content_sha256."""
+    missing, content_sha256. `allow_empty` names required columns that may legitimately be "" for this row
+    (a PubMed citation without an abstract has text ""); otherwise "" in a required column is quarantined."""
 
     row: dict[str, Any]
+    allow_empty: frozenset[str] = frozenset()
 
 
 @dataclass

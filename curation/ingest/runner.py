@@ -124,7 +124,9 @@ def ingest_file(
         for item in spec.parser()(path, options, job.split):
             if isinstance(item, Record):
                 row = item.row
-                missing = sorted(k for k in required if row.get(k) in (None, ""))
+                missing = sorted(
+                    k for k in required if row.get(k) is None or (row[k] == "" and k not in item.allow_empty)
+                )
                 size = _row_bytes(row)
                 ref = row.get("source_ref") or f"{path}#{row.get('record_index')}"
                 if missing:

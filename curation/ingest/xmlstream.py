@@ -1,0 +1,179 @@
+"""Streaming XML records with bounded memory, and turning a broken stream into one quarantine entry.
+
+Every XML connector reads through `iter_records`: lxml iterparse over the (decompressed) binary stream, each
+record element cleared after use and its finished siblings deleted, so memory stays at one record whatever the
+file size. When the stream breaks (truncated gzip, invalid XML, wrong encoding, an element beyond libxml2's size
+limits) the records already yielded stay, and the rest of the file becomes a single `Quarantined` item that names
+the byte offset in the decompressed stream, the parser's message and a bounded piece of the raw input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+from curation.ingest.items import Quarantined
+from curation.ingest.textio import open_binary
+
+# huge_tree stays off: libxml2 then refuses text nodes over 10 MB and absurd depths, which bounds one record.
+PARSER_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+PAYLOAD_CONTEXT = 1024  # raw bytes before the break that go into the quarantine payload
+PAYLOAD_AFTER = 63 * 1024  # and at most this many after it
+
+_STREAM_ERRORS = (etree.XMLSyntaxError, EOFError, gzip.BadGzipFile, zlib.error)
+
+
+class CountingReader:
+    """A read() wrapper that counts bytes and newlines and keeps the last chunks, so an error can be placed."""
+
+    def __init__(self, raw: IO[bytes], keep_chunks: int = 3):
+        self.raw = raw
+        self.bytes = 0
+        self.lines = 0
+        self._chunks: deque[tuple[int, int, bytes]] = deque(maxlen=keep_chunks)  # (offset, newlines before, data)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        if data:
+            self._chunks.append((self.bytes, self.lines, data))
+            self.bytes += len(data)
+            self.lines += data.count(b"\n")
+        return data
+
+    def offset_of(self, line: int, column: int) -> int | None:
+        """Byte offset of a 1-based (line, column) from the parser, if that line starts in a kept chunk."""
+        for start, lines_before, data in self._chunks:
+            k = line - 1 - lines_before
+            if k < 0 or k > data.count(b"\n"):
+                continue
+            pos = 0
+            for _ in range(k):
+                pos = data.index(b"\n", pos) + 1
+            return start + pos + max(column - 1, 0)
+        return None
+
+    def window(self, offset: int) -> bytes:
+        """Kept raw bytes from shortly before `offset` to the end of what was read, then a bounded read-ahead."""
+        kept = b"".join(c for _, _, c in self._chunks)
+        first = self._chunks[0][0] if self._chunks else self.bytes
+        head = kept[max(offset - PAYLOAD_CONTEXT - first, 0) :][: PAYLOAD_CONTEXT + PAYLOAD_AFTER]
+        try:
+            more = self.raw.read(max(PAYLOAD_CONTEXT + PAYLOAD_AFTER - len(head), 0))
+        except (*_STREAM_ERRORS, OSError):
+            more = b""
+        return head + more
+
+
+def classify(error: BaseException, bytes_read: int) -> str:
+    """A reason code for a broken stream."""
+    if isinstance(error, EOFError):
+        return "truncated_gzip"
+    if isinstance(error, gzip.BadGzipFile | zlib.error):
+        return "corrupt_gzip"
+    if bytes_read == 0:
+        return "empty_file"
+    code = getattr(error, "code", None)
+    if code == etree.ErrorTypes.ERR_INVALID_ENCODING or "encoding" in str(error).lower():
+        return "encoding_error"
+    if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        return "oversized_record"
+    return "invalid_xml"
+
+
+def stream_error(path: Path, reader: CountingReader, error: BaseException, records_before: int) -> Quarantined:
+    """The rest of a file after its stream broke, as one quarantine item."""
+    reason = classify(error, reader.bytes)
+    line, column = getattr(error, "position", None) or (0, 0)
+    offset = (reader.offset_of(line, column) if line else None) or reader.bytes
+    where = f"line {line}, column {column}, " if line else ""
+    detail = (
+        f"{type(error).__name__}: {error} ({where}byte {offset} of the decompressed stream); "
+        f"{records_before} records before this point were kept, the rest of the file was not parsed"
+    )
+    payload = None if reason == "empty_file" else reader.window(offset)
+    return Quarantined(reason, f"{path}@{offset}", payload, detail)
+
+
+def iter_records(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element | Quarantined]:
+    """Yield each complete element named in `tags`; a broken stream ends with one Quarantined item.
+
+    The element is only valid until the next iteration: it is cleared, with its finished siblings, afterwards.
+    """
+    with open_binary(path) as raw:
+        reader = CountingReader(raw)
+        n = 0
+        try:
+            for _, elem in etree.iterparse(reader, events=("end",), tag=tags, **PARSER_OPTIONS):
+                yield elem
+                n += 1
+                elem.clear(keep_tail=False)
+                parent = elem.getparent()
+                if parent is not None:
+                    while elem.getprevious() is not None:
+                        del parent[0]
+        except _STREAM_ERRORS as e:
+            yield stream_error(path, reader, e, n)
+
+
+def text_of(elem: etree._Element | None) -> str:
+    """All text inside an element (markup such as <i> or <sup> dropped), whitespace collapsed."""
+    if elem is None:
+        return ""
+    text = (elem.text or "") if len(elem) == 0 else "".join(elem.itertext())
+    return " ".join(text.split())
+
+
+# Child lookups by exact tag. lxml's find()/findtext() go through the Python ElementPath engine; iterchildren(tag)
+# filters in C, which is what keeps the PubMed field extraction cheap (bench/ingest_pubmed.py).
+def child(elem: etree._Element | None, *tags: str) -> etree._Element | None:
+    """The first element along a path of child tags, or None."""
+    for tag in tags:
+        if elem is None:
+            return None
+        elem = next(elem.iterchildren(tag), None)
+    return elem
+
+
+def children(elem: etree._Element | None, *tags: str) -> Iterator[etree._Element]:
+    """Every element at a path of child tags (the last tag may repeat; the others are taken first-match)."""
+    parent = child(elem, *tags[:-1])
+    return parent.iterchildren(tags[-1]) if parent is not None else iter(())
+
+
+def by_tag(elem: etree._Element | None) -> dict[str, list[etree._Element]]:
+    """An element's children grouped by tag, in one pass (comments and PIs are removed by the parser)."""
+    out: dict[str, list[etree._Element]] = {}
+    if elem is not None:
+        for c in elem:
+            out.setdefault(c.tag, []).append(c)
+    return out
+
+
+def first(groups: dict[str, list[etree._Element]], tag: str) -> etree._Element | None:
+    found = groups.get(tag)
+    return found[0] if found else None
+
+
+def text_at(elem: etree._Element | None, *tags: str) -> str | None:
+    """The text of the element at a path of child tags (stripped), or None when absent or empty."""
+    found = child(elem, *tags)
+    text = found.text.strip() if found is not None and found.text else ""
+    return text or None
+
+
+def element_payload(elem: etree._Element) -> bytes:
+    """A record's raw XML for quarantine (the Quarantine writer bounds its size)."""
+    return etree.tostring(elem, encoding="utf-8")
