@@ -93,15 +93,16 @@ def as_messages(prompt: Prompt) -> list[Message]:
 
 def parse_json(text: str) -> Any:
     """Decode a JSON answer; tolerate prose or a code fence around one JSON object (a model that ignores the
-    schema often wraps it). Returns None when nothing decodes."""
+    schema often wraps it). Control characters inside strings are accepted (strict=False): grammar-constrained
+    decoders allow them, and they are text, not structure. Returns None when nothing decodes."""
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)
     except (json.JSONDecodeError, TypeError):
         pass
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
         try:
-            return json.loads(text[start : end + 1])
+            return json.loads(text[start : end + 1], strict=False)
         except json.JSONDecodeError:
             return None
     return None

@@ -93,8 +93,8 @@ def usable_filters(con: duckdb.DuckDBPyConnection, filters: list[str]) -> tuple[
         try:
             con.execute(f"SELECT count(*) FROM (SELECT * FROM documents_enriched LIMIT 0) WHERE ({f})").fetchall()
             applied.append(f)
-        except duckdb.BinderException as e:
-            if "not found" not in str(e).lower():
+        except duckdb.Error as e:
+            if not (isinstance(e, duckdb.BinderException) and "not found" in str(e).lower()):
                 raise ValueError(f"synth.passages.filters: {f!r}: {e}") from None
             skipped.append(f)
     return applied, skipped
@@ -114,9 +114,9 @@ def build_passages(
     unit = passages_unit(cfg, applied, tokenizer)
     where = " AND ".join(["is_current", "NOT is_deleted", *(f"({f})" for f in applied)])
     limit = f" LIMIT {cfg.limit_docs}" if cfg.limit_docs else ""
-    reader = con.execute(
+    reader = con.sql(
         f"SELECT doc_id, text, source_ref FROM documents_enriched WHERE {where} ORDER BY doc_id{limit}"
-    ).fetch_record_batch(500)
+    ).to_arrow_reader(500)
     docs = n = 0
     with ShardWriter(wh, "passages", unit) as w, Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-passages-{unit}") as q:
         for batch in reader:

@@ -94,7 +94,9 @@ class VLLMEngine:
                     top_p=s.top_p,
                     max_tokens=s.max_tokens,
                     seed=s.seed,
-                    structured_outputs=StructuredOutputsParams(json=json_schema) if json_schema else None,
+                    structured_outputs=(
+                        StructuredOutputsParams(json=json_schema, disable_any_whitespace=True) if json_schema else None
+                    ),
                 )
             )
         if todo:

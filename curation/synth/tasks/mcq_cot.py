@@ -50,12 +50,12 @@ class MCQCoT(Task):
             where.append("benchmark IN (SELECT unnest(?))")
             params.append(c.benchmarks)
         lim = f" LIMIT {int(c.limit)}" if c.limit else ""
-        reader = con.execute(
+        reader = con.sql(
             "SELECT item_id, benchmark, question, options, answer, source_ref FROM benchmark_items "
             f"WHERE {' AND '.join(where)} QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY run_id DESC) = 1 "
             f"ORDER BY item_id{lim}",
-            params,
-        ).fetch_record_batch(1000)
+            params=params,
+        ).to_arrow_reader(1000)
         for batch in reader:
             for r in batch.to_pylist():
                 yield {**r, "input_id": r["item_id"]}

@@ -15,9 +15,10 @@ def passage_rows(wh: Warehouse, unit: str | None, limit: int | None) -> Iterator
         return
     lim = f" LIMIT {int(limit)}" if limit else ""
     con = duckdb.connect(":memory:")
-    reader = con.execute(
-        f"SELECT passage_id, doc_id, text FROM read_parquet(?) ORDER BY passage_id{lim}", [passages_glob(wh, unit)]
-    ).fetch_record_batch(1000)
+    reader = con.sql(
+        f"SELECT passage_id, doc_id, text FROM read_parquet(?) ORDER BY passage_id{lim}",
+        params=[passages_glob(wh, unit)],
+    ).to_arrow_reader(1000)
     for batch in reader:
         for r in batch.to_pylist():
             yield {**r, "input_id": r["passage_id"], "source_ref": r["passage_id"]}
