@@ -140,5 +140,8 @@ def synth_flow(
     from curation.manifest import load_manifest
 
     manifest = load_manifest(manifest_path)
+    cfg = manifest.synth
+    if cfg.model and manifest.resolve(cfg.model).is_dir():  # a relative model dir is relative to the manifest
+        cfg = cfg.model_copy(update={"model": str(manifest.resolve(cfg.model))})
     params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "tasks": tasks, "no_cache": no_cache}
-    return run_synth(manifest.synth, warehouse, tasks, not no_cache, params)
+    return run_synth(cfg, warehouse, tasks, not no_cache, params)

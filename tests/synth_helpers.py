@@ -19,10 +19,13 @@ INJECTION = (
 )
 
 
+def cohort_text(i: int) -> str:
+    """PASSAGE_TEXT with every sentence made unique to document i, so no two passages (hence prompts) are equal."""
+    return " ".join(f"{s.rstrip('.')} in cohort {i}." for s in PASSAGE_TEXT.split(". "))
+
+
 def seed_documents(wh, n: int = 4) -> None:
-    rows = [
-        doc_row(f"pmc:PMC{i}", f"{PASSAGE_TEXT} Case {i} adds one more sentence about follow-up.") for i in range(n)
-    ]
+    rows = [doc_row(f"pmc:PMC{i}", cohort_text(i)) for i in range(n)]
     rows.append(doc_row("pmc:PMCEMPTY", "   "))
     rows.append(doc_row("pmc:PMCINJECT", INJECTION))
     write_documents(wh, rows)

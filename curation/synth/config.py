@@ -49,6 +49,7 @@ class MCQCoTConfig(StrictModel):
     samples: int = Field(1, ge=1, le=64, description="k samples per item; pass rate = correct / k")
     min_passes: int = Field(1, ge=0, description="keep an item's correct samples only if passes >= this")
     max_passes: int | None = Field(None, ge=0, description="... and passes <= this (difficulty filter, e.g. 7 of 16)")
+    max_reasoning_chars: int = Field(4000, ge=1)
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1, description="at most this many items")
 

@@ -3,6 +3,7 @@ plus its quarantine unit. Batches are the unit of work (a Prefect task each) and
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -95,22 +96,31 @@ def run_batch(
     stats = BatchStats(unit=unit, inputs=len(rows))
     metered = MeteredEngine(engine, stats)
     ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id)
-    schema = task.schema()
     rejects: list[Reject] = []
-    todo, prompts, samplings = [], [], []
+    todo: list[dict] = []
+    groups: dict[str, tuple[dict, list[int]]] = {}  # one generate() call per distinct schema
+    prompts, samplings = [], []
     for row in rows:
         pre = task.precheck(row)
         if pre:
             rejects.append(pre)
             continue
         todo.append(row)
+        schema = task.schema_for(row)
         msgs = task.prompt(row)
         for k in range(task.n_samples):
+            groups.setdefault(json.dumps(schema, sort_keys=True), (schema, []))[1].append(len(prompts))
             prompts.append(msgs)
             samplings.append(sampling.with_seed(sampling.seed + k))
-    results = metered.generate(prompts, samplings, schema) if prompts else []
+    results: list[GenResult | None] = [None] * len(prompts)
+    for schema, idx in groups.values():
+        for i, r in zip(
+            idx, metered.generate([prompts[i] for i in idx], [samplings[i] for i in idx], schema), strict=True
+        ):
+            results[i] = r
     accepted: list[dict] = []
     for i, row in enumerate(todo):
+        schema = task.schema_for(row)
         samples = []
         for k in range(task.n_samples):
             checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)

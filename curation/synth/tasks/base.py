@@ -93,6 +93,10 @@ class Task(ABC):
     @abstractmethod
     def schema(self) -> dict: ...
 
+    def schema_for(self, row: dict) -> dict:
+        """The schema for one input (mcq_cot narrows the answer to the item's option labels)."""
+        return self.schema()
+
     @abstractmethod
     def inputs(self, wh: Warehouse, passages_unit: str | None) -> Iterator[dict]:
         """Input rows, each with `input_id` and `source_ref`, in a stable order, streamed."""

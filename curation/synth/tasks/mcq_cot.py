@@ -11,8 +11,6 @@ from curation.synth import prompts
 from curation.synth.tasks.base import Context, Reject, Sample, Task
 from curation.warehouse import Warehouse, connect
 
-REASONING_MAX_CHARS = 4000
-
 
 class MCQCoT(Task):
     name = "mcq_cot"
@@ -31,11 +29,10 @@ class MCQCoT(Task):
         return self.cfg.mcq_cot.limit
 
     def schema(self, labels: list[str] | None = None) -> dict:
-        """Labels are per item, but one schema serves a whole batch: any letter A-J, checked against the item."""
         return {
             "type": "object",
             "properties": {
-                "reasoning": {"type": "string", "minLength": 1, "maxLength": REASONING_MAX_CHARS},
+                "reasoning": {"type": "string", "minLength": 1, "maxLength": self.cfg.mcq_cot.max_reasoning_chars},
                 "final_answer": {"type": "string", "enum": labels or list("ABCDEFGHIJ")},
             },
             "required": ["reasoning", "final_answer"],
@@ -59,6 +56,10 @@ class MCQCoT(Task):
         for batch in reader:
             for r in batch.to_pylist():
                 yield {**r, "input_id": r["item_id"]}
+
+    def schema_for(self, row: dict) -> dict:
+        """Constrain the final answer to this item's labels; the check against gold stays in evaluate()."""
+        return self.schema([o["label"] for o in row["options"]])
 
     def precheck(self, row: dict) -> Reject | None:
         labels = [o["label"] for o in row.get("options") or []]
