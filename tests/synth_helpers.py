@@ -36,7 +36,12 @@ def seed_items(wh, n: int = 4) -> None:
         {"label": L, "text": t} for L, t in zip("ABCD", ["metformin", "insulin", "aspirin", "warfarin"], strict=True)
     ]
     rows = [
-        item_row(f"medqa:train:{i}", f"Question {i}: which drug is first-line for type 2 diabetes?", "A", options=opts)
+        item_row(
+            f"medqa:train:{i}",
+            f"Question {i}: which of these drugs is option {'ABCD'[i % 4]}?",
+            "ABCD"[i % 4],
+            options=opts,
+        )
         for i in range(n)
     ]
     rows.append(item_row("medqa:train:nogold", "A question without gold", "Z", options=opts))

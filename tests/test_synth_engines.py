@@ -195,7 +195,11 @@ def test_all_tasks_accept_reject_quarantine_and_cached_rerun(vllm_engine, wh):
         ).fetchall()
     )
     assert reasons.pop("no_gold_answer") == 1
-    assert len(kept) >= 1 and reasons.get("wrong_answer", 0) >= 1  # both paths, on real (random-weight) output
+    detail = con.execute("select reason, detail, payload from quarantine where reason = 'schema_violation'").fetchall()
+    assert len(kept) >= 1 and reasons.get("wrong_answer", 0) >= 1, (
+        reasons,
+        detail[:3],
+    )  # both paths, on real random-weight output
     assert len(kept) + sum(reasons.values()) == 16  # 4 items x 4 samples, each kept or quarantined once
     assert con.execute("select count(*) from synthetic_mcq_cot where item_id like 'medqa:test:%'").fetchone()[0] == 0
 

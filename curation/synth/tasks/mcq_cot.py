@@ -64,9 +64,10 @@ class MCQCoT(Task):
     def precheck(self, row: dict) -> Reject | None:
         labels = [o["label"] for o in row.get("options") or []]
         if len(labels) < 2:
-            return Reject("no_options", row["source_ref"], row["question"], "not a multiple-choice item")
+            return Reject("no_options", row["item_id"], row["question"], f"not multiple-choice ({row['source_ref']})")
         if row.get("answer") not in labels:
-            return Reject("no_gold_answer", row["source_ref"], row["question"], f"gold {row.get('answer')!r}")
+            detail = f"gold {row.get('answer')!r} is not one of {labels} ({row['source_ref']})"
+            return Reject("no_gold_answer", row["item_id"], row["question"], detail)
         return None
 
     def prompt(self, row: dict) -> list[dict[str, str]]:
