@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from curation.synth.engine import Engine, GenResult, Prompt, Sampling, parse_json
+from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, parse_json
 from curation.warehouse import Warehouse
 
 _SCHEMA = """
@@ -104,23 +104,16 @@ class CacheStats:
     misses: int = 0
 
 
-class CachedEngine:
+class CachedEngine(EngineWrapper):
     """Wraps an Engine with the response cache; same interface. `enabled=False` (--no-cache) neither reads nor
     writes, so a forced regeneration also leaves the cache as it was."""
 
     def __init__(self, inner: Engine, cache: ResponseCache | None, enabled: bool = True):
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
         self.enabled = enabled and cache is not None
-        self.model_id = inner.model_id
         self.stats = CacheStats()
         self._lock = threading.Lock()
-
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint()
-
-    def render(self, prompt: Prompt) -> str:
-        return self.inner.render(prompt)
 
     def generate(
         self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
@@ -154,6 +147,3 @@ class CachedEngine:
             self.stats.hits += len(prompts) - len(miss)
             self.stats.misses += len(miss)
         return results  # type: ignore[return-value]
-
-    def close(self) -> None:
-        self.inner.close()

@@ -141,3 +141,20 @@ def _check(obj: Any, schema: dict, path: str, errors: list[str]) -> None:
             errors.append(f"{path}: {len(obj)} items out of bounds")
         for i, item in enumerate(obj):
             _check(item, schema.get("items", {}), f"{path}[{i}]", errors)
+
+
+class EngineWrapper:
+    """Base for engines that add behaviour around another engine (cache, metering) and delegate the rest."""
+
+    def __init__(self, inner: Engine):
+        self.inner = inner
+        self.model_id = inner.model_id
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    def render(self, prompt: Prompt) -> str:
+        return self.inner.render(prompt)
+
+    def close(self) -> None:
+        self.inner.close()

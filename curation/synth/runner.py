@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from curation.synth.engine import Engine, GenResult, Prompt, Sampling, schema_errors
+from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
 from curation.synth.tasks.base import Context, Reject, Sample, Task
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 
@@ -39,19 +39,13 @@ class BatchStats:
         self.reasons.update(other.reasons)
 
 
-class MeteredEngine:
+class MeteredEngine(EngineWrapper):
     """Counts tokens, generations, cache hits and generation time of every call (task and judge alike)."""
 
     def __init__(self, inner: Engine, stats: BatchStats):
-        self.inner, self.stats = inner, stats
-        self.model_id = inner.model_id
+        super().__init__(inner)
+        self.stats = stats
         self._lock = threading.Lock()
-
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint()
-
-    def render(self, prompt: Prompt) -> str:
-        return self.inner.render(prompt)
 
     def generate(
         self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
@@ -69,9 +63,6 @@ class MeteredEngine:
                     s.cache_hits += 1
                     s.cached_output_tokens += r.n_output_tokens
         return results
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject | Sample:

@@ -73,10 +73,11 @@ class Task(ABC):
 
     def __init__(self, cfg: SynthConfig):
         self.cfg = cfg
+        self.task_cfg = getattr(cfg, self.name)  # the manifest section named like the task
 
     @property
-    @abstractmethod
-    def prompt_version(self) -> str: ...
+    def prompt_version(self) -> str:
+        return self.task_cfg.prompt_version
 
     @property
     def prompt_id(self) -> str:
@@ -88,7 +89,7 @@ class Task(ABC):
 
     @property
     def limit(self) -> int | None:
-        return None
+        return self.task_cfg.limit
 
     @abstractmethod
     def schema(self) -> dict: ...

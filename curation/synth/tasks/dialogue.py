@@ -19,14 +19,6 @@ class Dialogue(Task):
     name = "dialogue"
     table = "synthetic_dialogue"
 
-    @property
-    def prompt_version(self) -> str:
-        return self.cfg.dialogue.prompt_version
-
-    @property
-    def limit(self) -> int | None:
-        return self.cfg.dialogue.limit
-
     def schema(self) -> dict:
         c = self.cfg.dialogue
         turn = {

@@ -33,14 +33,6 @@ class GroundedQA(Task):
     name = "grounded_qa"
     table = "synthetic_grounded_qa"
 
-    @property
-    def prompt_version(self) -> str:
-        return self.cfg.grounded_qa.prompt_version
-
-    @property
-    def limit(self) -> int | None:
-        return self.cfg.grounded_qa.limit
-
     def schema(self) -> dict:
         c = self.cfg.grounded_qa
         pair = {

@@ -17,16 +17,8 @@ class MCQCoT(Task):
     table = "synthetic_mcq_cot"
 
     @property
-    def prompt_version(self) -> str:
-        return self.cfg.mcq_cot.prompt_version
-
-    @property
     def n_samples(self) -> int:
         return self.cfg.mcq_cot.samples
-
-    @property
-    def limit(self) -> int | None:
-        return self.cfg.mcq_cot.limit
 
     def schema(self, labels: list[str] | None = None) -> dict:
         return {
