@@ -355,3 +355,7 @@ def test_synth_without_generator_is_skipped_with_instructions(wh, tmp_path, pref
     assert load_runs(wh)[-1]["status"] == "skipped"
     res = CliRunner().invoke(app, ["--warehouse", str(wh.root), "synth", str(m)])
     assert res.exit_code == 2 and "synth skipped" in res.output
+    # inside a build, the stage reports itself skipped and the build goes on
+    from flows.build import build_flow
+
+    assert build_flow(manifest_path=str(m), warehouse=str(wh.root))["synth"]["reason"] == "no generator"
