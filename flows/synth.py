@@ -117,6 +117,7 @@ def run_synth(
                 with run.timed(t.name):
                     per_task[t.name] = _run_task(wh, t, engine, run, passages_unit, cfg)
             run.set("extra", "prompts", {t.name: t.prompt_id for t in task_objs})
+            run.set("timings_s", "model_load", round(engine.load_s, 3))
     finally:
         if inner is None:
             engine.close()

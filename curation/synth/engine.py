@@ -150,6 +150,11 @@ class EngineWrapper:
         self.inner = inner
         self.model_id = inner.model_id
 
+    @property
+    def load_s(self) -> float:
+        """Seconds spent loading the model so far (lazy loads happen inside generate; throughput excludes them)."""
+        return getattr(self.inner, "load_s", 0.0)
+
     def fingerprint(self) -> str:
         return self.inner.fingerprint()
 

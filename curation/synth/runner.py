@@ -50,11 +50,11 @@ class MeteredEngine(EngineWrapper):
     def generate(
         self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
     ) -> list[GenResult]:
-        t = time.perf_counter()
+        t, load0 = time.perf_counter(), self.load_s
         results = self.inner.generate(prompts, sampling, json_schema)
         with self._lock:
             s = self.stats
-            s.generate_s += time.perf_counter() - t
+            s.generate_s += time.perf_counter() - t - (self.load_s - load0)
             s.generations += len(results)
             for r in results:
                 s.prompt_tokens += r.n_prompt_tokens

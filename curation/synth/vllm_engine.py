@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class VLLMEngine:
         self.seed = seed
         self._llm = None
         self._fingerprint: str | None = None
+        self.load_s = 0.0
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
@@ -55,6 +57,7 @@ class VLLMEngine:
             os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
             from vllm import LLM
 
+            t = time.perf_counter()
             self._llm = LLM(
                 model=str(self.model_dir),
                 max_model_len=self.max_model_len,
@@ -62,6 +65,7 @@ class VLLMEngine:
                 seed=self.seed,
                 enforce_eager=True,
             )
+            self.load_s += time.perf_counter() - t
         return self._llm
 
     def generate(
