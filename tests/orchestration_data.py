@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from curation.warehouse import Warehouse, connect
+from curation.warehouse.schemas import all_schemas
+
+VOLATILE_TYPES = {"timestamp"}  # when a row was written differs between runs; what was written must not
+
 
 def write_medqa_files(directory: Path, n_files: int = 4, rows: int = 12) -> list[Path]:
     """n_files MedQA JSON Lines files, each with `rows` good questions and one that must be quarantined."""
@@ -31,3 +36,21 @@ def write_manifest(path: Path, stages: list[str] | None = None, glob: str = "src
         f"sources:\n  - {{name: medqa, format: medqa, split: test, paths: ['{glob}']}}\n"
     )
     return path
+
+
+def warehouse_content(root: Path) -> dict[str, list[tuple]]:
+    """Every table's rows without run ids and write times, sorted; asserts no key appears twice."""
+    con = connect(Warehouse(root))
+    content = {}
+    for name, schema in all_schemas().items():
+        cols = [c.name for c in schema.columns if c.name != "run_id" and c.type not in VOLATILE_TYPES]
+        rows = con.execute(f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{name}"').fetchall()
+        content[name] = sorted(rows, key=repr)
+        if schema.key and name != "quarantine":
+            keys = [tuple(r[cols.index(k)] for k in schema.key) for r in rows]
+            assert len(keys) == len(set(keys)), f"duplicate keys in {name}"
+    return content
+
+
+def visible_temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.startswith((".tmp-", ".trash-")) or p.name.endswith(".tmp")]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +23,19 @@ import pytest
 
 from curation.warehouse import Warehouse, connect
 from curation.warehouse.schemas import all_schemas
-from tests.orchestration_data import write_manifest, write_medqa_files
+from tests.orchestration_data import visible_temp_files, warehouse_content, write_manifest, write_medqa_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "manifests" / "demo.yaml"
-VOLATILE_TYPES = {"timestamp"}  # when a row was written differs between runs; what was written must not
+
+
+SRC = Path(tempfile.gettempdir()) / f"medcurate-crash-src-{os.getpid()}"  # one copy: source paths are in the rows
 
 
 def _medqa_project(tmp: Path) -> Path:
-    write_medqa_files(tmp / "src", n_files=4, rows=6)
-    return write_manifest(tmp / "m.yaml", ["ingest"], workers=2)
+    if not SRC.is_dir():
+        write_medqa_files(SRC, n_files=4, rows=6)
+    return write_manifest(tmp / "m.yaml", ["ingest"], glob=str(SRC / "medqa-*.jsonl"), workers=2)
 
 
 def _demo(tmp: Path) -> Path:
@@ -80,24 +85,6 @@ def _build(manifest: Path, wh: Path, url: str, crash_at: str | None = None) -> s
                           env=env, capture_output=True, text=True, timeout=900)
 
 
-def warehouse_content(root: Path) -> dict[str, list[tuple]]:
-    """Every table's rows without run ids and write times, sorted; asserts no key appears twice."""
-    con = connect(Warehouse(root))
-    content = {}
-    for name, schema in all_schemas().items():
-        cols = [c.name for c in schema.columns if c.name != "run_id" and c.type not in VOLATILE_TYPES]
-        rows = con.execute(f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{name}"').fetchall()
-        content[name] = sorted(rows, key=repr)
-        if schema.key and name != "quarantine":
-            keys = [tuple(r[cols.index(k)] for k in schema.key) for r in rows]
-            assert len(keys) == len(set(keys)), f"duplicate keys in {name}"
-    return content
-
-
-def visible_temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.startswith((".tmp-", ".trash-")) or p.name.endswith(".tmp")]
-
-
 @pytest.fixture(scope="module")
 def clean_builds(tmp_path_factory, prefect_server):
     """One uninterrupted build per manifest kind, shared by the cases."""
@@ -111,7 +98,8 @@ def clean_builds(tmp_path_factory, prefect_server):
             cache[make_manifest] = warehouse_content(tmp / "wh")
         return cache[make_manifest]
 
-    return get
+    yield get
+    shutil.rmtree(SRC, ignore_errors=True)
 
 
 @pytest.mark.slow
