@@ -132,7 +132,8 @@ def test_cli_build_refuses_a_locked_warehouse(project):
         r = subprocess.run([sys.executable, "-m", "curation.cli", "-w", str(wh), "build", str(manifest)],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 2
-        assert f"locked by pid {holder.pid}" in r.stderr and "other build" in r.stderr
+        message = " ".join(r.stderr.split())  # rich wraps long lines
+        assert f"locked by pid {holder.pid}" in message and "other build" in message
     finally:
         holder.kill()
         holder.wait()

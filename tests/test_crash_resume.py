@@ -125,3 +125,4 @@ def test_killed_build_reruns_to_the_clean_result(case, tmp_path, prefect_server,
     statuses = connect(Warehouse(wh)).execute(
         "select stage, status, count(*) from runs group by all order by all").fetchall()
     assert ("build", "completed", 1) in statuses and (case.stage, "completed", 1) in statuses
+    assert ("build", "interrupted", 1) in statuses and (case.stage, "interrupted", 1) in statuses

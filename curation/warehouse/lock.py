@@ -9,7 +9,8 @@ directories. Every writing command and flow therefore holds this lock:
   heartbeat. `flock` on a network filesystem may not exclude processes on other hosts, so a record written by a
   live process on another host with a fresh heartbeat also counts as held; once its lease expires, it is stale.
 - A holder record left behind with no live holder is a crash: the new holder says so and sweeps the staging
-  directories the crashed writer left (`Warehouse.sweep_staging`).
+  directories the crashed writer left (`Warehouse.sweep_staging`), and marks the run records it left `running`
+  as `interrupted`.
 
 Acquisition is re-entrant within a process: the build holds the lock while its stage subflows (which take it
 too) run in the same process.
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curation.warehouse.runs import mark_interrupted
 from curation.warehouse.store import Warehouse, atomic_write_text
 
 LEASE_ENV = "MEDCURATE_LOCK_LEASE_S"
@@ -139,9 +141,13 @@ def _acquire(wh: Warehouse, command: str, timeout: float) -> _Held:
     atomic_write_text(root / ".lock.json", json.dumps(record))
     swept = wh.sweep_staging()
     if previous:
+        note = f"interrupted: its process (pid {previous.get('pid')} on {previous.get('host')}) died"
+        interrupted = mark_interrupted(wh, str(previous.get("started_at", "")), note)
         log.warning(
-            "recovered a stale warehouse lock of pid %s on %s (%r, since %s); swept %d staging dirs",
+            "recovered a stale warehouse lock of pid %s on %s (%r, since %s); swept %d staging dirs; "
+            "marked runs %s interrupted",
             previous.get("pid"), previous.get("host"), previous.get("command"), previous.get("started_at"), swept,
+            interrupted,
         )
     stop = threading.Event()
     beat = threading.Thread(target=_beat, args=(root, record, stop, lease), daemon=True, name="warehouse-lock")
