@@ -137,3 +137,19 @@ def test_cli_build_refuses_a_locked_warehouse(project):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_runs_show_prints_stage_table_counts_and_reasons(prefect_harness, project):
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    results = _run(project, ["ingest", "synth", "validate"])
+    wh = str(project / "wh")
+    build_id = connect(Warehouse(wh)).execute("select run_id from runs where stage = 'build'").fetchone()[0]
+    shown = CliRunner().invoke(app, ["-w", wh, "runs", "show", build_id], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "unavailable" in shown.output and "not_run" in shown.output and "no generator reachable" in shown.output
+    ingest = CliRunner().invoke(app, ["-w", wh, "runs", "show", results["ingest"]["run_id"]], env={"COLUMNS": "200"})
+    assert "answer_not_in_options" in ingest.output and "benchmark_items" in ingest.output
+    assert "files_ingested" in ingest.output
