@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "sql_cmd",
     "runs_cmd",
     "synth_cmd",
+    "orchestrate_cmd",
 ]
 
 app = typer.Typer(

@@ -1,15 +1,34 @@
-"""Build flow: run a manifest's stages in pipeline order, each as a subflow, in one parent flow run."""
+"""Build flow: run a manifest's stages in pipeline order, each as a subflow, in one parent flow run.
+
+The build holds the warehouse lock for its whole run (stage subflows re-enter it), skips a stage whose fingerprint
+matches its last successful run (curation/orchestrate/fingerprint.py), and records each stage as ran, skipped,
+unavailable (no generator reachable) or not_run, in a `build` run record and a Prefect artifact.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+import inspect
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger
 
-from curation.manifest import STAGE_ORDER, load_manifest
+from curation.manifest import STAGE_ORDER, Manifest, load_manifest
+from curation.orchestrate.fingerprint import (
+    load_state,
+    run_output_tables,
+    save_state,
+    stage_fingerprint,
+    stage_tables,
+)
+from curation.warehouse import Warehouse, refresh_catalog, start_run
+from curation.warehouse.lock import warehouse_lock
+from flows.common import publish_markdown
 
-# stage -> "module:flow". Every stage flow takes (manifest_path, warehouse) and returns a summary dict.
+# stage -> "module:flow". Every stage flow takes (manifest_path, warehouse) and returns a summary dict; a flow that
+# also takes `runner` / `ray_address` gets the build's task runner choice.
 STAGE_FLOWS: dict[str, str] = {
     "ingest": "flows.ingest:ingest_flow",
     "dedup": "flows.dedup:dedup_flow",
@@ -27,12 +46,102 @@ def stage_flow(stage: str):
     return getattr(importlib.import_module(module), name)
 
 
+def generator_unavailable_types() -> tuple[type[BaseException], ...]:
+    """The synthesis stage's 'no model reachable' error, when that module exists."""
+    try:
+        from curation.synth.errors import GeneratorUnavailable
+    except ImportError:
+        return ()
+    return (GeneratorUnavailable,)
+
+
+def select_stages(manifest: Manifest, from_stage: str | None = None, to_stage: str | None = None) -> list[str]:
+    """The manifest's stages between `from_stage` and `to_stage` (inclusive, in pipeline order)."""
+    for name in (from_stage, to_stage):
+        if name is not None and name not in STAGE_ORDER:
+            raise ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGE_ORDER)}")
+    lo = STAGE_ORDER.index(from_stage) if from_stage else 0
+    hi = STAGE_ORDER.index(to_stage) if to_stage else len(STAGE_ORDER) - 1
+    chosen = [s for s in manifest.stages if lo <= STAGE_ORDER.index(s) <= hi]
+    if not chosen:
+        raise ValueError(f"no stage of the manifest ({', '.join(manifest.stages)}) is in {from_stage}..{to_stage}")
+    return chosen
+
+
+def _call_stage(stage: str, manifest_path: str, warehouse: str, runner: str, ray_address: str | None) -> Any:
+    fn = stage_flow(stage)
+    accepted = inspect.signature(fn.fn).parameters
+    kwargs: dict[str, Any] = {"manifest_path": manifest_path, "warehouse": warehouse}
+    if "runner" in accepted:
+        kwargs["runner"] = runner
+    if "ray_address" in accepted and ray_address:
+        kwargs["ray_address"] = ray_address
+    return fn(**kwargs)
+
+
 @flow(name="build", log_prints=True)
-def build_flow(manifest_path: str, warehouse: str) -> dict[str, Any]:
+def build_flow(
+    manifest_path: str,
+    warehouse: str,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    force: bool = False,
+    runner: str = "threads",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Run the selected stages; returns {stage: {status, reason, run_id, seconds, summary}}."""
     logger = get_run_logger()
     manifest = load_manifest(manifest_path)
-    summaries: dict[str, Any] = {}
-    for stage in manifest.stages:
-        logger.info("stage %s", stage)
-        summaries[stage] = stage_flow(stage)(manifest_path=manifest_path, warehouse=warehouse)
-    return summaries
+    stages = select_stages(manifest, from_stage, to_stage)
+    wh = Warehouse(warehouse).ensure()
+    unavailable = generator_unavailable_types()
+    results: dict[str, dict[str, Any]] = {}
+    params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "stages": stages, "force": force,
+              "runner": runner, "ray_address": ray_address}
+    with warehouse_lock(wh, command=f"build {manifest_path}"), start_run(wh, "build", params) as run:
+        blocked_by: str | None = None
+        for stage in stages:
+            if blocked_by:
+                results[stage] = {"status": "not_run", "reason": f"upstream stage {blocked_by} was unavailable"}
+                continue
+            fingerprint, _ = stage_fingerprint(manifest, wh, stage)
+            previous = load_state(wh, stage) or {}
+            if not force and previous.get("fingerprint") == fingerprint:
+                reason = f"inputs unchanged since run {previous.get('run_id')}"
+                logger.info("stage %s skipped: %s", stage, reason)
+                results[stage] = {"status": "skipped", "reason": reason, "run_id": previous.get("run_id")}
+                run.count("stages_skipped")
+                continue
+            logger.info("stage %s: running", stage)
+            t0 = time.perf_counter()
+            try:
+                with run.timed(stage):
+                    summary = _call_stage(stage, manifest_path, str(wh.root), runner, ray_address) or {}
+            except unavailable as e:
+                logger.warning("stage %s unavailable: %s", stage, e)
+                results[stage] = {"status": "unavailable", "reason": str(e), "seconds": time.perf_counter() - t0}
+                run.count("stages_unavailable")
+                blocked_by = stage
+                continue
+            seconds = round(time.perf_counter() - t0, 3)
+            run_id = summary.get("run_id")
+            tables = stage_tables(wh, stage) | run_output_tables(wh, run_id)
+            fingerprint, _ = stage_fingerprint(manifest, wh, stage, own=tables)  # with the tables it just wrote
+            save_state(wh, stage, {"stage": stage, "fingerprint": fingerprint, "run_id": run_id,
+                                   "tables": sorted(tables), "build_run_id": run.run_id,
+                                   "finished_at": dt.datetime.now(dt.UTC).isoformat()})
+            results[stage] = {"status": "ran", "run_id": run_id, "seconds": seconds, "summary": summary}
+            run.count("stages_ran")
+        run.set("extra", "stages", results)
+        refresh_catalog(wh)
+    publish_markdown(f"build-{manifest.name}", _build_markdown(manifest.name, run.run_id, results),
+                     f"build of {manifest.name}")
+    return results
+
+
+def _build_markdown(name: str, run_id: str, results: dict[str, dict[str, Any]]) -> str:
+    rows = "\n".join(
+        f"| {stage} | {r['status']} | {r.get('seconds', '')} | `{r.get('run_id') or ''}` | {r.get('reason', '')} |"
+        for stage, r in results.items()
+    )
+    return f"# build `{name}` (`{run_id}`)\n\n| stage | status | seconds | run | note |\n|---|---|---|---|---|\n{rows}\n"

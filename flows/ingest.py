@@ -11,8 +11,9 @@ from curation.ingest.config import IngestConfig
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import STAGE, FileResult, IngestJob, ingest_file, summarize
 from curation.manifest import Manifest
+from curation.progress import progress
 from curation.warehouse import Quarantine, Warehouse, refresh_catalog, start_run
-from flows.common import publish_run_artifact, task_runner
+from flows.common import publish_run_artifact, stage_lock, with_runner
 
 
 def _transient(task, task_run, state) -> bool:
@@ -59,7 +60,7 @@ def run_ingest(
         futures = [ingest_file_task.submit(str(wh.root), j, run.run_id, ledger, cfg, force) for j in jobs]
         results: list[FileResult] = []
         failed = Quarantine(wh, STAGE, run.run_id)
-        for job, fut in zip(jobs, futures, strict=True):
+        for job, fut in progress(zip(jobs, futures, strict=True), len(jobs), "ingest: files"):
             try:
                 r = fut.result()
             except Exception as e:  # retries exhausted: record it and go on with the other files
@@ -87,14 +88,17 @@ def run_ingest(
 
 
 @flow(name="ingest", log_prints=True)
-def ingest_flow(manifest_path: str, warehouse: str, force: bool = False) -> dict[str, Any]:
+def ingest_flow(
+    manifest_path: str, warehouse: str, force: bool = False, runner: str = "threads", ray_address: str | None = None
+) -> dict[str, Any]:
     from curation.manifest import load_manifest
 
     manifest = load_manifest(manifest_path)
     jobs = jobs_from_manifest(manifest)
-    params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "force": force}
-    runner_flow = _files_flow.with_options(task_runner=task_runner("threads", manifest.ingest.workers))
-    return runner_flow(warehouse, jobs, manifest.ingest, force, params)
+    params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "force": force, "runner": runner}
+    with stage_lock(warehouse, STAGE):
+        files_flow = with_runner(_files_flow, runner, manifest.ingest.workers, ray_address)
+        return files_flow(warehouse, jobs, manifest.ingest, force, params)
 
 
 @flow(name="ingest-files", log_prints=True)
@@ -105,11 +109,15 @@ def _files_flow(
 
 
 def ingest_paths(
-    warehouse: str, jobs: list[IngestJob], cfg: IngestConfig | None = None, force: bool = False
+    warehouse: str,
+    jobs: list[IngestJob],
+    cfg: IngestConfig | None = None,
+    force: bool = False,
+    runner: str = "threads",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Ad hoc ingest (`medcurate ingest --format F PATH...`), through the same flow."""
     cfg = cfg or IngestConfig()
-    params = {"ad_hoc": True, "files": [j.path for j in jobs], "force": force}
-    return _files_flow.with_options(task_runner=task_runner("threads", cfg.workers))(
-        warehouse, jobs, cfg, force, params
-    )
+    params = {"ad_hoc": True, "files": [j.path for j in jobs], "force": force, "runner": runner}
+    with stage_lock(warehouse, STAGE):
+        return with_runner(_files_flow, runner, cfg.workers, ray_address)(warehouse, jobs, cfg, force, params)

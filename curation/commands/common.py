@@ -34,10 +34,11 @@ def warehouse_arg() -> str:
 def cli_errors() -> Iterator[None]:
     """Known user errors print one clear message and exit 2, instead of a traceback."""
     from curation.manifest import ManifestError
+    from curation.warehouse.lock import WarehouseLocked
 
     try:
         yield
-    except (ManifestError, FileNotFoundError, PermissionError, KeyError, ValueError) as e:
+    except (ManifestError, WarehouseLocked, FileNotFoundError, PermissionError, KeyError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         console.print(f"[bold red]error:[/] {msg}")
         if os.environ.get("MEDCURATE_DEBUG"):

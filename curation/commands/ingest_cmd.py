@@ -28,6 +28,8 @@ def ingest(
     source_name: str = typer.Option(None, "--source-name", help="source name for ad hoc ingest"),
     option: list[str] = typer.Option(None, "--option", "-o", help="format option KEY=VALUE (JSON values)"),
     force: bool = typer.Option(False, "--force", help="re-ingest files already in the ledger"),
+    runner: str = typer.Option("threads", "--runner", help="task runner for the per-file tasks: threads | ray"),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: local Ray)"),
 ) -> None:
     """Ingest source files into the warehouse. Files already ingested with the same sha256 are skipped."""
     from curation.ingest.formats import check_options
@@ -40,7 +42,8 @@ def ingest(
         if format is None:
             if len(paths) != 1 or paths[0].suffix not in (".yaml", ".yml"):
                 raise ValueError("without --format, give exactly one manifest (.yaml)")
-            summary = ingest_flow(manifest_path=str(paths[0]), warehouse=warehouse_arg(), force=force)
+            summary = ingest_flow(manifest_path=str(paths[0]), warehouse=warehouse_arg(), force=force,
+                                  runner=runner, ray_address=ray_address)
         else:
             options = dict(_parse_option(o) for o in option or [])
             check_options(format, options)
@@ -48,7 +51,7 @@ def ingest(
                 if not p.exists():
                     raise FileNotFoundError(f"no such file: {p}")
             jobs = [IngestJob(str(p), format, source_name or format, split, options) for p in paths]
-            summary = ingest_paths(warehouse_arg(), jobs, force=force)
+            summary = ingest_paths(warehouse_arg(), jobs, force=force, runner=runner, ray_address=ray_address)
     _print_summary(summary)
     if summary.get("files_failed"):
         raise typer.Exit(1)

@@ -180,3 +180,15 @@ def load_run(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
             raise KeyError(f"no unique run matching {run_id!r} in {warehouse.runs_dir}")
         p = matches[0]
     return json.loads(p.read_text())
+
+
+def mark_interrupted(warehouse: Warehouse, since: str, note: str) -> list[str]:
+    """Mark run records still `running` that a dead lock holder started (at or after `since`) as interrupted."""
+    marked = []
+    for r in load_runs(warehouse):
+        if r.get("status") == "running" and str(r.get("started_at", "")) >= since:
+            r["status"] = "interrupted"
+            r.setdefault("errors", []).append({"message": note})
+            atomic_write_text(warehouse.runs_dir / f"{r['run_id']}.json", json.dumps(r, indent=2, sort_keys=True))
+            marked.append(r["run_id"])
+    return marked

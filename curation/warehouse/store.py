@@ -7,14 +7,38 @@ sees a half-written unit, and a crash leaves only hidden staging directories tha
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
+import signal
+import threading
 import uuid
 from pathlib import Path
 
 from curation.warehouse.schemas import TableSchema, load_schema
 
 ENV_VAR = "MEDCURATE_WAREHOUSE"
+CRASH_ENV = "MEDCURATE_CRASH_AT"
+_published: collections.Counter[str] = collections.Counter()
+_published_lock = threading.Lock()
+
+
+def _crash_hook(table: str, when: str) -> None:
+    """TEST HOOK for the crash-safety tests: MEDCURATE_CRASH_AT=TABLE:N[:before] SIGKILLs this process when the
+    N-th unit of TABLE (counted per process) is published (`after`, the default) or about to be (`before`: the
+    staged unit is left behind, as by a crash mid-write). Unset, it costs one dict lookup per published unit."""
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    target, n, *point = spec.split(":")
+    if target != table:
+        return
+    with _published_lock:
+        if when == "before":
+            _published[table] += 1
+        hit = _published[table] == int(n) and (point[0] if point else "after") == when
+    if hit:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def default_warehouse() -> Path:
@@ -74,6 +98,7 @@ class Warehouse:
 
     def publish(self, staging: Path, table: str, unit: str) -> Path:
         """Make a staged unit visible with one rename; an existing unit of that name is replaced."""
+        _crash_hook(table, "before")
         final = self.table_dir(table) / unit
         if final.exists():
             trash = final.with_name(f".trash-{unit}-{uuid.uuid4().hex[:8]}")
@@ -83,6 +108,7 @@ class Warehouse:
         else:
             os.replace(staging, final)
         _fsync_dir(final.parent)
+        _crash_hook(table, "after")
         return final
 
     def remove_unit(self, table: str, unit: str) -> bool:

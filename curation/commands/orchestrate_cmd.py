@@ -1,0 +1,72 @@
+"""`medcurate serve` and `medcurate deploy`: the deployments of flows/deployments.py, served from this process
+or registered with a Prefect server and a work pool."""
+
+from __future__ import annotations
+
+import typer
+
+from curation.commands.common import cli_errors, out, warehouse_arg
+
+MANIFEST_HELP = "manifest the deployments build (a default parameter; override per run)"
+
+
+def _names_help() -> str:
+    from flows.deployments import DEPLOYMENTS
+
+    return "only these deployments: " + ", ".join(d.name for d in DEPLOYMENTS)
+
+
+def serve(
+    manifest: str = typer.Option("manifests/demo.yaml", "--manifest", "-m", help=MANIFEST_HELP),
+    only: list[str] = typer.Option(None, "--only", help=_names_help()),
+    limit: int = typer.Option(1, "--limit", help="flow runs at once (builds of one warehouse serialise on its lock)"),
+    paused: bool = typer.Option(False, "--paused", help="register the schedules inactive"),
+) -> None:
+    """Serve the deployments with their schedules from this process until interrupted (Prefect `serve`)."""
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import runner_deployments
+
+    with cli_errors():
+        deployments = runner_deployments(only, manifest, warehouse_arg(), paused=paused)
+    prefect_serve(*deployments, limit=limit)
+
+
+def deploy(
+    manifest: str = typer.Option("manifests/demo.yaml", "--manifest", "-m", help=MANIFEST_HELP),
+    pool: str = typer.Option("medcurate", "--pool", help="work pool (a process pool is created when missing)"),
+    only: list[str] = typer.Option(None, "--only", help=_names_help()),
+    paused: bool = typer.Option(False, "--paused", help="register the schedules inactive"),
+) -> None:
+    """Register the deployments with the Prefect server (PREFECT_API_URL) and a work pool; start a worker with
+    `prefect worker start --pool POOL` on a machine where medcurate is installed."""
+    from prefect import deploy as prefect_deploy
+
+    from flows.deployments import runner_deployments
+
+    with cli_errors():
+        ensure_process_pool(pool)
+        deployments = runner_deployments(only, manifest, warehouse_arg(), work_pool=pool, paused=paused)
+        ids = prefect_deploy(*deployments, work_pool_name=pool, build=False, push=False,
+                             print_next_steps_message=False, ignore_warnings=True)
+    for d, i in zip(deployments, ids, strict=True):
+        out.print(f"deployed build/{d.name} ({i}) to pool {pool}")
+
+
+def ensure_process_pool(name: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            client.create_work_pool(WorkPoolCreate(name=name, type="process", base_job_template=template))
+
+
+def register(root: typer.Typer) -> None:
+    root.command("serve")(serve)
+    root.command("deploy")(deploy)

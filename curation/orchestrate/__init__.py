@@ -1,0 +1,1 @@
+"""Build orchestration that needs no Prefect: stage fingerprints and the per-stage build state."""

@@ -1,0 +1,56 @@
+"""Small MedQA-format source files and manifests for the orchestration tests (written to tmp, never committed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from curation.warehouse import Warehouse, connect
+from curation.warehouse.schemas import all_schemas
+
+VOLATILE_TYPES = {"timestamp"}  # when a row was written differs between runs; what was written must not
+
+
+def write_medqa_files(directory: Path, n_files: int = 4, rows: int = 12) -> list[Path]:
+    """n_files MedQA JSON Lines files, each with `rows` good questions and one that must be quarantined."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for f in range(n_files):
+        p = directory / f"medqa-{f:02d}.jsonl"
+        with p.open("w") as fh:
+            for i in range(rows):
+                q = {"question": f"Case {f}-{i}: a {20 + i}-year-old presents with fever {f}. Next step?",
+                     "options": {"A": f"drug {i}", "B": "observe", "C": f"test {f}", "D": "refer"},
+                     "answer_idx": "ABCD"[(f + i) % 4], "meta_info": "step1"}
+                fh.write(json.dumps(q) + "\n")
+            fh.write(json.dumps({"question": f"bad {f}", "options": {"A": "x"}, "answer_idx": "Z"}) + "\n")
+        paths.append(p)
+    return paths
+
+
+def write_manifest(path: Path, stages: list[str] | None = None, glob: str = "src/medqa-*.jsonl", workers: int = 2) -> Path:
+    """A manifest over the MedQA files matched by `glob` (relative to the manifest)."""
+    stages = stages or ["ingest"]
+    path.write_text(
+        f"name: orchestration-test\nstages: {json.dumps(stages)}\ningest: {{workers: {workers}}}\n"
+        f"sources:\n  - {{name: medqa, format: medqa, split: test, paths: ['{glob}']}}\n"
+    )
+    return path
+
+
+def warehouse_content(root: Path) -> dict[str, list[tuple]]:
+    """Every table's rows without run ids and write times, sorted; asserts no key appears twice."""
+    con = connect(Warehouse(root))
+    content = {}
+    for name, schema in all_schemas().items():
+        cols = [c.name for c in schema.columns if c.name != "run_id" and c.type not in VOLATILE_TYPES]
+        rows = con.execute(f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{name}"').fetchall()
+        content[name] = sorted(rows, key=repr)
+        if schema.key and name != "quarantine":
+            keys = [tuple(r[cols.index(k)] for k in schema.key) for r in rows]
+            assert len(keys) == len(set(keys)), f"duplicate keys in {name}"
+    return content
+
+
+def visible_temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.startswith((".tmp-", ".trash-")) or p.name.endswith(".tmp")]

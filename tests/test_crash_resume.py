@@ -1,0 +1,128 @@
+"""Crash safety: a build SIGKILLed at a unit commit point (MEDCURATE_CRASH_AT, the test hook in
+Warehouse.publish) and rerun gives exactly the warehouse of an uninterrupted build: same rows and ids in every
+table, no duplicate keys, no visible temp files.
+
+Adding a stage is one CrashCase: the stage, the table whose N-th published unit is the crash point, and the
+manifest to build. Cases whose stage flow or table does not exist yet are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from curation.warehouse import Warehouse, connect
+from curation.warehouse.schemas import all_schemas
+from tests.orchestration_data import visible_temp_files, warehouse_content, write_manifest, write_medqa_files
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "manifests" / "demo.yaml"
+
+
+SRC = Path(tempfile.gettempdir()) / f"medcurate-crash-src-{os.getpid()}"  # one copy: source paths are in the rows
+
+
+def _medqa_project(tmp: Path) -> Path:
+    if not SRC.is_dir():
+        write_medqa_files(SRC, n_files=4, rows=6)
+    return write_manifest(tmp / "m.yaml", ["ingest"], glob=str(SRC / "medqa-*.jsonl"), workers=2)
+
+
+def _demo(tmp: Path) -> Path:
+    return DEMO
+
+
+def _first_table(prefix: str) -> str | None:
+    return next((t for t in sorted(all_schemas()) if t.startswith(prefix)), None)
+
+
+@dataclass(frozen=True)
+class CrashCase:
+    id: str
+    stage: str
+    table: Callable[[], str | None]  # the table whose N-th published unit is the crash point
+    n: int
+    point: str  # "after" the unit is published, or "before" (its staging dir is left behind)
+    manifest: Callable[[Path], Path]
+
+
+CASES = [
+    CrashCase("ingest-after-2nd-unit", "ingest", lambda: "benchmark_items", 2, "after", _medqa_project),
+    CrashCase("ingest-mid-write-3rd-unit", "ingest", lambda: "benchmark_items", 3, "before", _medqa_project),
+    CrashCase("ingest-after-2nd-ledger-row", "ingest", lambda: "source_files", 2, "after", _medqa_project),
+    CrashCase("dedup-after-1st-unit", "dedup", lambda: _first_table("annotations_dedup"), 1, "after", _demo),
+    CrashCase("synth-after-1st-unit", "synth", lambda: _first_table("synthetic_"), 1, "after", _demo),
+    CrashCase("release-mid-write", "release", lambda: _first_table("release"), 1, "before", _demo),
+]
+
+
+def _skip_reason(case: CrashCase) -> str | None:
+    if importlib.util.find_spec(f"flows.{case.stage}") is None:
+        return f"flows/{case.stage}.py does not exist yet"
+    if case.table() is None:
+        return f"no table written by {case.stage} found in schemas/tables"
+    if case.manifest is _demo and not DEMO.is_file():
+        return "manifests/demo.yaml does not exist yet"
+    return None
+
+
+def _build(manifest: Path, wh: Path, url: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PREFECT_API_URL": url, "PYTHONPATH": str(ROOT), "MEDCURATE_PROGRESS": "0"}
+    env.pop("MEDCURATE_CRASH_AT", None)
+    if crash_at:
+        env["MEDCURATE_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "curation.cli", "-w", str(wh), "build", str(manifest)],
+                          env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def clean_builds(tmp_path_factory, prefect_server):
+    """One uninterrupted build per manifest kind, shared by the cases."""
+    cache: dict[Callable, dict] = {}
+
+    def get(make_manifest: Callable[[Path], Path]) -> dict:
+        if make_manifest not in cache:
+            tmp = tmp_path_factory.mktemp("clean")
+            r = _build(make_manifest(tmp), tmp / "wh", prefect_server)
+            assert r.returncode == 0, r.stderr[-3000:]
+            cache[make_manifest] = warehouse_content(tmp / "wh")
+        return cache[make_manifest]
+
+    yield get
+    shutil.rmtree(SRC, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_killed_build_reruns_to_the_clean_result(case, tmp_path, prefect_server, clean_builds):
+    reason = _skip_reason(case)
+    if reason:
+        pytest.skip(reason)
+    expected = clean_builds(case.manifest)
+    manifest = case.manifest(tmp_path)
+    wh = tmp_path / "wh"
+    crashed = _build(manifest, wh, prefect_server, crash_at=f"{case.table()}:{case.n}:{case.point}")
+    assert crashed.returncode == -signal.SIGKILL, f"expected a SIGKILL at the crash point:\n{crashed.stderr[-3000:]}"
+    partial = warehouse_content(wh)
+    assert partial != expected  # the crash really cut the build short
+    if case.point == "before":
+        assert any(p.name.startswith(".tmp-") for p in wh.rglob("*")), "a staged unit should be left behind"
+
+    rerun = _build(manifest, wh, prefect_server)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert visible_temp_files(wh) == []
+    assert warehouse_content(wh) == expected
+    statuses = connect(Warehouse(wh)).execute(
+        "select stage, status, count(*) from runs group by all order by all").fetchall()
+    assert ("build", "completed", 1) in statuses and (case.stage, "completed", 1) in statuses
+    assert ("build", "interrupted", 1) in statuses and (case.stage, "interrupted", 1) in statuses

@@ -1,0 +1,127 @@
+"""Deployments: prefect.yaml agrees with flows/deployments.py; `medcurate deploy` registers them with a real Prefect
+server on loopback and a process worker runs a triggered build; `medcurate serve` serves them and runs one.
+
+The two tests use disjoint deployment names: one name is either served or deployed on a server (see
+docs/orchestration.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from curation.warehouse import Warehouse, connect
+from flows.deployments import DEFAULT_POOL, DEPLOYMENTS, TIMEZONE
+from tests.orchestration_data import write_manifest, write_medqa_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_prefect_yaml_agrees_with_the_definitions():
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    listed = {d["name"]: d for d in doc["deployments"]}
+    assert set(listed) == {d.name for d in DEPLOYMENTS}
+    for d in DEPLOYMENTS:
+        y = listed[d.name]
+        assert y["entrypoint"] == d.file_entrypoint and (ROOT / y["entrypoint"].split(":")[0]).is_file()
+        assert y["parameters"] == d.parameters()
+        assert y["description"] == d.description and tuple(y["tags"]) == d.tags
+        assert y["work_pool"]["name"] == DEFAULT_POOL
+        expected = [{"cron": d.cron, "timezone": TIMEZONE}] if d.cron else []
+        assert y["schedules"] == expected
+
+
+def _env(url: str) -> dict[str, str]:
+    return {**os.environ, "PREFECT_API_URL": url, "PYTHONPATH": str(ROOT), "MEDCURATE_PROGRESS": "0"}
+
+
+def _project(tmp_path: Path) -> tuple[Path, Path]:
+    write_medqa_files(tmp_path / "src", n_files=2, rows=4)
+    return write_manifest(tmp_path / "m.yaml", ["ingest"]), tmp_path / "wh"
+
+
+def _wait_for_run(client, flow_run_id, timeout: float = 300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.read_flow_run(flow_run_id)
+        if run.state and run.state.is_final():
+            return run
+        time.sleep(1)
+    raise AssertionError(f"flow run {flow_run_id} not finished: {run.state}")
+
+
+@pytest.mark.slow
+def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    manifest, wh = _project(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "curation.cli", "-w", str(wh), "deploy", "--manifest", str(manifest),
+                        "--pool", "test-pool", "--only", "pubmed-weekly-update", "--only", "nightly-synth",
+                        "--only", "release"], env=_env(prefect_server), capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
+        weekly = client.read_deployment_by_name("build/pubmed-weekly-update")
+        assert weekly.work_pool_name == "test-pool" and weekly.entrypoint == "flows.build.build_flow"
+        assert weekly.parameters == {"manifest_path": str(manifest), "warehouse": str(wh.resolve()),
+                                     "from_stage": "ingest", "to_stage": "decontam"}
+        assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in weekly.schedules] == [
+            ("0 3 * * 1", "UTC", True)]
+        nightly = client.read_deployment_by_name("build/nightly-synth")
+        assert [s.schedule.cron for s in nightly.schedules] == ["0 1 * * *"]
+        assert nightly.parameters["from_stage"] == nightly.parameters["to_stage"] == "synth"
+        assert client.read_deployment_by_name("build/release").schedules == []
+
+        run = client.create_flow_run_from_deployment(weekly.id)
+        worker = subprocess.run([sys.executable, "-m", "prefect", "worker", "start", "--pool", "test-pool",
+                                 "--run-once"], env=_env(prefect_server), capture_output=True, text=True, timeout=400)
+        done = _wait_for_run(client, run.id)
+        assert done.state.is_completed(), f"{done.state}\n{worker.stdout[-3000:]}\n{worker.stderr[-3000:]}"
+    n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
+    assert n == 8
+
+
+@pytest.mark.slow
+def test_serve_runs_a_triggered_deployment(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    manifest, wh = _project(tmp_path)
+    serve = subprocess.Popen([sys.executable, "-m", "curation.cli", "-w", str(wh), "serve", "--manifest",
+                              str(manifest), "--only", "build"],
+                             env=_env(prefect_server), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+    try:
+        with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    dep = client.read_deployment_by_name("build/build")
+                    if dep.parameters.get("warehouse") == str(wh.resolve()):
+                        break
+                except ObjectNotFound:
+                    pass
+                if serve.poll() is not None or time.monotonic() > deadline:
+                    serve.kill()
+                    raise AssertionError(f"serve did not register deployments:\n{serve.stdout.read()[-3000:]}")
+                time.sleep(1)
+            assert dep.schedules == [] and dep.parameters["manifest_path"] == str(manifest)
+            run = client.create_flow_run_from_deployment(dep.id)
+            done = _wait_for_run(client, run.id)
+            if not done.state.is_completed():
+                serve.terminate()
+                raise AssertionError(f"{done.state}\n{serve.communicate(timeout=30)[0][-4000:]}")
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+    n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
+    assert n == 8
