@@ -2,7 +2,7 @@
 
 The build holds the warehouse lock for its whole run (stage subflows re-enter it), skips a stage whose fingerprint
 matches its last successful run (curation/orchestrate/fingerprint.py), and records each stage as ran, skipped,
-unavailable (no generator reachable) or not_run, in a `build` run record and a Prefect artifact.
+or unavailable (no generator reachable), in a `build` run record and a Prefect artifact.
 """
 
 from __future__ import annotations
@@ -47,11 +47,9 @@ def stage_flow(stage: str):
 
 
 def generator_unavailable_types() -> tuple[type[BaseException], ...]:
-    """The synthesis stage's 'no model reachable' error, when that module exists."""
-    try:
-        from curation.synth.errors import GeneratorUnavailable
-    except ImportError:
-        return ()
+    """The synthesis stage's 'no model reachable' error."""
+    from curation.synth.engine import GeneratorUnavailable
+
     return (GeneratorUnavailable,)
 
 
@@ -99,11 +97,7 @@ def build_flow(
     params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "stages": stages, "force": force,
               "runner": runner, "ray_address": ray_address}
     with warehouse_lock(wh, command=f"build {manifest_path}"), start_run(wh, "build", params) as run:
-        blocked_by: str | None = None
         for stage in stages:
-            if blocked_by:
-                results[stage] = {"status": "not_run", "reason": f"upstream stage {blocked_by} was unavailable"}
-                continue
             fingerprint, _ = stage_fingerprint(manifest, wh, stage)
             previous = load_state(wh, stage) or {}
             if not force and previous.get("fingerprint") == fingerprint:
@@ -118,10 +112,15 @@ def build_flow(
                 with run.timed(stage):
                     summary = _call_stage(stage, manifest_path, str(wh.root), runner, ray_address) or {}
             except unavailable as e:
-                logger.warning("stage %s unavailable: %s", stage, e)
-                results[stage] = {"status": "unavailable", "reason": str(e), "seconds": time.perf_counter() - t0}
+                summary = {"status": "unavailable", "message": str(e)}
+            if summary.get("status") in ("skipped", "unavailable"):
+                # It did not do its work (no generator): record why, save no fingerprint so the next build retries
+                # it, and go on: later stages (validate, release) work with what exists.
+                reason = summary.get("message") or summary.get("reason") or "stage reported it could not run"
+                logger.warning("stage %s unavailable: %s", stage, reason)
+                results[stage] = {"status": "unavailable", "reason": reason, "run_id": summary.get("run_id"),
+                                  "seconds": round(time.perf_counter() - t0, 3)}
                 run.count("stages_unavailable")
-                blocked_by = stage
                 continue
             seconds = round(time.perf_counter() - t0, 3)
             run_id = summary.get("run_id")

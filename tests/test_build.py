@@ -15,10 +15,6 @@ from curation.warehouse import Warehouse, connect, start_run
 from tests.orchestration_data import write_manifest, write_medqa_files
 
 
-class FakeGeneratorUnavailable(RuntimeError):
-    """Stands in for curation.synth.errors.GeneratorUnavailable."""
-
-
 @flow(name="validate")
 def fake_validate_flow(manifest_path: str, warehouse: str) -> dict:
     """A downstream stage reading what ingest wrote; writes only its run record."""
@@ -29,16 +25,9 @@ def fake_validate_flow(manifest_path: str, warehouse: str) -> dict:
     return {"run_id": run.run_id, "items_checked": n}
 
 
-@flow(name="synth")
-def fake_synth_flow(manifest_path: str, warehouse: str) -> dict:
-    raise FakeGeneratorUnavailable("no generator reachable at http://127.0.0.1:9/v1")
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     monkeypatch.setitem(build.STAGE_FLOWS, "validate", "tests.test_build:fake_validate_flow")
-    monkeypatch.setitem(build.STAGE_FLOWS, "synth", "tests.test_build:fake_synth_flow")
-    monkeypatch.setattr(build, "generator_unavailable_types", lambda: (FakeGeneratorUnavailable,))
     write_medqa_files(tmp_path / "src", n_files=2, rows=5)
     return tmp_path
 
@@ -84,13 +73,20 @@ def test_removed_outputs_make_a_stage_run_again(prefect_harness, project):
     assert again["ingest"]["status"] == "ran"
 
 
-def test_unavailable_generator_is_recorded_and_earlier_stages_complete(prefect_harness, project):
-    results = _run(project, ["ingest", "synth", "validate"])
-    assert _statuses(results) == {"ingest": "ran", "synth": "unavailable", "validate": "not_run"}
-    assert "no generator reachable" in results["synth"]["reason"]
+def test_unavailable_generator_is_recorded_and_other_stages_complete(prefect_harness, project):
+    """The real synth flow with an endpoint nobody listens on: recorded as unavailable with the message, no saved
+    fingerprint (the next build retries it), and the stages before and after it still run."""
+    manifest = write_manifest(project / "m.yaml", ["ingest", "synth", "validate"])
+    with manifest.open("a") as f:
+        f.write("synth: {engine: openai, endpoints: ['http://127.0.0.1:9/v1'], tasks: [mcq_cot]}\n")
+    results = build.build_flow(manifest_path=str(manifest), warehouse=str(project / "wh"))
+    assert _statuses(results) == {"ingest": "ran", "synth": "unavailable", "validate": "ran"}
+    assert "127.0.0.1:9" in results["synth"]["reason"]
     wh = Warehouse(project / "wh")
     assert load_state(wh, "ingest") and load_state(wh, "synth") is None
     assert connect(wh).execute("select count(*) from benchmark_items").fetchone()[0] == 10
+    again = build.build_flow(manifest_path=str(manifest), warehouse=str(project / "wh"))
+    assert _statuses(again) == {"ingest": "skipped", "synth": "unavailable", "validate": "skipped"}
 
 
 def test_stage_range_selection(project):
@@ -149,7 +145,8 @@ def test_runs_show_prints_stage_table_counts_and_reasons(prefect_harness, projec
     build_id = connect(Warehouse(wh)).execute("select run_id from runs where stage = 'build'").fetchone()[0]
     shown = CliRunner().invoke(app, ["-w", wh, "runs", "show", build_id], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
-    assert "unavailable" in shown.output and "not_run" in shown.output and "no generator reachable" in shown.output
+    assert "unavailable" in shown.output and "no generator model configured" in shown.output
+    assert results["validate"]["status"] == "ran"
     ingest = CliRunner().invoke(app, ["-w", wh, "runs", "show", results["ingest"]["run_id"]], env={"COLUMNS": "200"})
     assert "answer_not_in_options" in ingest.output and "benchmark_items" in ingest.output
     assert "files_ingested" in ingest.output
