@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "build_cmd",
     "sql_cmd",
     "runs_cmd",
+    "decontam_cmd",
+    "validate_cmd",
 ]
 
 app = typer.Typer(
