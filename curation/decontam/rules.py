@@ -14,7 +14,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from curation.decontam.index import EvalIndex
-from curation.decontam.normalize import ngram_hashes, word_hashes, words
+from curation.decontam.normalize import ngram_hashes, prefix_hashes, word_hashes, words
 
 _PRIORITY = {"pmid": 0, "ngram": 1, "fuzzy": 2}
 _PUBMED_ID = re.compile(r"^pubmed:(\d+)(?:\.\d+)?$")
@@ -50,12 +50,11 @@ def _hits(query: np.ndarray, hashes: np.ndarray, segs: np.ndarray) -> np.ndarray
     if not len(query) or not len(hashes):
         return np.empty(0, np.int32)
     lo = np.searchsorted(hashes, query, "left")
-    hi = np.searchsorted(hashes, query, "right")
-    cnt = hi - lo
-    keep = cnt > 0
-    if not keep.any():
+    found = hashes[np.minimum(lo, len(hashes) - 1)] == query
+    if not found.any():
         return np.empty(0, np.int32)
-    lo, cnt = lo[keep], cnt[keep]
+    lo, query = lo[found], query[found]
+    cnt = np.searchsorted(hashes, query, "right") - lo
     if cnt.max() == 1:
         return segs[lo]
     starts = np.repeat(lo - np.concatenate(([0], np.cumsum(cnt)[:-1])), cnt)
@@ -72,15 +71,16 @@ def match_text(text: str | None, index: EvalIndex, pmid: str | None = None) -> M
     norm: str | None = None
     if ws:
         wh = word_hashes(ws)
+        prefix = prefix_hashes(wh)
         if len(ws) >= cfg.ngram_n and len(index.long_hashes):
-            segs, counts = np.unique(_hits(ngram_hashes(wh, cfg.ngram_n), index.long_hashes, index.long_segs),
+            segs, counts = np.unique(_hits(ngram_hashes(wh, cfg.ngram_n, prefix), index.long_hashes, index.long_segs),
                                      return_counts=True)
             for seg, c in zip(segs.tolist(), counts.tolist(), strict=True):
                 ov = c / index.segments[seg].n_grams
                 if c >= cfg.min_ngram_matches or ov >= cfg.min_overlap:
                     cands.append((1, -ov, seg, "ngram", c))
         if len(ws) >= cfg.short_n and len(index.short_hashes):
-            for seg in np.unique(_hits(ngram_hashes(wh, cfg.short_n), index.short_hashes, index.short_segs)).tolist():
+            for seg in np.unique(_hits(ngram_hashes(wh, cfg.short_n, prefix), index.short_hashes, index.short_segs)).tolist():
                 norm = norm or " ".join(ws)
                 score = fuzz.partial_ratio(index.segments[seg].text, norm, score_cutoff=cfg.fuzzy_threshold)
                 if score:
