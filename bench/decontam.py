@@ -10,7 +10,8 @@ reported separately (caught by the pmid rule and, without the PMID, by the n-gra
 
 Planted documents: one item question (of at least short_n = 6 words) inserted at a sentence boundary of a clean document, either verbatim or
 lightly edited (case changes, punctuation dropped or changed, doubled whitespace, typographic quotes and dashes;
-items of at least 26 words also get one word replaced per 25 words). Items under 6 words ("Axonal transport is:")
+items of at least 26 words also get one word replaced per 25 words). "recall all" covers these. A harder variant,
+reported separately, replaces the middle word of every item ("word-edit"). Items under 6 words ("Axonal transport is:")
 cannot be told apart from ordinary prose inside a document; they are planted as standalone short records (how a
 synthetic question would look) and reported as separate rows.
 
@@ -124,6 +125,13 @@ def light_edit(text: str, rng: random.Random) -> str:
     return " ".join(ws)
 
 
+def word_edit(text: str) -> str:
+    """A harder edit, reported separately: the middle word replaced (kills every n-gram that spans it)."""
+    ws = text.split()
+    ws[len(ws) // 2] = "notably"
+    return " ".join(ws)
+
+
 def plant(doc: str, item_text: str, rng: random.Random) -> str:
     sents = _SENT.split(doc)
     k = rng.randrange(len(sents) + 1)
@@ -165,9 +173,11 @@ def run(n_clean: int, seed: int) -> dict:
         if len(words(it["question"])) >= short_n:
             planted.append((it, "verbatim", plant(base, it["question"], rng)))
             planted.append((it, "edited", plant(base, light_edit(it["question"], rng), rng)))
+            planted.append((it, "word-edit", plant(base, word_edit(it["question"]), rng)))
         else:  # too short to find inside a document without flagging ordinary prose: checked as a short record
             planted.append((it, "verbatim-record", it["question"]))
             planted.append((it, "edited-record", light_edit(it["question"], rng)))
+            planted.append((it, "word-edit-record", word_edit(it["question"])))
 
     t = time.perf_counter()
     index = EvalIndex.from_items(items, DecontamConfig())
@@ -193,13 +203,13 @@ def run(n_clean: int, seed: int) -> dict:
     ):
         fp = sum(flags[:nc])
         row = {"fp": fp, "fp_rate": fp / nc, "docs_per_s": round(len(all_docs) / secs, 1), "recall": {}}
-        for kind in ("verbatim", "edited", "verbatim-record", "edited-record"):
+        for kind in ("verbatim", "edited", "verbatim-record", "edited-record", "word-edit", "word-edit-record"):
             for bench in [*sorted({it["benchmark"] for it in items}), "all"]:
                 sel = [nc + i for i, (it, k, _) in enumerate(planted)
                        if k == kind and (bench == "all" or it["benchmark"] == bench)]
                 if sel:
                     row["recall"][f"{kind}/{bench}"] = sum(flags[i] for i in sel) / len(sel)
-        sel = [nc + i for i in range(len(planted))]
+        sel = [nc + i for i, p in enumerate(planted) if not p[1].startswith("word-edit")]
         row["recall_all"] = sum(flags[i] for i in sel) / len(sel)
         row["same_item"] = sum(items_of[i] == planted[i - nc][0]["item_id"] for i in sel if flags[i]) / max(
             1, sum(flags[i] for i in sel))
@@ -236,11 +246,12 @@ def main() -> None:
           f"index {res['index']['long_ngrams']} long + {res['index']['short_ngrams']} short n-grams "
           f"built in {res['index_build_s']} s")
     head = (f"{'method':18} {'recall verb.':>12} {'recall edit':>12} {'rec. rec-v':>12} {'rec. rec-e':>12} "
-            f"{'recall all':>10} {'FP rate':>9} {'docs/s':>9}")
+            f"{'word-edit':>10} {'recall all':>10} {'FP rate':>9} {'docs/s':>9}")
     print(head + "\n" + "-" * len(head))
     for name, r in res["methods"].items():
         print(f"{name:18} {r['recall']['verbatim/all']:12.4f} {r['recall']['edited/all']:12.4f} "
               f"{r['recall'].get('verbatim-record/all', 0):12.4f} {r['recall'].get('edited-record/all', 0):12.4f} "
+              f"{r['recall'].get('word-edit/all', 0):10.4f} "
               f"{r['recall_all']:10.4f} {r['fp_rate']:9.5f} {r['docs_per_s']:9.0f}")
     print("\nrecall by benchmark (medcurate | naive):")
     ours, naive = res["methods"]["medcurate"]["recall"], res["methods"]["naive-13gram-set"]["recall"]

@@ -46,9 +46,12 @@ def test_eval_selection_defaults():
     assert is_eval_item({"benchmark": "medqa", "split": "test"}, cfg)
     assert not is_eval_item({"benchmark": "medqa", "split": "train"}, cfg)
     assert is_eval_item({"benchmark": "medmcqa", "split": "dev"}, cfg)
-    # PQA-L is an evaluation set in every split
-    assert is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqal_nontest_500.json"}, cfg)
-    assert not is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqa_artificial.json"}, cfg)
+    # PQA-L is an evaluation set in every split: by default every PubMedQA item counts
+    assert is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pubmedqa_train.json"}, cfg)
+    narrow = DecontamConfig(all_splits_files={"pubmedqa": ["*pqal*"]})
+    assert is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqal_nontest.json"}, narrow)
+    assert not is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqa_artificial.json"},
+                            narrow)
 
 
 def test_index_skips_train_items(index):
@@ -115,6 +118,10 @@ def test_records_and_synthetic_annotations(wh, index):
     res = connect(wh).execute(
         "SELECT record_id, contaminated, contam_rule FROM synthetic_decontam ORDER BY record_id").fetchall()
     assert res == [("r1", True, "fuzzy"), ("r2", False, None), ("r3", True, "ngram"), ("r4", True, "pmid")]
+    from curation.validate import validate_table
+
+    report = validate_table(wh, "synthetic_decontam", run_id="v", data_docs=False)
+    assert report.success and report.rows == 4, report.explain()
 
 
 def _manifest(tmp_path, extra: str = "") -> str:
@@ -143,6 +150,10 @@ def test_decontam_flow_annotates_documents(wh, tmp_path, prefect_harness):
         "SELECT counts->>'documents_contaminated', extra->'index'->>'items' FROM runs WHERE stage = 'decontam'"
     ).fetchone()
     assert (counts, extra) == ("2", "3")
+    from curation.validate import validate_table
+
+    report = validate_table(wh, "annotations_decontam", run_id="v", data_docs=False)
+    assert report.success and report.rows == 4, report.explain()
 
 
 def test_decontam_flow_without_eval_items_marks_clean(wh, tmp_path, prefect_harness):

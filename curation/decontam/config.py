@@ -12,8 +12,10 @@ DEFAULT_EVAL_SPLITS: dict[str, list[str]] = {
     "pubmedqa": ["test"],
     "mmlu": ["test"],
 }
-# PubMedQA's expert-labelled PQA-L is used as an evaluation set whole: its items count in every split.
-DEFAULT_ALL_SPLITS_FILES: dict[str, list[str]] = {"pubmedqa": ["*pqal*", "*pqa_l*", "*pqa_labeled*", "*ori_pqal*"]}
+# PubMedQA's expert-labelled PQA-L is used as an evaluation set whole: its items count in every split. The
+# pubmedqa loader reads the PQA-L file layout, so by default every PubMedQA item is an evaluation item; to train on
+# PQA-A/PQA-U files, narrow this to the PQA-L file names (e.g. ["*pqal*", "*pqa_labeled*"]).
+DEFAULT_ALL_SPLITS_FILES: dict[str, list[str]] = {"pubmedqa": ["*"]}
 
 
 class DecontamConfig(StrictModel):
