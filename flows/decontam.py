@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from curation.decontam.annotate import DecontamStats, annotate_documents, write_record_annotations
+from curation.decontam.annotate import DecontamStats, annotate_documents, annotate_table
 from curation.decontam.config import DecontamConfig
 from curation.decontam.index import EvalIndex
 from curation.warehouse import Warehouse, connect, refresh_catalog, start_run
@@ -35,15 +35,7 @@ def decontam_documents_task(warehouse: str, cfg: DecontamConfig, index: EvalInde
 @task(name="decontam-records", cache_policy=NO_CACHE)
 def decontam_records_task(warehouse: str, cfg: DecontamConfig, index: EvalIndex, run_id: str,
                           table: str) -> dict[str, Any]:
-    wh = Warehouse(warehouse)
-    con = connect(wh)
-    stats = DecontamStats()
-    rows = con.sql(f'SELECT * FROM "{table}"').to_arrow_reader(cfg.batch_rows)
-    n = 0
-    for k, batch in enumerate(rows):
-        n += write_record_annotations(wh, table, batch.to_pylist(), index, run_id, stats,
-                                      unit=f"{table}-{run_id}-{k:05d}")
-    return {"table": table, "rows": n, **stats.as_dict()}
+    return annotate_table(Warehouse(warehouse), table, index, run_id, cfg.batch_rows)
 
 
 def run_decontam(warehouse: str, cfg: DecontamConfig, params: dict[str, Any] | None = None) -> dict[str, Any]:

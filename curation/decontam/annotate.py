@@ -109,3 +109,17 @@ def write_record_annotations(
             w.write({"source_table": source_table, "record_id": key, "run_id": run_id, **m.columns()})
     stats.seconds += time.perf_counter() - t
     return w.stats.rows
+
+
+def annotate_table(wh: Warehouse, table: str, index: EvalIndex, run_id: str, batch_rows: int = 20_000,
+                   con: Any = None) -> dict[str, Any]:
+    """Check every row of a record table (passages, synthetic_<task>) and write synthetic_decontam, one unit per
+    batch. For the release: the build runs decontam before synth, so synthetic tables are checked again here."""
+    from curation.warehouse import connect
+
+    con = con or connect(wh)
+    stats = DecontamStats()
+    for k, batch in enumerate(con.sql(f'SELECT * FROM "{table}"').to_arrow_reader(batch_rows)):
+        write_record_annotations(wh, table, batch.to_pylist(), index, run_id, stats,
+                                         unit=f"{table}-{run_id}-{k:05d}")
+    return {"table": table, **stats.as_dict()}
