@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from curation.batches import rechunk
 from curation.decontam.annotate import DecontamStats, annotate_documents, annotate_table
 from curation.decontam.config import DecontamConfig
 from curation.decontam.index import EvalIndex
@@ -28,7 +29,8 @@ def decontam_documents_task(warehouse: str, cfg: DecontamConfig, index: EvalInde
     con = connect(wh)
     stats = DecontamStats()
     rel = con.sql("SELECT doc_id, pmid, title, text FROM documents_current ORDER BY doc_id")
-    units = list(annotate_documents(wh, rel.to_arrow_reader(cfg.batch_rows), index, run_id, stats))
+    batches = rechunk(rel.to_arrow_reader(cfg.batch_rows), cfg.batch_rows)
+    units = list(annotate_documents(wh, batches, index, run_id, stats))
     return {"units": units, **stats.as_dict()}
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from curation.batches import rechunk
 from curation.decontam.index import EvalIndex
 from curation.decontam.rules import Match, match_text, pmid_of
 from curation.warehouse import ShardWriter, Warehouse
@@ -119,7 +120,8 @@ def annotate_table(wh: Warehouse, table: str, index: EvalIndex, run_id: str, bat
 
     con = con or connect(wh)
     stats = DecontamStats()
-    for k, batch in enumerate(con.sql(f'SELECT * FROM "{table}"').to_arrow_reader(batch_rows)):
+    reader = con.sql(f'SELECT * FROM "{table}"').to_arrow_reader(batch_rows)
+    for k, batch in enumerate(rechunk(reader, batch_rows)):
         write_record_annotations(wh, table, batch.to_pylist(), index, run_id, stats,
                                          unit=f"{table}-{run_id}-{k:05d}")
     return {"table": table, **stats.as_dict()}

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from curation.batches import rechunk
 from curation.validate.report import ValidationReport
 from curation.validate.row_rules import check_row, rules_for
 from curation.validate.suites import Suite, load_suite
@@ -231,9 +232,8 @@ def _relation(wh_or_con: Any, table: str, data: Any) -> tuple[duckdb.DuckDBPyCon
     raise TypeError(f"data must be a pyarrow Table or a DuckDB relation, not {type(data).__name__}")
 
 
-def _batches(rel: duckdb.DuckDBPyRelation, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    reader = rel.to_arrow_reader(batch_rows)
-    yield from reader
+def _batches(rel: duckdb.DuckDBPyRelation, batch_rows: int) -> Iterator[pa.Table]:
+    yield from rechunk(rel.to_arrow_reader(batch_rows), batch_rows)
 
 
 def validate_table(
@@ -250,7 +250,7 @@ def validate_table(
 ) -> ValidationReport:
     """Validate `table` (the warehouse view of that name, or `data` standing in for it) against its suite.
 
-    Writes <out_dir>/validation.json (this report), ge_results.json (Great Expectations' result per batch) and
+    Writes <out_dir>/validation.json (this report), ge_results.jsonl (Great Expectations' result per batch) and
     data_docs/index.html. out_dir defaults to <warehouse>/validation/<run_id>/<table>/ when a Warehouse is given;
     with a bare DuckDB connection and no out_dir nothing is written. Rows failing row rules or row-level
     expectations are added to `quarantine` (a curation.warehouse.Quarantine) when one is given.
@@ -263,7 +263,7 @@ def validate_table(
         out_dir = wh.root / "validation" / run_id / table
     if rel is None:
         report.skipped = f"table {table!r} does not exist in the warehouse"
-        return _write(report, out_dir, [])
+        return _write(report, out_dir, None)
 
     key = list(suite.key)
     for exp in suite.table_expectations():
@@ -274,7 +274,7 @@ def validate_table(
     report.rules_applied = [r.name for r in rules]
 
     acc: dict[str, dict[str, Any]] = {}
-    ge_json: list[dict[str, Any]] = []
+    ge_log = _JsonLines(Path(out_dir) / "ge_results.jsonl") if out_dir is not None else None
     failures: dict[str, dict[str, Any]] = {}
     schema_checked = False
     for batch in _batches(rel, batch_rows):
@@ -285,21 +285,26 @@ def validate_table(
             continue
         report.rows += batch.num_rows
         report.batches += 1
+        if len(failures) >= max_failing_rows:  # enough failing keys: stop asking GE for every unexpected index
+            gx_runner.result_format = {"result_format": "SUMMARY"}
         res = gx_runner.run(batch.to_pandas())
-        ge_json.append(res.to_json_dict())
+        if ge_log is not None:
+            ge_log.write(res.to_json_dict())
         for etype, column, entry in _merge(acc, res):
             k = _key_of(key, entry)
             _add_failure(report, failures, k, f"expectation:{etype}" + (f":{column}" if column else ""),
                          f"{column}={entry.get(column)!r}" if column else "", entry, max_failing_rows)
-        if rules:
-            for row in batch.to_pylist():
+        if rules:  # only the columns the rules read; the full row is fetched for a failing row alone
+            needed = [c for c in batch.schema.names if c in set(key).union(*(r.columns for r in rules))]
+            for i, row in enumerate(batch.select(needed).to_pylist()):
                 for v in check_row(rules, row):
-                    _add_failure(report, failures, _key_of(key, row), f"row_rule:{v.rule}", v.detail, row,
-                                 max_failing_rows)
+                    _add_failure(report, failures, _key_of(key, row), f"row_rule:{v.rule}", v.detail,
+                                 batch.slice(i, 1).to_pylist()[0], max_failing_rows)
     if not schema_checked:  # no batches at all: still check the declared columns and types
         report.results.extend(_type_results(suite, _empty_schema(rel)))
         res = gx_runner.run(_empty_frame(rel))
-        ge_json.append(res.to_json_dict())
+        if ge_log is not None:
+            ge_log.write(res.to_json_dict())
         _merge(acc, res)
     report.results.extend(_finish_merge(acc))
     report.success = all(r["success"] for r in report.results)
@@ -311,7 +316,7 @@ def validate_table(
     if docs_dir is not None:
         report.artifacts["data_docs"] = str(docs_dir / "index.html")
         gx_runner.build_docs()
-    return _write(report, out_dir, ge_json)
+    return _write(report, out_dir, ge_log)
 
 
 def _empty_schema(rel: duckdb.DuckDBPyRelation) -> pa.Schema:
@@ -333,13 +338,32 @@ def _add_failure(report: ValidationReport, failures: dict[str, dict[str, Any]], 
     )
 
 
-def _write(report: ValidationReport, out_dir: Path | None, ge_json: list[dict[str, Any]]) -> ValidationReport:
+class _JsonLines:
+    """GE's per-batch results, one JSON document per line, written as they come (memory stays one batch) to a
+    hidden file that is renamed into place at the end."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.f = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.f.write(json.dumps(obj, default=str) + "\n")
+
+    def close(self) -> Path:
+        self.f.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+
+def _write(report: ValidationReport, out_dir: Path | None, ge_log: _JsonLines | None) -> ValidationReport:
     if out_dir is None:
         return report
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if ge_log is not None:
+        report.artifacts["ge_results"] = str(ge_log.close())
     report.artifacts["report"] = str(out_dir / "validation.json")
-    report.artifacts["ge_results"] = str(out_dir / "ge_results.json")
-    atomic_write_text(out_dir / "ge_results.json", json.dumps(ge_json, indent=1, default=str))
     atomic_write_text(out_dir / "validation.json", report.to_json())
     return report
