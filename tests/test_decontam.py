@@ -165,13 +165,11 @@ def test_decontam_flow_without_eval_items_marks_clean(wh, tmp_path, prefect_harn
 
 
 def test_cli_decontam(wh, tmp_path, prefect_harness):
-    from typer.testing import CliRunner
-
-    from curation.cli import app
+    from tests.cli_helpers import invoke_cli
 
     write_items(wh, items())
     write_documents(wh, [doc_row("pmc:PMC9", LONG_Q)])
-    r = CliRunner().invoke(app, ["--warehouse", str(wh.root), "decontam", _manifest(tmp_path)])
+    r = invoke_cli("--warehouse", str(wh.root), "decontam", _manifest(tmp_path))
     assert r.exit_code == 0, r.output
     assert "1/1 documents contaminated" in r.output
 

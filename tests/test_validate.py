@@ -178,17 +178,18 @@ def test_validate_flow_quarantines_and_fails(wh, tmp_path, prefect_harness):
 
 
 def test_cli_validate(wh, tmp_path, prefect_harness):
-    from typer.testing import CliRunner
-
-    from curation.cli import app
+    from tests.cli_helpers import invoke_cli
 
     write_documents(wh, docs(2))
     m = _manifest(tmp_path)
-    r = CliRunner().invoke(app, ["--warehouse", str(wh.root), "validate", m, "--table", "documents"])
+    r = invoke_cli("--warehouse", str(wh.root), "validate", m, "--table", "documents")
     assert r.exit_code == 0, r.output
     assert "failed none" in r.output
-    r = CliRunner().invoke(app, ["--warehouse", str(wh.root), "validate", m, "--table", "nope"])
+    r = invoke_cli("--warehouse", str(wh.root), "validate", m, "--table", "nope")
     assert r.exit_code == 2 and "no expectation suite" in r.output
+    write_documents(wh, [doc_row("pubmed:8", "t", license="weird")], unit="bad")
+    r = invoke_cli("--warehouse", str(wh.root), "validate", m, "--table", "documents")
+    assert r.exit_code == 1 and "validation failed" in r.output and "license" in r.output
 
 
 def test_rechunk_gives_fixed_size_tables():
@@ -198,3 +199,15 @@ def test_rechunk_gives_fixed_size_tables():
     tables = list(rechunk(batches, 5))
     assert [t.num_rows for t in tables] == [5, 5, 5, 5, 2]
     assert [x for t in tables for x in t.column("x").to_pylist()] == list(range(22))
+
+
+def test_real_medqa_items_pass_their_suite(wh, shared_data):
+    from curation.ingest.config import IngestConfig
+    from curation.ingest.ledger import Ledger
+    from curation.ingest.runner import IngestJob, ingest_file
+
+    path = next((shared_data / "medqa_usmle").glob("*.jsonl"))
+    res = ingest_file(wh, IngestJob(str(path), "medqa", "medqa", "test", {}), "run-i", Ledger(wh), IngestConfig())
+    assert res.rows == 100
+    r = validate_table(wh, "benchmark_items", run_id="v", data_docs=False)
+    assert r.success and r.rows == 100 and not r.failing_rows, r.explain()

@@ -15,12 +15,12 @@ def validate(
     table: list[str] = typer.Option(None, "--table", "-t", help="validate only this table (repeatable)"),
 ) -> None:
     """Validate tables; writes JSON + Data Docs under <warehouse>/validation/<run_id>/. Exit 1 when one fails."""
-    from flows.validate import ValidationFailed, validate_flow
+    from curation.manifest import load_manifest
+    from flows.validate import ValidationFailed, tables_to_validate, validate_flow
 
     with cli_errors():
         manifest = manifest or default_manifest()
-        if not manifest.is_file():
-            raise FileNotFoundError(f"manifest not found: {manifest}")
+        tables_to_validate(load_manifest(manifest).validate_, table or None)  # unknown tables: fail before the flow
         try:
             s = validate_flow(manifest_path=str(manifest), warehouse=warehouse_arg(), tables=table or None)
         except ValidationFailed as e:
