@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "runs_cmd",
     "synth_cmd",
     "orchestrate_cmd",
+    "decontam_cmd",
+    "validate_cmd",
 ]
 
 app = typer.Typer(
