@@ -190,11 +190,11 @@ def test_real_medqa_test_items(shared_data):
 def test_annotate_table_in_batches(wh, index):
     from curation.decontam import annotate_table
 
-    con = connect(wh)
-    con.execute("CREATE TABLE synthetic_mcq_cot AS SELECT 'r' || i AS record_id, "
+    con = connect(wh)  # a table of that name in the connection stands in for the warehouse view
+    con.execute("CREATE TABLE generated_questions AS SELECT 'r' || i AS record_id, "
                 "CASE WHEN i % 2 = 0 THEN ? ELSE 'What enzyme converts angiotensin I?' END AS question "
                 "FROM range(250) t(i)", [LONG_Q])
-    res = annotate_table(wh, "synthetic_mcq_cot", index, "run-2", batch_rows=100, con=con)
+    res = annotate_table(wh, "generated_questions", index, "run-2", batch_rows=100, con=con)
     assert (res["rows"], res["contaminated"], res["by_rule"]) == (250, 125, {"ngram": 125})
     assert len(wh.units("synthetic_decontam")) == 3
     n = connect(wh).execute("SELECT count(*) FROM synthetic_decontam WHERE contaminated").fetchone()[0]

@@ -11,7 +11,7 @@ import pytest
 from curation.validate import validate_rows, validate_table
 from curation.validate.suites import all_suites, load_suite
 from curation.warehouse import Quarantine, connect
-from curation.warehouse.schemas import all_schemas
+from curation.warehouse.schemas import all_schemas, load_schema
 from tests.factories import doc_row, item_row, write_documents, write_items
 
 
@@ -121,7 +121,7 @@ def test_row_rules():
     good, bad = validate_rows("benchmark_items", [mcq, {**mcq, "answer": "C"}, {**mcq, "options": None,
                                                                                   "answer": "maybe"}])
     assert len(good) == 2 and bad[0][1][0].rule == "mcq_answer_in_options"
-    cot = {**mcq, "item_id": "i", "final_answer": "A"}
+    cot = {**mcq, "item_id": "i", "gold_answer": "B", "final_answer": "A"}
     _, bad = validate_rows("synthetic_mcq_cot", [cot])
     assert {v.rule for v in bad[0][1]} == {"mcq_final_answer_is_gold"}
     turns = [{"role": "patient", "text": "I feel ill"}, {"role": "doctor", "text": "Since when?"}]
@@ -137,11 +137,13 @@ def test_row_rules():
 
 
 def test_synthetic_table_via_data_and_quarantine(wh):
-    base = {"passage_id": "pubmed:1#0", "doc_id": "pubmed:1", "model": "m", "prompt_version": "1", "run_id": "x"}
+    base = {"passage_id": "pubmed:1#0", "doc_id": "pubmed:1", "n_turns": 2, "grounding_score": 0.5, "model": "m",
+            "prompt_id": "dialogue", "prompt_version": "1", "sampling": "{}", "judge": "{}", "sample_index": 0,
+            "n_prompt_tokens": 10, "n_output_tokens": 10, "cached": False, "run_id": "x"}
     rows = pa.Table.from_pylist([
         {**base, "record_id": "r1", "turns": [{"role": "patient", "text": "a"}, {"role": "doctor", "text": "b"}]},
         {**base, "record_id": "r2", "turns": [{"role": "patient", "text": "a"}]},
-    ])
+    ], schema=load_schema("synthetic_dialogue").arrow)
     q = Quarantine(wh, "validate", "run-q")
     r = validate_table(wh, "synthetic_dialogue", data=rows, run_id="run-q", quarantine=q)
     q.commit()

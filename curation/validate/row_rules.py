@@ -35,18 +35,23 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _answer_in_options(row: Mapping[str, Any]) -> str | None:
-    labels = _labels(row.get("options"))
-    answer = row.get("answer")
-    if not labels:  # yes/no/maybe items (PubMedQA) carry no options
-        if answer is not None and str(answer).lower() not in YES_NO_MAYBE:
-            return f"answer {answer!r} without options must be one of {YES_NO_MAYBE}"
+def _answer_in_options(gold: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """The gold answer column (`answer` on benchmark items, `gold_answer` on chain-of-thought rows) is an option."""
+
+    def check(row: Mapping[str, Any]) -> str | None:
+        labels = _labels(row.get("options"))
+        answer = row.get(gold)
+        if not labels:  # yes/no/maybe items (PubMedQA) carry no options
+            if answer is not None and str(answer).lower() not in YES_NO_MAYBE:
+                return f"{gold} {answer!r} without options must be one of {YES_NO_MAYBE}"
+            return None
+        if len(set(labels)) != len(labels):
+            return f"duplicate option labels {labels}"
+        if answer not in labels:
+            return f"{gold} {answer!r} not in option labels {labels}"
         return None
-    if len(set(labels)) != len(labels):
-        return f"duplicate option labels {labels}"
-    if answer not in labels:
-        return f"answer {answer!r} not in option labels {labels}"
-    return None
+
+    return check
 
 
 def _final_answer_in_options(row: Mapping[str, Any]) -> str | None:
@@ -58,8 +63,8 @@ def _final_answer_in_options(row: Mapping[str, Any]) -> str | None:
 
 
 def _final_answer_is_gold(row: Mapping[str, Any]) -> str | None:
-    if row.get("final_answer") != row.get("answer"):
-        return f"final_answer {row.get('final_answer')!r} != gold answer {row.get('answer')!r}"
+    if row.get("final_answer") != row.get("gold_answer"):
+        return f"final_answer {row.get('final_answer')!r} != gold answer {row.get('gold_answer')!r}"
     return None
 
 
@@ -92,11 +97,13 @@ def _dialogue_alternates(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-MCQ_ANSWER = RowRule("mcq_answer_in_options", ("options", "answer"), _answer_in_options,
+MCQ_ANSWER = RowRule("mcq_answer_in_options", ("options", "answer"), _answer_in_options("answer"),
                      "the gold answer is one of the option labels (yes/no/maybe when there are no options)")
+COT_GOLD = RowRule("mcq_answer_in_options", ("options", "gold_answer"), _answer_in_options("gold_answer"),
+                   "the gold answer is one of the option labels (yes/no/maybe when there are no options)")
 FINAL_IN_OPTIONS = RowRule("mcq_final_answer_in_options", ("options", "final_answer"), _final_answer_in_options,
                            "the generated final answer is one of the option labels")
-FINAL_IS_GOLD = RowRule("mcq_final_answer_is_gold", ("final_answer", "answer"), _final_answer_is_gold,
+FINAL_IS_GOLD = RowRule("mcq_final_answer_is_gold", ("final_answer", "gold_answer"), _final_answer_is_gold,
                         "kept chain-of-thought reaches the gold answer")
 QUESTION = RowRule("non_empty_question", ("question",), _non_empty("question"), "question is not blank")
 ANSWER = RowRule("non_empty_answer", ("answer",), _non_empty("answer"), "grounded answer is not blank")
@@ -111,7 +118,7 @@ TABLE_RULES: dict[str, tuple[RowRule, ...]] = {
     "passages": (TEXT,),
     "benchmark_items": (QUESTION, MCQ_ANSWER),
     "synthetic_grounded_qa": (QUESTION, ANSWER),
-    "synthetic_mcq_cot": (QUESTION, MCQ_ANSWER, FINAL_IN_OPTIONS, FINAL_IS_GOLD),
+    "synthetic_mcq_cot": (QUESTION, COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD),
     "synthetic_dialogue": (DIALOGUE,),
 }
 
