@@ -24,14 +24,22 @@ def runs(ctx: typer.Context, stage: str = typer.Option(None, help="only this sta
         if stage and r["stage"] != stage:
             continue
         counts = ", ".join(f"{k}={v}" for k, v in sorted(r.get("counts", {}).items()) if k != "quarantined")
-        t.add_row(r["run_id"], r["stage"], r["status"], str(r.get("duration_s")), counts,
-                  str(r.get("counts", {}).get("quarantined", 0)))
+        t.add_row(
+            r["run_id"],
+            r["stage"],
+            r["status"],
+            str(r.get("duration_s")),
+            counts,
+            str(r.get("counts", {}).get("quarantined", 0)),
+        )
     out.print(t)
 
 
 @app.command("show")
-def show(run_id: str = typer.Argument(..., help="a run id (or a unique part of one)"),
-         as_json: bool = typer.Option(False, "--json", help="print the raw record")) -> None:
+def show(
+    run_id: str = typer.Argument(..., help="a run id (or a unique part of one)"),
+    as_json: bool = typer.Option(False, "--json", help="print the raw record"),
+) -> None:
     """Show one run: parameters, inputs, counts, quarantine reasons, timings, models, tokens, errors."""
     from curation.warehouse.runs import load_run
 

@@ -20,8 +20,11 @@ class OutFormat(StrEnum):
 
 
 def sql(
-    query: str = typer.Argument(..., help="SQL; views: documents, documents_latest, documents_current, "
-                                        "documents_enriched, benchmark_items, quarantine, runs, annotations_*"),
+    query: str = typer.Argument(
+        ...,
+        help="SQL; views: documents, documents_latest, documents_current, "
+        "documents_enriched, benchmark_items, quarantine, runs, annotations_*",
+    ),
     format: OutFormat = typer.Option(OutFormat.table, "--format", help="table | csv | json"),
     write: bool = typer.Option(False, "--write", help="allow statements other than SELECT/EXPLAIN"),
     limit: int = typer.Option(1000, "--max-rows", help="rows printed in table format"),
