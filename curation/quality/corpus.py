@@ -51,7 +51,7 @@ def stream_docs(
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        reader: pa.RecordBatchReader = con.execute(sql, params).fetch_record_batch(batch_rows)
+        reader: pa.RecordBatchReader = con.sql(sql, params=params).to_arrow_reader(batch_rows)
         for batch in reader:
             cols = batch.to_pydict()
             yield [Doc(i, doc_text(t, x)) for i, t, x in zip(cols["doc_id"], cols["title"], cols["text"], strict=True)]

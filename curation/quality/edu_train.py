@@ -5,7 +5,7 @@ the model card (MAE and Pearson r of the score, F1 of "educational" = score ≥ 
 measured against the teacher on those documents only.
 
 Frozen encoder (default): embeddings are computed once and only the heads train, which takes seconds on CPU.
-Fine-tuned encoder: the whole model trains (encoder at a 30× lower learning rate than the heads).
+Fine-tuned encoder: the whole model trains (encoder at a 100× lower learning rate than the heads).
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ def _fit(model: EduClassifier, tok, train: list[Example], cfg: EduTrainConfig) -
     y = _targets(train)
     losses = []
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    with torch.no_grad():  # start the regression at the label mean: the head then only learns deviations
+        model.score_head.bias.fill_(float(y[0].mean()))
     if cfg.finetune:
-        groups = [{"params": head_params}, {"params": model.encoder.parameters(), "lr": cfg.learning_rate / 30}]
+        groups = [{"params": head_params}, {"params": model.encoder.parameters(), "lr": cfg.learning_rate / 100}]
         model.train()
     else:
         for p in model.encoder.parameters():

@@ -59,7 +59,9 @@ def load_causal_lm(path: str):
     check_model_dir(path, what, MODEL_FILES)
     try:
         tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path)
+        model, info = AutoModelForCausalLM.from_pretrained(path, output_loading_info=True)
+        if info["missing_keys"]:  # e.g. an encoder checkpoint: transformers would invent a random LM head
+            raise ValueError(f"weights missing from the checkpoint: {sorted(info['missing_keys'])[:5]}")
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(
             f"{what}: cannot load {path!r} as a causal LM (expected a Hugging Face id or a directory with "

@@ -118,7 +118,7 @@ def train_reference_lm(texts: list[str], cfg: ReferenceLMConfig, out_dir: Path, 
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     metrics = {
         "train_loss_last50": sum(losses[-50:]) / len(losses[-50:]),
         "train_block_ppl": _eval_ppl(model, blocks[:256], cfg.batch_size),
