@@ -107,7 +107,12 @@ class EduConfig(StrictModel):
     teacher: TeacherConfig | None = None
     train: EduTrainConfig = Field(default_factory=EduTrainConfig)
     batch_size: int = Field(default=64, ge=1)
-    quantize: bool = Field(default=True, description="dynamic int8 quantization of linear layers on CPU")
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        default="auto", description="auto = ONNX Runtime on CPU (same scores, faster), torch on a GPU"
+    )
+    quantize: bool = Field(
+        default=False, description="dynamic int8 for the encoder's linear layers (torch backend, CPU); changes scores"
+    )
     keep_threshold: float = Field(default=3.0, description="edu_score at or above this is 'educational'")
 
 
