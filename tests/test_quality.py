@@ -381,3 +381,36 @@ def test_score_flow_trains_reference_lm_and_annotates(wh, tmp_path, prefect_harn
     assert (wh.root / "models/ref/LATEST").is_file()
     again = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
     assert again["clean"]["scored"] == 0 and again["perplexity"]["scored"] == 0
+
+
+def test_score_flow_without_trusted_documents_still_cleans(wh, tmp_path, prefect_harness):
+    from flows.score import score_flow
+
+    _docs(wh, 5)
+    ref = TINY_LM.model_copy(update={"trusted_sql": "source = 'nowhere'"})
+    manifest = tmp_path / "m.yaml"
+    quality = QualityConfig(perplexity=PerplexityConfig(reference=ref))
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": quality.model_dump()}))
+    s = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    assert s["clean"]["scored"] == 5 and "perplexity" not in s
+    errors = connect(wh).execute("select errors from runs where stage = 'score'").fetchone()[0]
+    assert "no current document matches" in errors
+
+
+def test_cli_train_lm_and_clear_model_error(wh, tmp_path, prefect_harness):
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    _docs(wh, 30)
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["-w", str(wh.root), "quality", "train-lm", "--steps", "5", "--output", str(tmp_path / "lm")]
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "lm" / "LATEST").is_file() and "medcurate-reference-lm" in res.output
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": {"perplexity": {"model": "/no/lm"}}}))
+    res = runner.invoke(app, ["-w", str(wh.root), "score", str(manifest), "--only", "perplexity"])
+    assert res.exit_code == 2
+    assert "/no/lm does not exist; expected a directory with config.json" in " ".join(res.output.split())

@@ -14,6 +14,7 @@ from typing import Any
 
 from curation.clean.annotate import CleanScorer
 from curation.quality.config import QualityConfig
+from curation.quality.reference_lm import NoTrustedDocuments, train_from_warehouse
 from curation.quality.runtime import configure_threads
 from curation.quality.scoring import Scorer, run_scorer
 from curation.quality.teacher import GenerationEngine, annotate, make_engine
@@ -35,8 +36,6 @@ def model_ref(wh: Warehouse, path: str) -> str:
 
 
 def train_reference(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path:
-    from curation.quality.reference_lm import train_from_warehouse
-
     with run.timed("train_reference_lm"):
         dest = train_from_warehouse(
             wh, cfg.perplexity.reference, under_warehouse(wh, cfg.perplexity.reference.output_dir)
@@ -53,10 +52,14 @@ def perplexity_model(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> str
     ref = under_warehouse(wh, cfg.perplexity.reference.output_dir)
     if (ref / "LATEST").is_file():
         return str(ref)
-    if cfg.perplexity.train_reference_if_missing:
+    if not cfg.perplexity.train_reference_if_missing:
+        return None
+    try:
         train_reference(wh, cfg, run)
-        return str(ref)
-    return None
+    except NoTrustedDocuments as e:  # a corpus without trusted text still gets its other scores
+        run.error(f"perplexity skipped: {e}")
+        return None
+    return str(ref)
 
 
 def train_edu(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path:

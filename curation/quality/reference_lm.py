@@ -29,6 +29,10 @@ EOS = "<|endoftext|>"
 HOLDOUT_EVERY = 20  # every 20th document is held out to measure the trained model's perplexity
 
 
+class NoTrustedDocuments(ValueError):
+    """The trusted-subset filter matches no document with text."""
+
+
 def train_tokenizer(texts: list[str], vocab_size: int):
     from tokenizers import ByteLevelBPETokenizer
     from transformers import PreTrainedTokenizerFast
@@ -69,7 +73,7 @@ def trusted_texts(wh: Warehouse, cfg: ReferenceLMConfig) -> tuple[list[str], lis
                 ids.append(d.doc_id)
                 texts.append(d.text)
     if not texts:
-        raise ValueError(
+        raise NoTrustedDocuments(
             f"reference LM: no current document matches quality.perplexity.reference.trusted_sql "
             f"({cfg.trusted_sql!r}); ingest documents first or widen the filter"
         )
