@@ -414,3 +414,24 @@ def test_cli_train_lm_and_clear_model_error(wh, tmp_path, prefect_harness):
     res = runner.invoke(app, ["-w", str(wh.root), "score", str(manifest), "--only", "perplexity"])
     assert res.exit_code == 2
     assert "/no/lm does not exist; expected a directory with config.json" in " ".join(res.output.split())
+
+
+def test_pipeline_with_teacher_labels_trains_scores_and_reuses(labelled_wh, tmp_path):
+    from curation.quality.pipeline import run_score
+
+    wh = labelled_wh
+    train = EduTrainConfig(encoder=str(tiny_encoder(tmp_path / "enc", corpus(50))), epochs=5)
+    cfg = QualityConfig(edu=EduConfig(teacher=TeacherConfig(model="rule-teacher", sample_size=20), train=train))
+    made = []
+
+    def factory(teacher_cfg):
+        made.append(teacher_cfg.model)
+        return RuleTeacherEngine()
+
+    with start_run(wh, "score") as run:
+        s = run_score(wh, cfg, run, only={"edu"}, engine_factory=factory)
+    assert made == ["rule-teacher"] and s["edu"]["scored"] == 63
+    assert connect(wh).execute("select count(*) from quality_teacher_labels").fetchone()[0] <= 20
+    with start_run(wh, "score") as run:
+        s = run_score(wh, cfg, run, only={"edu"}, engine_factory=factory)
+    assert made == ["rule-teacher"] and s["edu"]["scored"] == 0  # classifier reused, nothing left to score

@@ -3,7 +3,8 @@
 - clean always runs (unless disabled);
 - perplexity runs with `perplexity.model`, else with the reference LM under the warehouse, trained first when it
   is missing and `train_reference_if_missing` is set;
-- edu runs with `edu.model`, else when a teacher is configured: label a sample, train, then score.
+- edu runs with `edu.model`, else when a teacher is configured: label a sample, train, then score (once: later
+  runs reuse the trained classifier under the warehouse; `quality annotate` / `quality train` refresh it).
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def edu_model(
         return model_ref(wh, cfg.edu.model)
     if cfg.edu.teacher is None:
         return None
+    trained = under_warehouse(wh, cfg.edu.train.output_dir)
+    if (trained / "LATEST").is_file():  # labelled and trained by an earlier run: the teacher is not paid twice
+        return str(trained)
     with run.timed("teacher"):
         run.set("extra", "teacher", annotate(wh, engine_factory(cfg.edu.teacher), cfg.edu.teacher, run))
     return str(train_edu(wh, cfg, run).parent)
