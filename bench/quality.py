@@ -123,7 +123,7 @@ def timed(fn, *a):
 def bench_signal_and_ppl(data: Path, quick: bool, results: dict, rounds: int) -> None:
     train = pubmedqa_contexts(data)
     held = pubmed_abstracts(data)
-    cfg = ReferenceLMConfig(steps=200 if quick else 400)
+    cfg = ReferenceLMConfig()  # the default reference LM, as the score stage trains it
     with tempfile.TemporaryDirectory() as tmp:
         dest, secs = timed(train_reference_lm, train, cfg, Path(tmp), {"source": "pubmedqa contexts"})
         scorer = PerplexityScorer(str(dest), PerplexityConfig())

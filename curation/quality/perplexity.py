@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from curation.quality.config import PerplexityConfig
 from curation.quality.corpus import Doc
@@ -118,10 +117,11 @@ class PerplexityScorer:
                 inp[r, : len(w)] = torch.tensor(w)
                 mask[r, : len(w)] = 1
                 score[r, first : len(w)] = True
-            logits = self.model(input_ids=inp.to(dev), attention_mask=mask.to(dev)).logits.float()
-            tok_nll = F.cross_entropy(
-                logits[:, :-1].transpose(1, 2), inp[:, 1:].to(dev), reduction="none"
-            )  # [B, L-1]: position t predicts token t+1
+            logits = self.model(input_ids=inp.to(dev), attention_mask=mask.to(dev)).logits
+            # position t predicts token t+1; log_softmax + gather on the contiguous [B, L, V] layout is several
+            # times faster on CPU than cross_entropy over a transposed [B, V, L] view
+            logp = logits[:, :-1].float().log_softmax(-1)
+            tok_nll = -logp.gather(2, inp[:, 1:].to(dev).unsqueeze(-1)).squeeze(-1)  # [B, L-1]
             tok_nll = (tok_nll * score[:, 1:].to(dev)).sum(dim=1).cpu()
             n = score[:, 1:].sum(dim=1)
             for r, j in enumerate(batch):
