@@ -108,7 +108,7 @@ class EduConfig(StrictModel):
     train: EduTrainConfig = Field(default_factory=EduTrainConfig)
     batch_size: int = Field(default=64, ge=1)
     backend: Literal["auto", "onnx", "torch"] = Field(
-        default="auto", description="auto = ONNX Runtime on CPU (same scores, faster), torch on a GPU"
+        default="auto", description="auto = torch (measured fastest here); onnx = ONNX Runtime graph, same scores"
     )
     quantize: bool = Field(
         default=False, description="dynamic int8 for the encoder's linear layers (torch backend, CPU); changes scores"

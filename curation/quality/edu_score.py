@@ -1,10 +1,10 @@
 """Batch inference of the educational classifier over the corpus → edu_score, edu_int, doc_type, domain.
 
 CPU throughput: texts are tokenized once without padding and grouped into length buckets (so a batch pads to
-nearly its own length), and on CPU the whole classifier (encoder, pooling, heads) runs as one ONNX Runtime graph,
-exported from the same weights at load time (scores equal to PyTorch's within float rounding). Optional dynamic
-int8 quantization of the encoder (torch backend) is faster still on VNNI CPUs but moves scores by up to ~0.2 on
-the 1–5 scale, so it is off by default. On a GPU the torch backend runs in fp32.
+nearly its own length). Two optional accelerations: `backend: onnx` runs the whole classifier (encoder, pooling,
+heads) as one ONNX Runtime graph exported from the same weights at load time (scores equal to PyTorch's within
+float rounding), and `quantize: true` applies dynamic int8 to the encoder's linear layers (faster on VNNI CPUs,
+but scores move by up to ~0.25 on the 1–5 scale, so it is off by default). On a GPU the torch backend runs fp32.
 """
 
 from __future__ import annotations
@@ -63,16 +63,11 @@ def edu_int(score: float) -> int:
 
 
 def pick_backend(requested: str, quantize: bool) -> str:
-    if requested != "auto":
-        return requested
-    if device().type != "cpu" or quantize:
+    """`auto` is torch: on the 2-core benchmark machine ONNX Runtime was not faster than bucketed torch fp32
+    (bench/quality.py), so the extra export step is opt-in (`edu.backend: onnx`)."""
+    if requested == "onnx" and (quantize or device().type != "cpu"):
         return "torch"
-    try:
-        import onnx  # noqa: F401  (the exporter needs it)
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return "torch"
-    return "onnx"
+    return "torch" if requested == "auto" else requested
 
 
 class EduPredictor:
