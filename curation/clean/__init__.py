@@ -1,0 +1,1 @@
+"""Clean stage: text normalization, offline language id, Gopher/FineWeb-style heuristic signals."""

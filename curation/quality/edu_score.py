@@ -1,0 +1,164 @@
+"""Batch inference of the educational classifier over the corpus → edu_score, edu_int, doc_type, domain.
+
+CPU throughput: texts are tokenized once without padding and grouped into length buckets (so a batch pads to
+nearly its own length). Two optional accelerations: `backend: onnx` runs the whole classifier (encoder, pooling,
+heads) as one ONNX Runtime graph exported from the same weights at load time (scores equal to PyTorch's within
+float rounding), and `quantize: true` applies dynamic int8 to the encoder's linear layers (faster on VNNI CPUs,
+but scores move by up to ~0.25 on the 1–5 scale, so it is off by default). On a GPU the torch backend runs fp32.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from curation.quality.config import EduConfig
+from curation.quality.corpus import Doc
+from curation.quality.edu_model import DOC_TYPES, DOMAINS, EduClassifier, load_classifier
+from curation.quality.runtime import device, length_buckets
+from curation.quality.scoring import Rejected
+
+OUTPUTS = ("score", "doc_type_logits", "domain_logits")
+
+
+def quantize_encoder(model: EduClassifier) -> EduClassifier:
+    """Dynamic int8 for the encoder's Linear layers; the heads stay fp32 (tiny, and they set the output scale)."""
+    model.encoder = torch.ao.quantization.quantize_dynamic(model.encoder, {nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+def onnx_session(model: EduClassifier, sample: tuple[torch.Tensor, torch.Tensor], threads: int):
+    """Export the classifier to ONNX in memory and open an ONNX Runtime session on it (dynamic batch and length).
+
+    Uses the TorchScript exporter (`dynamo=False`): the torch.export-based one needs onnxscript, not a dependency.
+    """
+    import onnxruntime as ort
+
+    buf = io.BytesIO()
+    torch.onnx.export(
+        model,
+        sample,
+        buf,
+        dynamo=False,
+        input_names=["input_ids", "attention_mask"],
+        output_names=list(OUTPUTS),
+        dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}},
+        opset_version=17,
+    )
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on shared machines
+    return ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+
+
+def edu_int(score: float) -> int:
+    return int(min(5, max(1, round(score))))
+
+
+def pick_backend(requested: str, quantize: bool) -> str:
+    """`auto` is torch: on the 2-core benchmark machine ONNX Runtime was not faster than bucketed torch fp32
+    (bench/quality.py), so the extra export step is opt-in (`edu.backend: onnx`)."""
+    if requested == "onnx" and (quantize or device().type != "cpu"):
+        return "torch"
+    return "torch" if requested == "auto" else requested
+
+
+class EduPredictor:
+    """Scores texts with a loaded classifier; `predict` is what the benchmark compares with the baseline."""
+
+    def __init__(
+        self,
+        model: EduClassifier,
+        tok,
+        max_length: int,
+        batch_size: int,
+        *,
+        backend: str = "torch",
+        quantize: bool = False,
+    ):
+        self.dev = device()
+        self.tok = tok
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.pad = tok.pad_token_id or 0
+        self.backend = pick_backend(backend, quantize)
+        self.quantized = quantize and self.dev.type == "cpu" and self.backend == "torch"
+        model = model.eval()
+        self.session = None
+        if self.backend == "onnx":
+            sample = self._pad([[self.pad + 1] * 4, [self.pad + 1] * 3])
+            self.session = onnx_session(model, sample, torch.get_num_threads())
+        self.model = (quantize_encoder(model) if self.quantized else model).to(self.dev)
+
+    def _pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in seqs)
+        inp = torch.full((len(seqs), width), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            inp[r, : len(s)] = torch.tensor(s)
+            mask[r, : len(s)] = 1
+        return inp, mask
+
+    @torch.inference_mode()
+    def _forward(self, inp: torch.Tensor, mask: torch.Tensor) -> list[np.ndarray]:
+        if self.session is not None:
+            return self.session.run(list(OUTPUTS), {"input_ids": inp.numpy(), "attention_mask": mask.numpy()})
+        return [o.float().cpu().numpy() for o in self.model(inp.to(self.dev), mask.to(self.dev))]
+
+    def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scores [n], doc-type probabilities [n, 4], domain probabilities [n, 3])."""
+        ids = self.tok(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        scores = np.zeros(len(texts), dtype=np.float64)
+        types = np.zeros((len(texts), len(DOC_TYPES)), dtype=np.float64)
+        domains = np.zeros((len(texts), len(DOMAINS)), dtype=np.float64)
+        for batch in length_buckets(ids, len, self.batch_size):
+            s, t, d = self._forward(*self._pad([ids[j] for j in batch]))
+            scores[batch] = s
+            types[batch] = _softmax(t)
+            domains[batch] = _softmax(d)
+        return scores, types, domains
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class EduScorer:
+    name = "edu"
+    table = "annotations_edu"
+    version_column = "edu_model"
+
+    def __init__(self, model_path: str, cfg: EduConfig):
+        model, tok, info = load_classifier(model_path)
+        self.info = info
+        self.version = f"{info.get('name', 'edu-classifier')}@{info.get('version', 'unversioned')}"
+        self.predictor = EduPredictor(
+            model, tok, int(info.get("max_length", 256)), cfg.batch_size, backend=cfg.backend, quantize=cfg.quantize
+        )
+
+    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
+        keep = [i for i, d in enumerate(docs) if d.text.strip()]
+        out: list[dict[str, Any] | Rejected] = [Rejected("empty_text", "nothing to score")] * len(docs)
+        if not keep:
+            return out
+        scores, types, domains = self.predictor.predict([docs[i].text for i in keep])
+        for k, i in enumerate(keep):
+            t, d = int(types[k].argmax()), int(domains[k].argmax())
+            score = float(scores[k])
+            out[i] = {
+                "edu_score": score,
+                "edu_int": edu_int(score) if np.isfinite(score) else 0,
+                "doc_type": DOC_TYPES[t],
+                "doc_type_prob": float(types[k, t]),
+                "domain": DOMAINS[d],
+                "domain_prob": float(domains[k, d]),
+            }
+        return out

@@ -1,0 +1,218 @@
+"""Train the educational classifier on teacher labels (FineWeb-Edu / Biomed-Enriched recipe).
+
+Held-out split: a stable hash of doc_id puts `holdout_fraction` of the labelled documents aside; the metrics in
+the model card (MAE and Pearson r of the score, F1 of "educational" = score ≥ 3, macro-F1 of type and domain) are
+measured against the teacher on those documents only.
+
+Frozen encoder (default): embeddings are computed once and only the heads train, which takes seconds on CPU.
+Fine-tuned encoder: the whole model trains (encoder at a 100× lower learning rate than the heads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from curation.quality.config import EduTrainConfig
+from curation.quality.edu_model import (
+    DOC_TYPES,
+    DOMAINS,
+    EduClassifier,
+    hidden_size,
+    load_encoder,
+    save_classifier,
+)
+from curation.quality.teacher import RUBRIC_VERSION
+from curation.warehouse.store import atomic_write_text
+
+
+@dataclass(frozen=True)
+class Example:
+    doc_id: str
+    text: str
+    edu: int
+    doc_type: str
+    domain: str
+
+
+def is_holdout(doc_id: str, fraction: float, seed: int) -> bool:
+    h = int.from_bytes(hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()[:8], "big")
+    return h / 2**64 < fraction
+
+
+def _targets(exs: list[Example]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (
+        torch.tensor([float(e.edu) for e in exs]),
+        torch.tensor([DOC_TYPES.index(e.doc_type) for e in exs]),
+        torch.tensor([DOMAINS.index(e.domain) for e in exs]),
+    )
+
+
+def _loss(out, y) -> torch.Tensor:
+    s, t, d = out
+    return F.mse_loss(s, y[0]) + F.cross_entropy(t, y[1]) + F.cross_entropy(d, y[2])
+
+
+def _f1(y_true: np.ndarray, y_pred: np.ndarray, labels: range) -> float:
+    """Macro F1 over the labels that occur in truth or prediction."""
+    f1s = []
+    for c in labels:
+        tp = int(((y_pred == c) & (y_true == c)).sum())
+        fp = int(((y_pred == c) & (y_true != c)).sum())
+        fn = int(((y_pred != c) & (y_true == c)).sum())
+        if tp + fp + fn:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s)) if f1s else float("nan")
+
+
+def metrics(scores: np.ndarray, types: np.ndarray, domains: np.ndarray, exs: list[Example]) -> dict[str, Any]:
+    y = np.array([e.edu for e in exs], dtype=float)
+    pearson = float(np.corrcoef(scores, y)[0, 1]) if len(exs) > 1 and y.std() > 0 and scores.std() > 0 else None
+    return {
+        "n": len(exs),
+        "mae": float(np.abs(scores - y).mean()),
+        "pearson_r": pearson,
+        "f1_educational": _f1((y >= 3).astype(int), (scores >= 3).astype(int), range(1, 2)),
+        "f1_doc_type_macro": _f1(np.array([DOC_TYPES.index(e.doc_type) for e in exs]), types, range(len(DOC_TYPES))),
+        "f1_domain_macro": _f1(np.array([DOMAINS.index(e.domain) for e in exs]), domains, range(len(DOMAINS))),
+    }
+
+
+def _batches(n: int, size: int, rng: random.Random) -> list[list[int]]:
+    order = list(range(n))
+    rng.shuffle(order)
+    return [order[i : i + size] for i in range(0, n, size)]
+
+
+def _encode(model: EduClassifier, tok, texts: list[str], cfg: EduTrainConfig, grad: bool) -> torch.Tensor:
+    enc = tok(texts, truncation=True, max_length=cfg.max_length, padding=True, return_tensors="pt")
+    with torch.set_grad_enabled(grad):
+        return model.embed(enc["input_ids"], enc["attention_mask"])
+
+
+def _fit(model: EduClassifier, tok, train: list[Example], cfg: EduTrainConfig) -> list[float]:
+    rng = random.Random(cfg.seed)
+    y = _targets(train)
+    losses = []
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    with torch.no_grad():  # start the regression at the label mean: the head then only learns deviations
+        model.score_head.bias.fill_(float(y[0].mean()))
+    if cfg.finetune:
+        groups = [{"params": head_params}, {"params": model.encoder.parameters(), "lr": cfg.learning_rate / 100}]
+        model.train()
+    else:
+        for p in model.encoder.parameters():
+            p.requires_grad_(False)
+        model.eval()
+        with torch.no_grad():
+            emb = torch.cat(
+                [_encode(model, tok, [e.text for e in train[i : i + 64]], cfg, False) for i in range(0, len(train), 64)]
+            )
+        groups = [{"params": head_params}]
+    opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=0.01)
+    for _ in range(cfg.epochs):
+        for idx in _batches(len(train), cfg.batch_size, rng):
+            e = _encode(model, tok, [train[i].text for i in idx], cfg, True) if cfg.finetune else emb[idx]
+            loss = _loss(model.heads(e), tuple(t[idx] for t in y))
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+    return losses
+
+
+@torch.inference_mode()
+def predict_examples(model: EduClassifier, tok, exs: list[Example], cfg: EduTrainConfig):
+    model.eval()
+    s, t, d = [], [], []
+    for i in range(0, len(exs), 64):
+        out = model.heads(_encode(model, tok, [e.text for e in exs[i : i + 64]], cfg, False))
+        s.append(out[0])
+        t.append(out[1].argmax(-1))
+        d.append(out[2].argmax(-1))
+    return torch.cat(s).numpy(), torch.cat(t).numpy(), torch.cat(d).numpy()
+
+
+def train_classifier(examples: list[Example], cfg: EduTrainConfig, out_dir: Path, data: dict[str, Any]) -> Path:
+    """Train, evaluate on the held-out split, save a new version under out_dir; return its directory."""
+    if len(examples) < 4:
+        raise ValueError(f"edu classifier: {len(examples)} teacher labels; need at least 4 to train and hold out")
+    torch.manual_seed(cfg.seed)
+    held = [e for e in examples if is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]
+    train = [e for e in examples if not is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]
+    if not held or not train:  # tiny label sets: fall back to a deterministic 1-in-5 split
+        held, train = examples[::5], [e for i, e in enumerate(examples) if i % 5]
+    encoder, tok = load_encoder(cfg.encoder)
+    model = EduClassifier(encoder, hidden_size(encoder))
+    losses = _fit(model, tok, train, cfg)
+    m = {
+        "heldout": metrics(*predict_examples(model, tok, held, cfg), held),
+        "train_loss_last": float(np.mean(losses[-10:])) if losses else math.nan,
+    }
+    now = dt.datetime.now(dt.UTC)
+    ids_sha = hashlib.sha256("\n".join(sorted(e.doc_id for e in examples)).encode()).hexdigest()
+    version = f"v{now:%Y%m%dT%H%M%S}-{ids_sha[:8]}"
+    meta = {
+        "name": "medcurate-edu-classifier",
+        "version": version,
+        "created_at": now.isoformat(),
+        "encoder": cfg.encoder,
+        "max_length": cfg.max_length,
+        "rubric_version": RUBRIC_VERSION,
+        "train_config": cfg.model_dump(),
+        "data": {
+            **data,
+            "labelled": len(examples),
+            "train": len(train),
+            "heldout": len(held),
+            "doc_ids_sha256": ids_sha,
+        },
+        "metrics": m,
+    }
+    dest = out_dir / version
+    save_classifier(model, tok, dest, meta, finetuned=cfg.finetune)
+    atomic_write_text(dest / "MODEL_CARD.md", _card(meta))
+    atomic_write_text(out_dir / "LATEST", version + "\n")
+    return dest
+
+
+def _card(meta: dict[str, Any]) -> str:
+    h = meta["metrics"]["heldout"]
+    rows = "\n".join(f"| {k} | {v if not isinstance(v, float) else round(v, 4)} |" for k, v in h.items())
+    return (
+        f"# {meta['name']} {meta['version']}\n\nEncoder `{meta['encoder']}` "
+        f"({'fine-tuned' if meta['train_config']['finetune'] else 'frozen'}) + regression head (educational value "
+        f"1–5) + doc-type head {list(DOC_TYPES)} + domain head {list(DOMAINS)}.\n\nTeacher: "
+        f"`{meta['data'].get('teacher_model')}`, rubric `{meta['rubric_version']}`.\n\n## Data\n\n"
+        + "\n".join(f"- {k}: `{v}`" for k, v in meta["data"].items())
+        + f"\n\n## Held-out metrics vs the teacher\n\n| metric | value |\n|---|---|\n{rows}\n\n## Training config\n\n"
+        f"```json\n{json.dumps(meta['train_config'], indent=2)}\n```\n"
+    )
+
+
+def load_examples(wh, teacher_model: str | None = None) -> list[Example]:
+    """Teacher labels of the current rubric (the latest label per document and teacher)."""
+    from curation.warehouse import connect
+
+    con = connect(wh)
+    try:
+        sql = (
+            "SELECT doc_id, text, label_edu, label_doc_type, label_domain FROM quality_teacher_labels "
+            "WHERE rubric_version = ?"
+            + (" AND teacher_model = ?" if teacher_model else "")
+            + " QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY run_id DESC) = 1 ORDER BY doc_id"
+        )
+        rows = con.execute(sql, [RUBRIC_VERSION, *([teacher_model] if teacher_model else [])]).fetchall()
+    finally:
+        con.close()
+    return [Example(*r) for r in rows]

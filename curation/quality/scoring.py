@@ -1,0 +1,71 @@
+"""The loop every scorer shares: stream unscored documents, score a batch, write one annotation unit per batch
+together with its quarantine. A unit is committed atomically, so a crash loses only the batch in flight and a
+rerun (which skips documents already scored with the same version) resumes where it stopped."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from curation.quality.corpus import Doc, stream_docs
+from curation.warehouse import Quarantine, ShardWriter, Warehouse
+from curation.warehouse.runs import RunRecorder
+
+STAGE = "score"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A document a scorer cannot score: it goes to quarantine with this reason code."""
+
+    reason: str
+    detail: str = ""
+
+
+class Scorer(Protocol):
+    name: str  # clean | perplexity | edu
+    table: str  # annotations_<name>
+    version_column: str
+    version: str
+
+    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
+        """One result per document, in order."""
+        ...
+
+
+def nonfinite_columns(row: dict[str, Any]) -> list[str]:
+    """NaN or ±inf values are never written: the caller quarantines the row instead."""
+    return [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+
+
+def run_scorer(
+    wh: Warehouse, scorer: Scorer, run: RunRecorder, *, batch_rows: int = 1000, force: bool = False
+) -> dict[str, int]:
+    """Score every current document that lacks a row of this scorer's version (all of them with `force`)."""
+    skip = None if force else (scorer.table, scorer.version_column, scorer.version)
+    totals = {"scored": 0, "quarantined": 0}
+    with run.timed(scorer.name):
+        for k, docs in enumerate(stream_docs(wh, skip_scored=skip, batch_rows=batch_rows)):
+            unit = f"{run.run_id}-{k:05d}"
+            with (
+                ShardWriter(wh, scorer.table, unit) as writer,
+                Quarantine(wh, STAGE, run.run_id, unit=f"{STAGE}-{scorer.name}-{unit}") as quarantine,
+            ):
+                for doc, result in zip(docs, scorer.score(docs), strict=True):
+                    if isinstance(result, dict) and (bad := nonfinite_columns(result)):
+                        result = Rejected("nonfinite_score", f"non-finite {bad}: {result}")
+                    if isinstance(result, Rejected):
+                        quarantine.add(result.reason, doc.doc_id, doc.text, f"{scorer.name}: {result.detail}")
+                        continue
+                    writer.write(
+                        {"doc_id": doc.doc_id, "run_id": run.run_id, scorer.version_column: scorer.version, **result}
+                    )
+            run.add_output(scorer.table, unit, writer.stats.rows)
+            run.quarantined(quarantine.reasons)
+            totals["scored"] += writer.stats.rows
+            totals["quarantined"] += quarantine.n
+    run.count(f"{scorer.name}_scored", totals["scored"])
+    run.count(f"{scorer.name}_quarantined", totals["quarantined"])
+    return totals

@@ -1,0 +1,437 @@
+"""Quality scoring: clean signals, language id, perplexity (windowed, batched), reference LM training, teacher
+annotation, classifier training / saving / reloading / scoring, bad input, and the score flow."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from curation.clean.annotate import CleanScorer, clean_row
+from curation.clean.normalize import normalize_text
+from curation.clean.signals import compute_signals
+from curation.quality.config import (
+    CleanConfig,
+    EduConfig,
+    EduTrainConfig,
+    PerplexityConfig,
+    QualityConfig,
+    ReferenceLMConfig,
+    TeacherConfig,
+)
+from curation.quality.corpus import Doc
+from curation.quality.perplexity import PerplexityScorer, windows
+from curation.quality.runtime import ModelLoadError
+from curation.quality.scoring import run_scorer
+from curation.warehouse import connect, start_run
+from tests.factories import doc_row, write_documents
+from tests.quality_helpers import corpus, teacher_answer, tiny_encoder
+
+GERMAN = (
+    "Die Patienten wurden nach dem Zufallsprinzip einer Behandlung mit Metformin oder Placebo zugeteilt. "
+    "Der primäre Endpunkt war die Veränderung des HbA1c-Wertes gegenüber dem Ausgangswert nach zwölf Wochen."
+)
+TINY_LM = ReferenceLMConfig(
+    vocab_size=400, n_layer=1, n_head=2, n_embd=32, context=64, steps=30, batch_size=8, output_dir="models/ref"
+)
+
+
+def _docs(wh, n: int = 30, extra: list[tuple[str, str]] = ()) -> list[str]:
+    rows = [doc_row(f"pubmed:{i}", t, pub_types=["Review"]) for i, t in enumerate(corpus(n))]
+    rows += [doc_row(doc_id, text, title=None) for doc_id, text in extra]
+    write_documents(wh, rows)
+    return [r["doc_id"] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def reference_lm(tmp_path_factory):
+    from curation.quality.reference_lm import train_reference_lm
+
+    out = tmp_path_factory.mktemp("lm")
+    return train_reference_lm(corpus(60, seed=1), TINY_LM, out, {"source": "test corpus"})
+
+
+# --- clean ---------------------------------------------------------------------------------------------------
+
+
+def test_normalize_repairs_mojibake_and_folds_compatibility_forms():
+    assert normalize_text("The â€œquoteâ€\x9d ﬁne ＡＢＣ") == 'The "quote" fine ABC'
+
+
+def test_signals_measure_what_they_name():
+    text = "Copyright 2020 all rights reserved\nSame line here.\nSame line here.\n\nA # b c...\nno punct"
+    s = compute_signals(text)
+    assert s.boilerplate_lines == 1
+    assert s.duplicate_line_fraction == pytest.approx(len("Same line here.") / sum(map(len, text.split("\n"))))
+    assert s.line_punct_fraction == pytest.approx(3 / 5)
+    assert s.symbol_word_ratio == pytest.approx(2 / s.word_count)
+    assert s.word_count == len(text.split())
+
+
+def test_clean_row_flags_language_empty_and_rejects_oversized():
+    cfg = CleanConfig()
+    en = clean_row(corpus(1)[0], cfg)
+    assert en["lang_detected"] == "en" and en["lang_score"] > 0.9 and en["heuristic_pass"], en["failed_rules"]
+    de = clean_row(GERMAN, cfg)
+    assert de["lang_detected"] == "de" and not de["heuristic_pass"] and "language" in de["failed_rules"]
+    empty = clean_row("", cfg)
+    assert empty["failed_rules"][0] == "empty_text" and not empty["heuristic_pass"] and empty["lang_detected"] == "und"
+    big = clean_row("word " * 500_000, cfg.model_copy(update={"max_chars": 1_000_000}))
+    assert big.reason == "oversized_text"
+
+
+def test_clean_scorer_writes_annotations_and_quarantines(wh):
+    cfg = CleanConfig(max_chars=100_000)
+    ids = _docs(wh, 5, [("x:de", GERMAN), ("x:empty", ""), ("x:huge", "a b " * 60_000)])
+    with start_run(wh, "score") as run:
+        totals = run_scorer(wh, CleanScorer(cfg), run, batch_rows=3)
+    assert totals == {"scored": len(ids) - 1, "quarantined": 1}
+    con = connect(wh)
+    rows = dict(con.execute("select doc_id, heuristic_pass from documents_enriched").fetchall())
+    assert rows["x:huge"] is None and rows["x:de"] is False and rows["x:empty"] is False and rows["pubmed:0"] is True
+    assert con.execute("select reason, source_ref from quarantine").fetchall() == [("oversized_text", "x:huge")]
+    with start_run(wh, "score") as run:  # rerun: everything already scored with this version is skipped
+        assert run_scorer(wh, CleanScorer(cfg), run)["scored"] == 0
+
+
+# --- perplexity ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 5, 64, 65, 100, 300])
+def test_windows_score_every_token_once_with_context(n):
+    covered = []
+    for b, e, first in windows(n, 64, 32):
+        assert e - b <= 64 and first >= 1
+        covered.extend(range(b + first, e))
+        if b > 0:
+            assert first >= 32  # every later token has at least window - stride tokens of context
+    assert covered == list(range(1, n))
+
+
+def test_reference_lm_is_versioned_with_card_and_reloads(reference_lm):
+    assert (reference_lm.parent / "LATEST").read_text().strip() == reference_lm.name
+    card = json.loads((reference_lm / "card.json").read_text())
+    assert card["data"]["source"] == "test corpus" and card["metrics"]["heldout_ppl"] > 1
+    assert "Training data" in (reference_lm / "MODEL_CARD.md").read_text()
+    scorer = PerplexityScorer(str(reference_lm.parent), PerplexityConfig())
+    assert scorer.path == str(reference_lm) and scorer.version.startswith(reference_lm.name)
+
+
+def test_batched_windowed_perplexity_equals_plain_forward(reference_lm):
+    """Batching, padding and windowing must not change a document's NLL."""
+    scorer = PerplexityScorer(str(reference_lm), PerplexityConfig(window=64, stride=32, batch_size=4))
+    texts = [*corpus(6, seed=3), "Short text.", " ".join(corpus(4, seed=4))]
+    batched = scorer.nll(texts)
+    for text, (total, n, _) in zip(texts, batched, strict=True):
+        ids = scorer.token_ids([text])[0]
+        expected, count = 0.0, 0
+        for b, e, first in windows(len(ids), 64, 32):  # one window at a time, unpadded
+            inp = torch.tensor([ids[b:e]])
+            with torch.inference_mode():
+                logp = scorer.model(input_ids=inp).logits[0].log_softmax(-1)
+            for t in range(first, e - b):
+                expected -= float(logp[t - 1, ids[b + t]])
+                count += 1
+        assert n == count == len(ids) - 1
+        assert total == pytest.approx(expected, rel=1e-4)
+
+
+def test_perplexity_separates_text_from_shuffled_words(reference_lm):
+    import random
+
+    scorer = PerplexityScorer(str(reference_lm), PerplexityConfig())
+    texts = corpus(20, seed=9)
+    shuffled = []
+    for t in texts:
+        w = t.split()
+        random.Random(0).shuffle(w)
+        shuffled.append(" ".join(w))
+    good = [r["ppl"] for r in scorer.score([Doc("g", t) for t in texts])]
+    bad = [r["ppl"] for r in scorer.score([Doc("b", t) for t in shuffled])]
+    assert sum(g < b for g, b in zip(good, bad, strict=True)) >= 18
+
+
+def test_perplexity_bad_input(reference_lm):
+    scorer = PerplexityScorer(str(reference_lm), PerplexityConfig(max_tokens=100))
+    huge = " ".join(corpus(200))
+    empty, german, big = scorer.score([Doc("e", "  "), Doc("de", GERMAN), Doc("h", huge)])
+    assert empty.reason == "empty_text"
+    assert german["ppl"] > 1 and math.isfinite(german["ppl"])
+    assert big["n_tokens"] == 99 and big["ppl_truncated"] is True
+
+
+def test_nan_weights_never_reach_the_table(wh, reference_lm, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    broken = tmp_path / "nan-lm"
+    model = AutoModelForCausalLM.from_pretrained(reference_lm)
+    with torch.no_grad():
+        model.lm_head.weight.fill_(float("nan"))
+    model.save_pretrained(broken)
+    AutoTokenizer.from_pretrained(reference_lm).save_pretrained(broken)
+    _docs(wh, 3)
+    with start_run(wh, "score") as run:
+        totals = run_scorer(wh, PerplexityScorer(str(broken), PerplexityConfig()), run)
+    assert totals == {"scored": 0, "quarantined": 3}
+    con = connect(wh)
+    assert con.execute("select distinct reason from quarantine").fetchall() == [("nonfinite_score",)]
+    assert con.execute("select count(*) from annotations_perplexity").fetchone()[0] == 0
+
+
+def test_missing_or_incompatible_model_path_is_a_clear_error(tmp_path, reference_lm):
+    from curation.quality.edu_model import load_classifier
+
+    with pytest.raises(ModelLoadError, match=r"/no/such/model does not exist; expected a directory with config.json"):
+        PerplexityScorer("/no/such/model", PerplexityConfig())
+    enc = tiny_encoder(tmp_path / "enc", corpus(10))
+    with pytest.raises(ModelLoadError, match=rf"cannot load '{enc}' as a causal LM"):
+        PerplexityScorer(str(enc), PerplexityConfig())
+    with pytest.raises(ModelLoadError, match=r"classifier.json is missing.*expected a directory written by"):
+        load_classifier(str(reference_lm))
+    with pytest.raises(ModelLoadError, match=r"edu classifier: /nope does not exist"):
+        load_classifier("/nope")
+
+
+# --- teacher, classifier ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class GenResult:
+    text: str
+    parsed: dict | None
+    finish_reason: str
+    n_prompt_tokens: int
+    n_output_tokens: int
+
+
+class RuleTeacherEngine:
+    """Stands in for the synthesis engine until it lands: answers the rubric from rules, and misbehaves on cue
+    (invalid JSON, a schema violation, a truncated answer), so that every parse path runs."""
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, prompts, sampling, json_schema=None):
+        self.calls.append((len(prompts), sampling, json_schema))
+        out = []
+        for p in prompts:
+            text = p.split('"""')[1]
+            ans = teacher_answer(text)
+            if "MALFORMED" in text:
+                out.append(GenResult("{not json", None, "stop", len(p), 3))
+            elif "OUTOFRANGE" in text:
+                out.append(GenResult(json.dumps({**ans, "educational_value": 9}), None, "stop", len(p), 20))
+            elif "TRUNCATED" in text:
+                out.append(GenResult('{"educational_value": 3, "doc', None, "length", len(p), 256))
+            else:
+                out.append(GenResult(json.dumps(ans), ans, "stop", len(p), 20))
+        return out
+
+
+@pytest.fixture
+def labelled_wh(wh):
+    bad = [(f"x:{k}", f"{k} " + corpus(1, seed=i)[0]) for i, k in enumerate(["MALFORMED", "OUTOFRANGE", "TRUNCATED"])]
+    _docs(wh, 60, bad)
+    return wh
+
+
+def test_teacher_annotation_labels_a_stratified_sample_and_quarantines_failures(labelled_wh):
+    from curation.quality.teacher import JSON_SCHEMA, annotate
+
+    wh, engine = labelled_wh, RuleTeacherEngine()
+    cfg = TeacherConfig(model="rule-teacher", sample_size=63, strata="source")
+    with start_run(wh, "score-annotate") as run:
+        s = annotate(wh, engine, cfg, run)
+    assert s == {"sampled": 63, "labelled": 60, "quarantined": 3}
+    assert engine.calls[0][2] == JSON_SCHEMA and engine.calls[0][1]["temperature"] == 0.0
+    con = connect(wh)
+    reasons = con.execute("select source_ref, reason, payload from quarantine order by 1").fetchall()
+    assert [(r[0], r[1]) for r in reasons] == [
+        (f"x:{k}", "teacher_parse_error") for k in ("MALFORMED", "OUTOFRANGE", "TRUNCATED")
+    ]
+    assert reasons[0][2] == "{not json"
+    assert con.execute("select count(*), count(distinct label_edu) from quality_teacher_labels").fetchone() == (60, 3)
+
+
+def test_stratified_sample_is_proportional(wh):
+    from curation.quality.teacher import stratified_sample
+
+    rows = [doc_row(f"a:{i}", t) for i, t in enumerate(corpus(30))] + [
+        doc_row(f"b:{i}", t) for i, t in enumerate(corpus(10, seed=2))
+    ]
+    write_documents(wh, rows)
+    sample = stratified_sample(wh, TeacherConfig(sample_size=8, strata="source"))
+    assert sorted(d.stratum for d in sample) == ["a"] * 6 + ["b"] * 2
+
+
+def _train(wh, tmp_path, **kw):
+    from curation.quality.edu_train import load_examples, train_classifier
+    from curation.quality.teacher import annotate
+
+    with start_run(wh, "score-annotate") as run:
+        annotate(wh, RuleTeacherEngine(), TeacherConfig(model="rule-teacher", sample_size=1000), run)
+    cfg = EduTrainConfig(encoder=str(tiny_encoder(tmp_path / "enc", corpus(50))), **kw)
+    return train_classifier(load_examples(wh), cfg, tmp_path / "clf", {"teacher_model": "rule-teacher"})
+
+
+@pytest.mark.parametrize("finetune", [False, True])
+def test_classifier_trains_saves_reloads_and_scores(labelled_wh, tmp_path, finetune):
+    from curation.quality.edu_model import load_classifier
+    from curation.quality.edu_score import EduPredictor, EduScorer
+
+    wh = labelled_wh
+    dest = _train(wh, tmp_path, finetune=finetune, epochs=10 if finetune else 100)
+    info = json.loads((dest / "classifier.json").read_text())
+    held = info["metrics"]["heldout"]
+    assert held["n"] > 0 and held["mae"] < 1.0, held
+    assert (dest / "encoder").is_dir() == finetune
+    assert "Held-out metrics vs the teacher" in (dest / "MODEL_CARD.md").read_text()
+    model, tok, _ = load_classifier(str(dest.parent))
+    exact = EduPredictor(model, tok, 256, 8).predict(corpus(5))
+    model2, tok2, _ = load_classifier(str(dest))
+    again = EduPredictor(model2, tok2, 256, 8, backend="onnx").predict(corpus(5))
+    assert all(abs(a - b).max() < 1e-4 for a, b in zip(exact, again, strict=True))
+    with start_run(wh, "score") as run:
+        totals = run_scorer(wh, EduScorer(str(dest.parent), EduConfig()), run)
+    assert totals["scored"] == 63 and totals["quarantined"] == 0
+    row = (
+        connect(wh)
+        .execute(
+            "select edu_score, edu_int, doc_type, domain, edu_model from documents_enriched where doc_id = 'pubmed:0'"
+        )
+        .fetchone()
+    )
+    assert 1 <= row[1] <= 5 and row[2] in ("clinical_case", "study", "review", "other")
+    assert row[3] in ("clinical", "biomedical", "other") and row[4] == f"medcurate-edu-classifier@{dest.name}"
+
+
+def test_classifier_with_other_encoder_is_incompatible(labelled_wh, tmp_path):
+    from curation.quality.edu_model import load_classifier
+
+    dest = _train(labelled_wh, tmp_path)
+    info = json.loads((dest / "classifier.json").read_text())
+    info["encoder"] = str(tiny_encoder(tmp_path / "wide", corpus(10), hidden=48))
+    (dest / "classifier.json").write_text(json.dumps(info))
+    with pytest.raises(ModelLoadError, match=r"heads expect hidden size 32, but encoder .* has 48"):
+        load_classifier(str(dest))
+    (dest / "classifier.json").write_text(json.dumps({**info, "format": "something-else"}))
+    with pytest.raises(ModelLoadError, match=r"expected 'medcurate-edu-classifier' v1"):
+        load_classifier(str(dest))
+
+
+def test_minilm_classifier_backends_agree():
+    """The shipped all-MiniLM-L6-v2 weights, offline: ONNX Runtime equals torch; int8 stays close."""
+    from curation.quality.edu_model import EduClassifier, hidden_size, load_encoder
+    from curation.quality.edu_score import EduPredictor
+
+    enc, tok = load_encoder("all-MiniLM-L6-v2")
+    assert hidden_size(enc) == 384
+    torch.manual_seed(0)
+    model = EduClassifier(enc, 384).eval()
+    texts = corpus(12)
+    fp32 = EduPredictor(model, tok, 256, 4).predict(texts)
+    onnx = EduPredictor(model, tok, 256, 4, backend="onnx")
+    assert onnx.session is not None
+    for a, b in zip(onnx.predict(texts), fp32, strict=True):
+        assert abs(a - b).max() < 1e-4
+    copy = EduClassifier(load_encoder("all-MiniLM-L6-v2")[0], 384)
+    copy.load_state_dict(model.head_state(), strict=False)
+    int8 = EduPredictor(copy, tok, 256, 4, quantize=True)
+    assert int8.quantized and abs(int8.predict(texts)[0] - fp32[0]).max() < 0.05
+
+
+def test_edu_scorer_nan_head_is_quarantined(labelled_wh, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from curation.quality.edu_score import EduScorer
+
+    dest = _train(labelled_wh, tmp_path)
+    heads = load_file(dest / "heads.safetensors")
+    heads["score_head.bias"] = torch.tensor([float("inf")])
+    save_file(heads, dest / "heads.safetensors")
+    with start_run(labelled_wh, "score") as run:
+        totals = run_scorer(labelled_wh, EduScorer(str(dest), EduConfig()), run)
+    assert totals == {"scored": 0, "quarantined": 63}
+
+
+# --- flow ------------------------------------------------------------------------------------------------------
+
+
+def test_score_flow_trains_reference_lm_and_annotates(wh, tmp_path, prefect_harness):
+    from flows.score import score_flow
+
+    _docs(wh, 40, [("x:de", GERMAN), ("x:empty", "")])
+    manifest = tmp_path / "m.yaml"
+    quality = QualityConfig(perplexity=PerplexityConfig(reference=TINY_LM), batch_rows=16)
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": quality.model_dump()}))
+    s = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    assert s["clean"]["scored"] == 42 and s["perplexity"]["scored"] == 41 and s["perplexity"]["quarantined"] == 1
+    assert "edu" not in s  # no teacher and no trained classifier configured
+    con = connect(wh)
+    got = con.execute(
+        "select count(*) filter (where heuristic_pass), count(ppl), count(*) filter (where lang_detected = 'de') "
+        "from documents_enriched"
+    ).fetchone()
+    assert got == (40, 41, 1)
+    run = con.execute("select status, models from runs where stage = 'score'").fetchone()
+    assert run[0] == "completed" and "reference_lm_trained" in json.loads(run[1])
+    assert (wh.root / "models/ref/LATEST").is_file()
+    again = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    assert again["clean"]["scored"] == 0 and again["perplexity"]["scored"] == 0
+
+
+def test_score_flow_without_trusted_documents_still_cleans(wh, tmp_path, prefect_harness):
+    from flows.score import score_flow
+
+    _docs(wh, 5)
+    ref = TINY_LM.model_copy(update={"trusted_sql": "source = 'nowhere'"})
+    manifest = tmp_path / "m.yaml"
+    quality = QualityConfig(perplexity=PerplexityConfig(reference=ref))
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": quality.model_dump()}))
+    s = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    assert s["clean"]["scored"] == 5 and "perplexity" not in s
+    errors = connect(wh).execute("select errors from runs where stage = 'score'").fetchone()[0]
+    assert "no current document matches" in errors
+
+
+def test_cli_train_lm_and_clear_model_error(wh, tmp_path, prefect_harness):
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    _docs(wh, 30)
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["-w", str(wh.root), "quality", "train-lm", "--steps", "5", "--output", str(tmp_path / "lm")]
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "lm" / "LATEST").is_file() and "medcurate-reference-lm" in res.output
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": {"perplexity": {"model": "/no/lm"}}}))
+    res = runner.invoke(app, ["-w", str(wh.root), "score", str(manifest), "--only", "perplexity"])
+    assert res.exit_code == 2
+    assert "/no/lm does not exist; expected a directory with config.json" in " ".join(res.output.split())
+
+
+def test_pipeline_with_teacher_labels_trains_scores_and_reuses(labelled_wh, tmp_path):
+    from curation.quality.pipeline import run_score
+
+    wh = labelled_wh
+    train = EduTrainConfig(encoder=str(tiny_encoder(tmp_path / "enc", corpus(50))), epochs=5)
+    cfg = QualityConfig(edu=EduConfig(teacher=TeacherConfig(model="rule-teacher", sample_size=20), train=train))
+    made = []
+
+    def factory(teacher_cfg):
+        made.append(teacher_cfg.model)
+        return RuleTeacherEngine()
+
+    with start_run(wh, "score") as run:
+        s = run_score(wh, cfg, run, only={"edu"}, engine_factory=factory)
+    assert made == ["rule-teacher"] and s["edu"]["scored"] == 63
+    assert connect(wh).execute("select count(*) from quality_teacher_labels").fetchone()[0] <= 20
+    with start_run(wh, "score") as run:
+        s = run_score(wh, cfg, run, only={"edu"}, engine_factory=factory)
+    assert made == ["rule-teacher"] and s["edu"]["scored"] == 0  # classifier reused, nothing left to score
