@@ -9,15 +9,12 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from curation.errors import ValidationFailed
 from curation.validate.config import ValidateConfig
 from curation.warehouse import Quarantine, Warehouse, refresh_catalog, start_run
 from flows.common import publish_run_artifact
 
 STAGE = "validate"
-
-
-class ValidationFailed(RuntimeError):
-    """A dataset-level expectation failed; the message lists each failure (table, expectation, column, observed)."""
 
 
 def tables_to_validate(cfg: ValidateConfig, only: list[str] | None = None) -> list[str]:

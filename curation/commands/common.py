@@ -32,12 +32,18 @@ def warehouse_arg() -> str:
 
 @contextlib.contextmanager
 def cli_errors() -> Iterator[None]:
-    """Known user errors print one clear message and exit 2, instead of a traceback."""
+    """Known user errors print one clear message and exit 2; a failed validation prints its report and exits 1."""
+    from curation.errors import ValidationFailed
     from curation.manifest import ManifestError
     from curation.warehouse.lock import WarehouseLocked
 
     try:
         yield
+    except ValidationFailed as e:
+        console.print(f"[bold red]validation failed[/]\n{e}")
+        if os.environ.get("MEDCURATE_DEBUG"):
+            raise
+        raise typer.Exit(1) from None
     except (ManifestError, WarehouseLocked, FileNotFoundError, PermissionError, KeyError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         console.print(f"[bold red]error:[/] {msg}")

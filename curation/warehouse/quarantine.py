@@ -56,6 +56,7 @@ class Quarantine:
                     "payload": text,
                     "payload_bytes": size,
                     "run_id": self.run_id,
+                    "unit": self.unit,
                     "n": self.n,
                     "created_at": dt.datetime.now(dt.UTC),
                 }
