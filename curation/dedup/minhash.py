@@ -76,9 +76,7 @@ def sha1_hash32_batch(spans: Spans) -> np.ndarray:
     con = duckdb.connect(":memory:")
     try:
         shingle_table = pa.table({"s": _binary_view(spans)})  # noqa: F841 (read by DuckDB's replacement scan)
-        hexes = con.sql("SELECT sha1(s)[1:8] AS h FROM shingle_table").arrow()
-        if isinstance(hexes, pa.RecordBatchReader):
-            hexes = hexes.read_all()
+        hexes = con.sql("SELECT sha1(s)[1:8] AS h FROM shingle_table").to_arrow_table()
     finally:
         con.close()
     col = hexes.column("h").combine_chunks().cast(pa.large_string())
