@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from itertools import combinations, product
+from itertools import combinations, pairwise, product
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ class Corpus:
         words = _abstract_words()
         self.vocab = sorted(set(words))
         self.next: dict[str, list[str]] = {}
-        for a, b in zip(words, words[1:], strict=False):
+        for a, b in pairwise(words):
             self.next.setdefault(a, []).append(b)
         self.words = words
         self.seed = seed

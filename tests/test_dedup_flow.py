@@ -33,7 +33,9 @@ def test_dedup_flow_from_manifest(wh, tmp_path, prefect_harness):
     s = dedup_flow(manifest_path=str(manifest), warehouse=str(wh.root))
     assert s["duplicates"] == 1 and s["signed"] == 3
     con = connect(wh)
-    assert con.execute("SELECT dup_of FROM documents_enriched WHERE is_duplicate").fetchall() == [("pubmed:2",)]  # longer_text
+    assert con.execute("SELECT dup_of FROM documents_enriched WHERE is_duplicate").fetchall() == [
+        ("pubmed:2",)
+    ]  # longer_text
     run = con.execute("SELECT status, counts FROM runs WHERE stage = 'dedup'").fetchone()
     assert run[0] == "completed" and json.loads(run[1])["duplicates"] == 1
     assert (wh.root / "catalog.duckdb").is_file()
@@ -54,7 +56,14 @@ def test_cli_dedup_explain_and_sql(wh, prefect_harness):
     r = cli.invoke(app, ["--warehouse", str(wh.root), "dedup", "explain", "nope:1"])
     assert r.exit_code == 2 and "no dedup annotation" in r.output
     r = cli.invoke(
-        app, ["--warehouse", str(wh.root), "sql", "select count(*) from documents_enriched where is_duplicate",
-              "--format", "csv"]
+        app,
+        [
+            "--warehouse",
+            str(wh.root),
+            "sql",
+            "select count(*) from documents_enriched where is_duplicate",
+            "--format",
+            "csv",
+        ],
     )
     assert r.exit_code == 0 and r.output.strip().splitlines()[-1] == "1"

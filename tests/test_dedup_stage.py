@@ -43,10 +43,14 @@ def _run(wh, cfg=None):
 
 
 def _annotations(wh) -> dict[str, tuple]:
-    rows = connect(wh).execute(
-        "SELECT doc_id, dup_cluster_id, cluster_size, is_duplicate, dup_of, dup_reason, dup_status FROM "
-        "annotations_dedup ORDER BY doc_id"
-    ).fetchall()
+    rows = (
+        connect(wh)
+        .execute(
+            "SELECT doc_id, dup_cluster_id, cluster_size, is_duplicate, dup_of, dup_reason, dup_status FROM "
+            "annotations_dedup ORDER BY doc_id"
+        )
+        .fetchall()
+    )
     return {r[0]: r[1:] for r in rows}
 
 
@@ -92,8 +96,15 @@ def test_revised_and_superseded_documents(wh):
     write_documents(wh, _corpus())
     _run(wh)
     # an update file re-issues pubmed:1003 as version 2 (pubmed:1003.2) with a near-identical text
-    v2 = doc_row("pubmed:1003.2", _edit(BASE[3], 1), title="Study 3", work_id="pubmed:1003", version=2,
-                 source_file="/data/pubmed_update_2.xml", commercial_use=False)
+    v2 = doc_row(
+        "pubmed:1003.2",
+        _edit(BASE[3], 1),
+        title="Study 3",
+        work_id="pubmed:1003",
+        version=2,
+        source_file="/data/pubmed_update_2.xml",
+        commercial_use=False,
+    )
     write_documents(wh, [v2], unit="update")
     _run(wh)
     a = _annotations(wh)
@@ -147,8 +158,17 @@ def test_deleted_documents_are_skipped(wh):
 
     write_documents(wh, _corpus())
     with ShardWriter(wh, "deletions", "del") as w:
-        w.write({"work_id": "pubmed:1000", "source": "pubmed", "source_id": "1000", "record_index": 0,
-                 "source_file": "/data/pubmed_update_9.xml", "source_file_sha256": "0" * 64, "run_id": "r"})
+        w.write(
+            {
+                "work_id": "pubmed:1000",
+                "source": "pubmed",
+                "source_id": "1000",
+                "record_index": 0,
+                "source_file": "/data/pubmed_update_9.xml",
+                "source_file_sha256": "0" * 64,
+                "run_id": "r",
+            }
+        )
     _run(wh)
     a = _annotations(wh)
     assert a["pubmed:1000"] == ("pubmed:1000", 1, False, None, None, "deleted")

@@ -10,8 +10,6 @@ from rich.table import Table
 
 from curation.commands.common import cli_errors, out, warehouse, warehouse_arg
 
-app = typer.Typer(help="Exact and MinHash near-duplicate detection (annotations/dedup).", no_args_is_help=False)
-
 
 def _config(manifest: Path | None):
     from curation.dedup.config import DedupConfig
@@ -20,14 +18,23 @@ def _config(manifest: Path | None):
     return load_manifest(manifest, check_paths=False).dedup if manifest else DedupConfig()
 
 
-@app.callback(invoke_without_command=True)
 def dedup(
-    ctx: typer.Context,
-    manifest: Path = typer.Argument(None, help="manifest YAML (its `dedup` section); defaults when omitted"),
+    target: str = typer.Argument(None, metavar="[MANIFEST | explain]", help="manifest YAML, or `explain`"),
+    doc_id: str = typer.Argument(None, metavar="[DOC_ID]", help="with explain: the document to explain"),
+    manifest: Path = typer.Option(None, "--manifest", "-m", help="with explain: manifest whose dedup settings ran"),
+    as_json: bool = typer.Option(False, "--json", help="with explain: print JSON"),
 ) -> None:
-    """Deduplicate the warehouse's documents incrementally: new or revised documents against the band index."""
-    if ctx.invoked_subcommand is not None:
-        return
+    """Deduplicate documents incrementally (`medcurate dedup [MANIFEST]`), or show a document's duplicate cluster,
+    kept document and pairwise similarities (`medcurate dedup explain DOC_ID`)."""
+    if target == "explain":
+        with cli_errors():
+            if not doc_id:
+                raise ValueError("usage: medcurate dedup explain DOC_ID")
+        return _explain(doc_id, manifest, as_json)
+    _run(Path(target) if target else None)
+
+
+def _run(manifest: Path | None) -> None:
     from flows.dedup import dedup_flow, dedup_with_config
 
     with cli_errors():
@@ -43,13 +50,7 @@ def dedup(
     )
 
 
-@app.command("explain")
-def explain_cmd(
-    doc_id: str = typer.Argument(..., help="a doc_id, e.g. pubmed:12345"),
-    manifest: Path = typer.Option(None, "--manifest", "-m", help="manifest whose dedup settings were used"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
-) -> None:
-    """Show a document's duplicate cluster, the kept document and pairwise similarities."""
+def _explain(doc_id: str, manifest: Path | None, as_json: bool) -> None:
     from curation.dedup.explain import explain
 
     with cli_errors():
@@ -57,12 +58,22 @@ def explain_cmd(
     if as_json:
         out.print_json(json.dumps(r, default=str))
         return
-    out.print(f"{r['doc_id']}: cluster {r['cluster_id']} ({r['cluster_size']} members), kept [bold]{r['kept']}[/] "
-              f"by {r['keep_policy']}")
+    out.print(
+        f"{r['doc_id']}: cluster {r['cluster_id']} ({r['cluster_size']} members), kept [bold]{r['kept']}[/] "
+        f"by {r['keep_policy']}"
+    )
     t = Table("doc_id", "duplicate", "reason", "status", "current", "commercial", "text_len", "max_sim")
     for m in r["members"]:
-        t.add_row(m["doc_id"], str(m["is_duplicate"]), str(m["dup_reason"] or ""), m["dup_status"],
-                  str(m["is_current"]), str(m["commercial_use"]), str(m["text_len"]), f"{m['max_similarity']:.3f}")
+        t.add_row(
+            m["doc_id"],
+            str(m["is_duplicate"]),
+            str(m["dup_reason"] or ""),
+            m["dup_status"],
+            str(m["is_current"]),
+            str(m["commercial_use"]),
+            str(m["text_len"]),
+            f"{m['max_similarity']:.3f}",
+        )
     out.print(t)
     if r["pairs"]:
         p = Table("a", "b", "estimated Jaccard", "exact Jaccard")
@@ -72,4 +83,4 @@ def explain_cmd(
 
 
 def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="dedup")
+    root.command("dedup")(dedup)

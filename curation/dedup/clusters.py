@@ -15,8 +15,16 @@ from curation.dedup.sign import EMPTY
 from curation.warehouse import ShardWriter, Warehouse
 
 _COMPARED = [
-    "exact_hash", "dup_cluster_id", "cluster_size", "is_duplicate", "dup_of", "dup_kept_id", "max_similarity",
-    "dup_reason", "dup_status", "dup_n_shingles",
+    "exact_hash",
+    "dup_cluster_id",
+    "cluster_size",
+    "is_duplicate",
+    "dup_of",
+    "dup_kept_id",
+    "max_similarity",
+    "dup_reason",
+    "dup_status",
+    "dup_n_shingles",
 ]
 
 

@@ -55,7 +55,12 @@ def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
         if a["_sig"] is not None and b["_sig"] is not None:
             est = round(float((a["_sig"] == b["_sig"]).mean()), 4)
         pairs.append(
-            {"a": a["doc_id"], "b": b["doc_id"], "estimated": est, "exact": round(jaccard(a["_text"], b["_text"], cfg), 4)}
+            {
+                "a": a["doc_id"],
+                "b": b["doc_id"],
+                "estimated": est,
+                "exact": round(jaccard(a["_text"], b["_text"], cfg), 4),
+            }
         )
     for m in info:
         del m["_sig"], m["_text"]

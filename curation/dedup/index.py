@@ -50,12 +50,17 @@ def pending(con: duckdb.DuckDBPyConnection, cfg: DedupConfig, batch_size: int) -
     yield from reader
 
 
+def batch_texts(batch: pa.RecordBatch, cfg: DedupConfig, prefix: str = "") -> list[str]:
+    """The dedup text of every row: the configured fields (columns `prefix + field`) joined."""
+    cols = [batch.column(prefix + f).to_pylist() for f in cfg.fields]
+    return [join_fields(list(v)) for v in zip(*cols, strict=True)]
+
+
 def sign_shard(
     wh: Warehouse, batch: pa.RecordBatch, cfg: DedupConfig, params_id: str, run_id: str, unit: str
 ) -> dict[str, int]:
     """Sign one batch and publish its signatures and band rows as unit `unit` (atomic; a rerun replaces it)."""
-    cols = [batch.column(f).to_pylist() for f in cfg.fields]
-    texts = [join_fields(list(v)) for v in zip(*cols, strict=True)]
+    texts = batch_texts(batch, cfg)
     signed = sign_texts(texts, cfg)
     doc_ids = batch.column("doc_id")
     n = len(texts)
@@ -160,9 +165,7 @@ def find_edges(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: str) -> 
                 _sig_matrix(batch.column("sig_b"), cfg.minhash.num_perm),
             )
             if cfg.verify == "exact":
-                ta = [join_fields(list(v)) for v in zip(*(batch.column(f"a_{f}").to_pylist() for f in cfg.fields))]
-                tb = [join_fields(list(v)) for v in zip(*(batch.column(f"b_{f}").to_pylist() for f in cfg.fields))]
-                sim = _exact_jaccard(ta, tb, cfg)
+                sim = _exact_jaccard(batch_texts(batch, cfg, "a_"), batch_texts(batch, cfg, "b_"), cfg)
             else:
                 sim = est
             keep = np.ones(len(sim), bool) if cfg.verify == "none" else sim >= cfg.threshold

@@ -94,7 +94,10 @@ def xxh32_batch(spans: Spans) -> np.ndarray:
 
     mv = memoryview(spans.data)
     return np.fromiter(
-        (xxhash.xxh32_intdigest(mv[s : s + n]) for s, n in zip(spans.start.tolist(), spans.length.tolist(), strict=True)),
+        (
+            xxhash.xxh32_intdigest(mv[s : s + n])
+            for s, n in zip(spans.start.tolist(), spans.length.tolist(), strict=True)
+        ),
         np.uint32,
         len(spans.start),
     )
