@@ -173,3 +173,18 @@ def test_deleted_documents_are_skipped(wh):
     a = _annotations(wh)
     assert a["pubmed:1000"] == ("pubmed:1000", 1, False, None, None, "deleted")
     assert a["pubmed:2000"][1:3] == (1, False)
+
+
+def test_exact_verification_and_char_shingles_for_chinese(wh):
+    zh = "急性髓系白血病是一种骨髓造血干细胞的恶性克隆性疾病常见于成年人预后较差需要及时治疗和长期随访观察"
+    rows = [
+        doc_row("pmc:1", zh, title=""),
+        doc_row("pmc:2", zh.replace("较差", "不好"), title=""),
+        doc_row("pmc:3", BASE[9], title=""),
+    ]
+    write_documents(wh, rows)
+    s = _run(wh, DedupConfig(verify="exact", threshold=0.6, shingle={"kind": "char", "n": 3}))
+    assert s["duplicates"] == 1
+    con = connect(wh)
+    sim, est = con.execute("SELECT similarity, estimated FROM dedup_edges").fetchone()
+    assert 0.6 <= sim < 1.0 and sim != est  # exact Jaccard recorded, the estimate beside it
