@@ -101,7 +101,7 @@ def annotation_sql(cfg: DedupConfig, run_id: str) -> str:
 
 def write_annotations(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: str) -> dict[str, int]:
     """Recompute clusters and write the annotation rows that differ from the current ones (latest run wins)."""
-    con = prepare(wh, params_id)
+    con = prepare(wh, params_id, cfg.memory_limit)
     stats = build_components(con, params_id)
     changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in _COMPARED)
     reader = con.sql(

@@ -54,6 +54,9 @@ class DedupConfig(StrictModel):
     keep: list[KeepCriterion] = Field(default_factory=lambda: list(DEFAULT_KEEP), min_length=1)
     batch_size: int = Field(default=2_000, ge=1)
     workers: int = Field(default=2, ge=1, le=64)
+    memory_limit: str = Field(
+        default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB memory limit; beyond it joins spill"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DedupConfig:

@@ -17,7 +17,7 @@ MAX_MEMBERS = 50
 
 
 def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
-    con = prepare(wh, cfg.params_id())
+    con = prepare(wh, cfg.params_id(), cfg.memory_limit)
     row = con.execute("SELECT dup_cluster_id FROM annotations_dedup WHERE doc_id = ?", [doc_id]).fetchone()
     if row is None:
         raise KeyError(f"{doc_id!r} has no dedup annotation (unknown doc_id, or dedup has not run)")

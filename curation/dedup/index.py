@@ -23,9 +23,14 @@ def _q(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def prepare(wh: Warehouse, params_id: str) -> duckdb.DuckDBPyConnection:
-    """A connection with the warehouse views plus `sig_cur` (the current signature row per document) and `active`."""
+def prepare(wh: Warehouse, params_id: str, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
+    """A connection with the warehouse views plus `sig_cur` (the current signature row per document) and `active`.
+    DuckDB's memory is capped and it spills to <warehouse>/.duckdb-spill, so the joins stay out-of-core."""
     con = connect(wh)
+    spill = wh.root / ".duckdb-spill"
+    spill.mkdir(exist_ok=True)
+    con.execute(f"SET memory_limit = {_q(memory_limit)}")
+    con.execute(f"SET temp_directory = {_q(str(spill))}")
     con.execute(
         "CREATE TEMP VIEW sig_cur AS SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER "
         f"(PARTITION BY doc_id ORDER BY run_id DESC) AS _rn FROM dedup_signatures WHERE params_id = {_q(params_id)}) "
@@ -140,7 +145,7 @@ def _sig_matrix(col: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
 
 def find_edges(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: str) -> dict[str, int]:
     """Candidates → verification → edges unit `run_id` in dedup_edges. Returns candidate and edge counts."""
-    con = prepare(wh, params_id)
+    con = prepare(wh, params_id, cfg.memory_limit)
     text_cols = ""
     if cfg.verify == "exact":
         fa = ", ".join(f'da."{f}" AS "a_{f}"' for f in cfg.fields)

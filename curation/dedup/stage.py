@@ -31,7 +31,7 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
         submit = pool.submit
     try:
         with run.timed("sign"):
-            con = prepare(wh, params_id)
+            con = prepare(wh, params_id, cfg.memory_limit)
             inflight: list[Future] = []
             for i, batch in enumerate(pending(con, cfg, cfg.batch_size)):
                 inflight.append(submit(sign_shard, wh, batch, cfg, params_id, run.run_id, f"{run.run_id}-{i:05d}"))
