@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "decontam_cmd",
     "validate_cmd",
     "quality_cmd",
+    "dedup_cmd",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,54 @@
+"""The dedup stage over the warehouse: sign what is new or revised (in shards), find and verify candidate pairs
+against the persistent band index, recluster, and annotate what changed. Plain functions; flows/dedup.py runs
+the shards as Prefect tasks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from curation.dedup.clusters import write_annotations
+from curation.dedup.config import DedupConfig
+from curation.dedup.index import find_edges, pending, prepare, sign_shard
+from curation.warehouse import RunRecorder, Warehouse
+
+ShardRunner = Callable[..., Future]
+
+
+def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRunner | None = None) -> dict[str, Any]:
+    """One incremental dedup run. `submit(fn, *args)` runs a shard and returns a future (threads by default);
+    at most 2 × workers shards are in flight, so memory stays bounded by the batch size."""
+    params_id = cfg.params_id()
+    bands, rows = cfg.band_params()
+    run.set("extra", "params_id", params_id)
+    run.set("extra", "bands_rows", [bands, rows])
+    counts: Counter[str] = Counter()
+    pool = None
+    if submit is None:
+        pool = ThreadPoolExecutor(cfg.workers)
+        submit = pool.submit
+    try:
+        with run.timed("sign"):
+            con = prepare(wh, params_id, cfg.memory_limit)
+            inflight: list[Future] = []
+            for i, batch in enumerate(pending(con, cfg, cfg.batch_size)):
+                inflight.append(submit(sign_shard, wh, batch, cfg, params_id, run.run_id, f"{run.run_id}-{i:05d}"))
+                while len(inflight) >= 2 * cfg.workers:
+                    counts.update(inflight.pop(0).result())
+            for f in inflight:
+                counts.update(f.result())
+            con.close()
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    with run.timed("candidates"):
+        counts.update(find_edges(wh, cfg, params_id, run.run_id))
+    with run.timed("cluster_annotate"):
+        counts.update(write_annotations(wh, cfg, params_id, run.run_id))
+    for k, v in counts.items():
+        run.count(k, v)
+    if counts.get("status_empty"):
+        run.quarantined({"empty_text": counts["status_empty"]})
+    return {"run_id": run.run_id, "params_id": params_id, "bands": bands, "rows": rows, **counts}
