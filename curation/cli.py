@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "build_cmd",
     "sql_cmd",
     "runs_cmd",
+    "release_cmd",
 ]
 
 app = typer.Typer(
