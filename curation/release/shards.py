@@ -1,6 +1,6 @@
 """Stream one partition (config × licence bucket × split) out of DuckDB into zstd Parquet shards of a target size.
 
-Rows arrive as Arrow record batches (`fetch_record_batch`), so memory stays bounded by one batch and one open
+Rows arrive as Arrow record batches (`to_arrow_reader`), so memory stays bounded by one batch and one open
 row group. Shards get their final `<split>-NNNNN-of-MMMMM.parquet` names only once the total is known.
 """
 
@@ -32,7 +32,7 @@ def write_partition(
     target_rows: int,
 ) -> list[ShardFile]:
     """Write the rows of `sql` as shards under out_dir; a partition without rows writes no file."""
-    reader = con.execute(sql).fetch_record_batch(min(BATCH_ROWS, target_rows))
+    reader = con.sql(sql).to_arrow_reader(min(BATCH_ROWS, target_rows))
     parts: list[tuple[Path, int]] = []
     writer: pq.ParquetWriter | None = None
     rows = 0
