@@ -32,7 +32,7 @@ def write_partition(
     target_rows: int,
 ) -> list[ShardFile]:
     """Write the rows of `sql` as shards under out_dir; a partition without rows writes no file."""
-    reader = con.sql(sql).to_arrow_reader(min(BATCH_ROWS, target_rows))
+    reader = con.cursor().sql(sql).to_arrow_reader(min(BATCH_ROWS, target_rows))
     parts: list[tuple[Path, int]] = []
     writer: pq.ParquetWriter | None = None
     rows = 0
