@@ -16,12 +16,11 @@ from typing import Any
 import duckdb
 
 from curation.manifest import Manifest
-from curation.release import card, diff, lineage, manifest_json, plots, publish
+from curation.release import card, diff, lineage, manifest_json, plots, publish, validation
 from curation.release.errors import ReleaseError
 from curation.release.selection import Selection, check_not_empty, select
 from curation.release.shards import write_partition
 from curation.release.splits import BUCKETS, SPLITS
-from curation.release.validation import validate_rows
 from curation.warehouse import Warehouse, connect
 from curation.warehouse.runs import RunRecorder, code_version
 from curation.warehouse.schemas import all_schemas
@@ -67,12 +66,13 @@ def _group_counts(con: duckdb.DuckDBPyConnection, sel: Selection, column: str) -
 
 
 def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_dir: Path) -> dict[str, Any]:
-    table = sel.config.validate_table or sel.config.source
+    source = sel.config.source
+    table = sel.config.validate_table or ("documents" if source.startswith("documents_") else source)
     schema = all_schemas().get(table)
     cols = [c for c in schema.names if c in sel.source_columns] if schema else list(sel.source_columns)
     names = ", ".join(f'"{c}"' for c in cols)
     rows = con.sql(f"SELECT {names} FROM ({sel.kept_sql})")
-    return validate_rows(con, table, rows, run_id, out_dir)
+    return validation.validate_rows(con, table, rows, run_id, out_dir)
 
 
 def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) -> dict[str, Any]:
@@ -96,6 +96,8 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
         raise ReleaseError(f"release {final} already exists; bump --version or pass --force to replace it")
     if req.publish == "hf" and not req.dry_run:
         publish.hf_token()  # fail before any work, not after
+    if manifest.release.validate_:
+        validation.require()
     con = connect(wh)
     sels = _selections(con, manifest)
     stage = final.parent / f".tmp-{req.version}-{uuid.uuid4().hex[:8]}"
@@ -125,15 +127,16 @@ def _build(con: duckdb.DuckDBPyConnection, manifest: Manifest, req: ReleaseReque
             splits = _write_config(con, sel, stage, manifest)
         configs[sel.config.name] = _config_facts(con, sel, splits)
         run.count(f"rows_{sel.config.name}", sel.rows_out)
-    validation = {}
+    results = {}
     if manifest.release.validate_:
         for sel in sels:
             try:
-                validation[sel.config.name] = _validate(con, sel, run.run_id, stage / "validation" / sel.config.name)
+                results[sel.config.name] = _validate(con, sel, run.run_id, stage / "validation" / sel.config.name)
             except ReleaseError:
                 kept = final.parent / f"{req.version}.rejected"
                 shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(stage / "validation", kept / "validation", dirs_exist_ok=True)
+                if (stage / "validation").is_dir():
+                    shutil.copytree(stage / "validation", kept / "validation", dirs_exist_ok=True)
                 raise
     licenses: dict[str, int] = {}
     for c in configs.values():
@@ -147,7 +150,7 @@ def _build(con: duckdb.DuckDBPyConnection, manifest: Manifest, req: ReleaseReque
         "configs": configs, "licenses": licenses or {"unknown": 0},
         "keys": {s.config.name: s.config.key for s in sels},
         "schema": {n: manifest_json.schema_of(next((stage / "data" / n).rglob("*.parquet"))) for n in configs},
-        "validation": validation, "lineage": lineage.collect(con, sels),
+        "validation": results, "lineage": lineage.collect(con, sels),
         "plots": plots.render(con, sels, stage / "plots"), "limitations": manifest.release.limitations,
     }
     facts["diff"] = diff.diff(diff.find_previous(final.parent, req.version), stage, facts["keys"])

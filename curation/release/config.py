@@ -38,7 +38,7 @@ class DatasetConfig(StrictModel):
     rules: list[Rule] = Field(default_factory=list)
     columns: list[str] | None = Field(default=None, description="columns to export; default: all of the source")
     task_category: str = "text-generation"
-    validate_table: str | None = Field(default=None, description="suite to validate against; default: the source")
+    validate_table: str | None = Field(default=None, description="suite to validate against; default: the source table (documents for documents_* views)")
     optional: bool = Field(default=False, description="skip (not fail) when the source has no rows at all")
     require_decontam: bool = Field(default=True, description="add the built-in rule: contaminated IS FALSE")
 

@@ -27,6 +27,11 @@ def _validator():
     return validate_table
 
 
+def require() -> None:
+    """Fail before any work when validation is on but the validate stage is missing."""
+    _validator()
+
+
 def _passed(result: Any) -> bool:
     return bool(result.get("success") if isinstance(result, dict) else getattr(result, "success", False))
 
