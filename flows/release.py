@@ -13,6 +13,8 @@ from curation.release.errors import ReleaseError
 from curation.warehouse import Warehouse, refresh_catalog, start_run
 from flows.common import publish_run_artifact
 
+DEFAULT_OUT = "release"  # beside ./warehouse, git-ignored
+
 
 @flow(name="release", log_prints=True)
 def release_flow(
@@ -32,8 +34,8 @@ def release_flow(
     if not version:
         raise ReleaseError("no release version: pass --version X.Y.Z or set release.version in the manifest")
     cfg.version = version  # validates the format
-    req = ReleaseRequest(version=version, out=Path(out) if out else manifest.resolve(cfg.out), force=force,
-                         publish=publish or cfg.publish, dry_run=dry_run)
+    out_dir = Path(out) if out else manifest.resolve(cfg.out) if cfg.out else Path(DEFAULT_OUT)
+    req = ReleaseRequest(version=version, out=out_dir, force=force, publish=publish or cfg.publish, dry_run=dry_run)
     params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "version": version,
               "out": str(req.out), "force": force, "publish": req.publish, "dry_run": dry_run}
     wh = Warehouse(warehouse).ensure()

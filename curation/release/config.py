@@ -57,7 +57,8 @@ def _default_configs() -> list[DatasetConfig]:
 class ReleaseConfig(StrictModel):
     name: str | None = Field(default=None, description="release name; default: the manifest name")
     version: str | None = Field(default=None, description="X.Y.Z; the CLI --version overrides it")
-    out: str = Field(default="releases", description="releases directory, relative to the manifest")
+    out: str | None = Field(default=None, description="releases directory, relative to the manifest; default: "
+                                                      "./release in the working directory, like ./warehouse")
     configs: list[DatasetConfig] = Field(default_factory=_default_configs)
     validation_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
     shard_target_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
