@@ -11,8 +11,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from curation.resources import schemas_dir
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 from curation.warehouse.schemas import all_schemas
 from tests.factories import doc_row, write_documents
@@ -33,6 +35,18 @@ def _columns(spec: list[str]) -> list[dict[str, Any]]:
         name, _, typ = s.partition(": ")
         out.append({"name": name, "type": typ.rstrip("!"), "nullable": not typ.endswith("!")})
     return out
+
+
+@pytest.fixture
+def release_env(tmp_path, wh, monkeypatch):
+    """(warehouse, tmp_path): the test warehouse built with stand-in schemas; the schema cache is reset after."""
+    install_schemas(tmp_path, monkeypatch, schemas_dir())
+    build_warehouse(wh)
+    yield wh, tmp_path
+    all_schemas.cache_clear()
+
+
+env = release_env  # the name the bad-input and CLI tests use
 
 
 def install_schemas(tmp: Path, monkeypatch, repo_schemas: Path) -> None:

@@ -13,19 +13,16 @@ from curation.manifest import load_manifest
 from curation.release import verify
 from curation.release.builder import ReleaseRequest, build_release
 from curation.release.card import read_front_matter
-from curation.resources import schemas_dir
 from curation.warehouse import connect, start_run
 from tests import release_support as rs
 
+pytest_plugins = ["tests.release_support"]  # the release_env / env fixtures
+
 
 @pytest.fixture
-def env(tmp_path, wh, monkeypatch):
-    rs.install_schemas(tmp_path, monkeypatch, schemas_dir())
-    rs.build_warehouse(wh)
-    yield wh, rs.manifest_yaml(tmp_path / "m.yaml")
-    from curation.warehouse.schemas import all_schemas
-
-    all_schemas.cache_clear()
+def env(release_env):
+    wh, tmp = release_env
+    return wh, rs.manifest_yaml(tmp / "m.yaml")
 
 
 def release(wh, manifest_path: Path, version: str = "1.0.0", **kw) -> Path:

@@ -14,21 +14,12 @@ import pytest
 from curation.manifest import ManifestError, load_manifest
 from curation.release import validation, verify
 from curation.release.errors import ReleaseError
-from curation.resources import schemas_dir
 from tests import release_support as rs
 from tests.test_release import release
 
+pytest_plugins = ["tests.release_support"]  # the release_env / env fixtures
+
 TOKEN = "hf_" + "abcdefghijklmnopqrstuvwxyz0123"
-
-
-@pytest.fixture
-def env(tmp_path, wh, monkeypatch):
-    rs.install_schemas(tmp_path, monkeypatch, schemas_dir())
-    rs.build_warehouse(wh)
-    yield wh, tmp_path
-    from curation.warehouse.schemas import all_schemas
-
-    all_schemas.cache_clear()
 
 
 def test_rule_on_missing_column_names_rule_and_column(env):

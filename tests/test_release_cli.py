@@ -6,12 +6,12 @@ import json
 import logging
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from curation.cli import app
-from curation.resources import schemas_dir
 from tests import release_support as rs
+
+pytest_plugins = ["tests.release_support"]  # the release_env / env fixtures
 
 
 def invoke(args: list[str]):
@@ -26,16 +26,6 @@ def invoke(args: list[str]):
             if hasattr(h, "console"):
                 h.console.file = sys.__stderr__
     return r
-
-
-@pytest.fixture
-def env(tmp_path, wh, monkeypatch):
-    rs.install_schemas(tmp_path, monkeypatch, schemas_dir())
-    rs.build_warehouse(wh)
-    yield wh, tmp_path
-    from curation.warehouse.schemas import all_schemas
-
-    all_schemas.cache_clear()
 
 
 def test_cli_release_then_verify(env, prefect_harness):
