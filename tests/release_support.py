@@ -80,6 +80,7 @@ DOCS = {
     "pubmed:9": ("cc", False, True, 4, True),  # contaminated
     "pubmed:10": ("nc", False, True, 4, None),  # never checked for contamination
     "pubmed:11": ("cc", False, True, 4, False),  # quarantined by a later stage
+    "pubmed:12": ("cc", False, True, 4, False),  # deleted (DeleteCitation)
     "pmc:PMC1": ("cc", False, True, 3, False),
     "pmc:PMC2": ("nc", False, True, 4, False),
 }
@@ -113,6 +114,9 @@ def build_warehouse(wh: Warehouse, docs: dict = DOCS) -> None:
                 else:
                     row.update(contaminated=spec[4], contam_benchmark="medqa" if spec[4] else None)
                 w.write(row)
+    with ShardWriter(wh, "deletions", "u0") as w:
+        w.write({"work_id": "pubmed:12", "source": "pubmed", "source_id": "12", "source_file": "/data/pubmed.xml",
+                 "source_file_sha256": "0" * 64, "record_index": 99, "run_id": RUN.format("ingest")})
     with ShardWriter(wh, "synthetic_rtest_qa", "u0") as w:
         for rid, (doc_id, contaminated) in QA.items():
             w.write({"record_id": rid, "doc_id": doc_id, "question": f"Q {rid}?", "answer": f"A {rid}",
