@@ -98,18 +98,21 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
         publish.hf_token()  # fail before any work, not after
     if manifest.release.validate_:
         validation.require()
-    con = connect(wh)
-    sels = _selections(con, manifest)
     stage = final.parent / f".tmp-{req.version}-{uuid.uuid4().hex[:8]}"
+    spill = final.parent / f".spill-{stage.name}"
     stage.mkdir(parents=True)
+    con = connect(wh)
+    con.execute(f"SET temp_directory = '{spill}'")  # where DuckDB spills the candidate tables beyond memory
     try:
+        sels = _selections(con, manifest)
         facts = _build(con, manifest, req, run, sels, stage, final)
         if final.exists():
             shutil.rmtree(final)
         stage.rename(final)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
         con.close()
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(spill, ignore_errors=True)
     result = {"path": str(final), "rows": facts["total_rows"], "publish": req.publish, "operations": []}
     if req.publish == "tar":
         result["archive"] = str(publish.publish_tar(final))

@@ -99,7 +99,10 @@ def _check_rule(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, base: str, r
 
 def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseConfig) -> Selection:
     """Check the rules and columns against the source, count every rule's effect, and return the kept-rows SQL."""
-    base = _base_sql(con, cfg)
+    # Materialized once (DuckDB spills to its temp directory when it exceeds memory): the views behind a source
+    # (documents_latest's window functions, annotation joins) are costly, and the release reads the rows ~10 times.
+    con.execute(f"CREATE OR REPLACE TABLE _release_{cfg.name} AS {_base_sql(con, cfg)}")
+    base = f"SELECT * FROM _release_{cfg.name}"
     columns = describe(con, base)
     if cfg.key not in columns:
         raise ReleaseError(f"release config {cfg.name!r}: key column {cfg.key!r} does not exist in {cfg.source}")
