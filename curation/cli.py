@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "validate_cmd",
     "quality_cmd",
     "dedup_cmd",
+    "release_cmd",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,162 @@
+"""Build one release: select, split, shard, validate, plot, diff, card, manifest.json, then publish atomically.
+
+Everything is written into a hidden staging directory beside the final one and renamed into place at the end, so a
+failed release (bad rule, empty selection, failed validation) leaves nothing a reader could mistake for a release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from curation.manifest import Manifest
+from curation.release import card, diff, lineage, manifest_json, plots, publish, validation
+from curation.release.errors import ReleaseError
+from curation.release.selection import Selection, check_not_empty, select
+from curation.release.shards import write_partition
+from curation.release.splits import BUCKETS, SPLITS
+from curation.warehouse import Warehouse, connect
+from curation.warehouse.runs import RunRecorder, code_version
+from curation.warehouse.schemas import all_schemas
+
+
+@dataclass
+class ReleaseRequest:
+    version: str
+    out: Path
+    force: bool = False
+    publish: str = "local"
+    dry_run: bool = False
+
+
+def _selections(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> list[Selection]:
+    sels = []
+    for cfg in manifest.release.configs:
+        sel = select(con, cfg, manifest.release)
+        if cfg.optional and sel.rows_in == 0:
+            continue
+        check_not_empty(sel)
+        sels.append(sel)
+    return sels
+
+
+def _write_config(con: duckdb.DuckDBPyConnection, sel: Selection, stage: Path, manifest: Manifest) -> dict:
+    splits: dict[str, dict[str, int]] = {}
+    for bucket in BUCKETS:
+        for split in SPLITS:
+            shards = write_partition(
+                con, sel.partition_sql(bucket, split), stage / "data" / sel.config.name / bucket, split,
+                target_bytes=manifest.release.shard_target_bytes, target_rows=manifest.release.shard_target_rows)
+            if shards:
+                splits.setdefault(bucket, {})[split] = sum(s.rows for s in shards)
+    return splits
+
+
+def _group_counts(con: duckdb.DuckDBPyConnection, sel: Selection, column: str) -> dict[str, int]:
+    if column not in sel.source_columns:
+        return {}
+    q = f'SELECT coalesce(CAST("{column}" AS VARCHAR), \'unknown\'), count(*) FROM ({sel.kept_sql}) GROUP BY 1'
+    return dict(con.execute(q).fetchall())
+
+
+def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_dir: Path) -> dict[str, Any]:
+    source = sel.config.source
+    table = sel.config.validate_table or ("documents" if source.startswith("documents_") else source)
+    schema = all_schemas().get(table)
+    cols = [c for c in schema.names if c in sel.source_columns] if schema else list(sel.source_columns)
+    names = ", ".join(f'"{c}"' for c in cols)
+    rows = con.sql(f"SELECT {names} FROM ({sel.kept_sql})")
+    return validation.validate_rows(con, table, rows, run_id, out_dir)
+
+
+def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) -> dict[str, Any]:
+    c = sel.config
+    return {
+        "source": c.source, "key": c.key, "task_category": c.task_category, "columns": sel.columns,
+        "rows_in": sel.rows_in, "rows_out": sel.rows_out,
+        "rules": [{"name": e.name, "where": e.where, "removed": e.removed, "builtin": e.builtin} for e in sel.effects],
+        "splits": splits, "by_source": _group_counts(con, sel, "source"),
+        "by_license": _group_counts(con, sel, "license"),
+    }
+
+
+def target_dir(manifest: Manifest, req: ReleaseRequest) -> Path:
+    return req.out / (manifest.release.name or manifest.name) / req.version
+
+
+def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: RunRecorder) -> dict[str, Any]:
+    final = target_dir(manifest, req)
+    if final.exists() and not req.force:
+        raise ReleaseError(f"release {final} already exists; bump --version or pass --force to replace it")
+    if req.publish == "hf" and not req.dry_run:
+        publish.hf_token()  # fail before any work, not after
+    if manifest.release.validate_:
+        validation.require()
+    stage = final.parent / f".tmp-{req.version}-{uuid.uuid4().hex[:8]}"
+    spill = final.parent / f".spill-{stage.name}"
+    stage.mkdir(parents=True)
+    con = connect(wh)
+    con.execute(f"SET temp_directory = '{spill}'")  # where DuckDB spills the candidate tables beyond memory
+    try:
+        sels = _selections(con, manifest)
+        facts = _build(con, manifest, req, run, sels, stage, final)
+        if final.exists():
+            shutil.rmtree(final)
+        stage.rename(final)
+    finally:
+        con.close()
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(spill, ignore_errors=True)
+    result = {"path": str(final), "rows": facts["total_rows"], "publish": req.publish, "operations": []}
+    if req.publish == "tar":
+        result["archive"] = str(publish.publish_tar(final))
+    elif req.publish == "hf":
+        result["operations"] = publish.publish_hf(final, manifest.release.hf_repo, req.version,
+                                                  manifest.release.hf_private, req.dry_run)
+    return result
+
+
+def _build(con: duckdb.DuckDBPyConnection, manifest: Manifest, req: ReleaseRequest, run: RunRecorder,
+           sels: list[Selection], stage: Path, final: Path) -> dict[str, Any]:
+    configs = {}
+    for sel in sels:
+        with run.timed(f"write_{sel.config.name}"):
+            splits = _write_config(con, sel, stage, manifest)
+        configs[sel.config.name] = _config_facts(con, sel, splits)
+        run.count(f"rows_{sel.config.name}", sel.rows_out)
+    results = {}
+    if manifest.release.validate_:
+        for sel in sels:
+            try:
+                results[sel.config.name] = _validate(con, sel, run.run_id, stage / "validation" / sel.config.name)
+            except ReleaseError:
+                kept = final.parent / f"{req.version}.rejected"
+                shutil.rmtree(kept, ignore_errors=True)
+                if (stage / "validation").is_dir():
+                    shutil.copytree(stage / "validation", kept / "validation", dirs_exist_ok=True)
+                raise
+    licenses: dict[str, int] = {}
+    for c in configs.values():
+        for k, v in c["by_license"].items():
+            licenses[k] = licenses.get(k, 0) + v
+    facts: dict[str, Any] = {
+        "name": final.parent.name, "version": req.version, "pretty_name": manifest.release.pretty_name or
+        f"{final.parent.name} {req.version}", "description": manifest.release.description,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(), "code_version": code_version(), "run_id": run.run_id,
+        "manifest_sha256": manifest.sha256, "total_rows": sum(c["rows_out"] for c in configs.values()),
+        "configs": configs, "licenses": licenses or {"unknown": 0},
+        "keys": {s.config.name: s.config.key for s in sels},
+        "schema": {n: manifest_json.schema_of(next((stage / "data" / n).rglob("*.parquet"))) for n in configs},
+        "validation": results, "lineage": lineage.collect(con, sels),
+        "plots": plots.render(con, sels, stage / "plots"), "limitations": manifest.release.limitations,
+    }
+    facts["diff"] = diff.diff(diff.find_previous(final.parent, req.version), stage, facts["keys"])
+    (stage / "README.md").write_text(card.render(facts))
+    manifest_json.write(stage, facts)
+    return facts

@@ -1,0 +1,5 @@
+"""The one error type of the release stage: a user-facing problem whose message says what to change."""
+
+
+class ReleaseError(ValueError):
+    """A release that must not be produced (bad rule, empty selection, existing version, failed validation...)."""

@@ -1,0 +1,75 @@
+"""Publish targets: the local directory (always), a tar.gz archive, or the Hugging Face Hub.
+
+The Hub token is read from the environment (HF_TOKEN) only, passed to HfApi in memory, and never written to a
+file, a run record or a log line. `dry_run` returns the operations that would run, without network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tarfile
+from pathlib import Path
+
+from curation.release.errors import ReleaseError
+
+TOKEN_ENV = "HF_TOKEN"
+_TOKEN_RE = re.compile(r"^hf_[A-Za-z0-9]{20,}$")
+# Old version files must not linger in the repo: the card's data_files globs would mix versions.
+_REPLACED = ["data/**", "plots/**", "validation/**"]
+
+
+def publish_tar(release_dir: Path) -> Path:
+    """<name>/<name>-<version>.tar.gz beside the version directory; manifest.json is inside the archive."""
+    archive = release_dir.parent / f"{release_dir.parent.name}-{release_dir.name}.tar.gz"
+    tmp = archive.with_name(f".{archive.name}.tmp")
+    with tarfile.open(tmp, "w:gz") as tar:
+        tar.add(release_dir, arcname=f"{release_dir.parent.name}-{release_dir.name}")
+    os.replace(tmp, archive)
+    return archive
+
+
+def hf_token() -> str:
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise ReleaseError(f"publishing to the Hugging Face Hub needs a token in the {TOKEN_ENV} environment "
+                           "variable (it is never read from files or written anywhere)")
+    if not _TOKEN_RE.match(token):
+        raise ReleaseError(f"{TOKEN_ENV} is not a valid Hugging Face token (expected hf_ followed by letters and "
+                           "digits)")
+    return token
+
+
+def hf_operations(release_dir: Path, repo_id: str, version: str, private: bool) -> list[str]:
+    files = sorted(p.relative_to(release_dir).as_posix() for p in release_dir.rglob("*") if p.is_file())
+    return [
+        f"create_repo(repo_id={repo_id!r}, repo_type='dataset', private={private}, exist_ok=True)",
+        f"upload_folder(repo_id={repo_id!r}, repo_type='dataset', folder_path={str(release_dir)!r}, "
+        f"delete_patterns={_REPLACED}, commit_message='release {version}')  # {len(files)} files",
+        *(f"  upload {f}" for f in files),
+        f"create_tag(repo_id={repo_id!r}, repo_type='dataset', tag='v{version}')",
+    ]
+
+
+def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bool, dry_run: bool) -> list[str]:
+    """Upload the release folder as one commit and tag it v<version>. Returns the operations (run or planned)."""
+    if not repo_id:
+        raise ReleaseError("release.hf_repo (owner/name) is required to publish to the Hugging Face Hub")
+    ops = hf_operations(release_dir, repo_id, version, private)
+    if dry_run:
+        return ops
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(token=hf_token())
+    try:
+        api.whoami()
+    except HfHubHTTPError as e:
+        raise ReleaseError(f"the Hub rejected {TOKEN_ENV} ({e.response.status_code if e.response else e})") from None
+    except Exception as e:  # offline mode, DNS, TLS: say so instead of a traceback
+        raise ReleaseError(f"could not reach the Hugging Face Hub to check {TOKEN_ENV}: {type(e).__name__}") from None
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=release_dir, delete_patterns=_REPLACED,
+                      commit_message=f"release {version}")
+    api.create_tag(repo_id, repo_type="dataset", tag=f"v{version}", exist_ok=True)
+    return ops
