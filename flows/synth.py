@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from curation.decontam.config import DecontamConfig
 from curation.synth.engine import Engine, GeneratorUnavailable, Sampling
 from curation.synth.progress import notify
 from curation.synth.runner import STAGE, BatchStats, run_batch
@@ -29,7 +30,7 @@ from curation.synth.stage import (
 )
 from curation.synth.tasks import PASSAGE_TASKS, make_task
 from curation.synth.tasks.base import Task
-from curation.warehouse import RunRecorder, Warehouse, refresh_catalog, start_run
+from curation.warehouse import RunRecorder, Warehouse, connect, refresh_catalog, start_run
 from flows.common import publish_run_artifact
 
 
@@ -77,8 +78,10 @@ def run_synth(
     use_cache: bool = True,
     params: dict | None = None,
     inner: Engine | None = None,
+    decontam: DecontamConfig | None = None,
 ) -> dict[str, Any]:
-    """The stage body; `inner` lets a caller that already holds a loaded engine (a notebook, the test session,
+    """The stage body; `decontam` (the manifest's settings) checks the generated rows against the evaluation
+    items right away, since the build runs the decontam stage before synth. `inner` lets a caller that already holds a loaded engine (a notebook, the test session,
     the benchmark) reuse it instead of loading the configured model again. The caller then owns its lifetime."""
     logger = _logger()
     wh = Warehouse(warehouse).ensure()
@@ -117,6 +120,9 @@ def run_synth(
                 with run.timed(t.name):
                     per_task[t.name] = _run_task(wh, t, engine, run, passages_unit, cfg)
             run.set("extra", "prompts", {t.name: t.prompt_id for t in task_objs})
+            if decontam is not None:
+                with run.timed("decontam"):
+                    run.set("extra", "decontam", _decontaminate(wh, [t.table for t in task_objs], decontam, run.run_id))
             run.set("timings_s", "model_load", round(engine.load_s, 3))
     finally:
         if inner is None:
@@ -134,6 +140,16 @@ def run_synth(
     }
 
 
+def _decontaminate(wh: Warehouse, tables: list[str], cfg: DecontamConfig, run_id: str) -> list[dict[str, Any]]:
+    """Annotate generated records in synthetic_decontam (release keeps only rows checked and clean)."""
+    from curation.decontam import annotate_table
+    from curation.decontam.index import EvalIndex
+
+    con = connect(wh)
+    index = EvalIndex.from_warehouse(con, cfg)
+    return [annotate_table(wh, t, index, run_id, con=con) for t in tables if wh.files(t)]
+
+
 @flow(name="synth", log_prints=True)
 def synth_flow(
     manifest_path: str, warehouse: str, tasks: list[str] | None = None, no_cache: bool = False
@@ -145,4 +161,4 @@ def synth_flow(
     if cfg.model and manifest.resolve(cfg.model).is_dir():  # a relative model dir is relative to the manifest
         cfg = cfg.model_copy(update={"model": str(manifest.resolve(cfg.model))})
     params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "tasks": tasks, "no_cache": no_cache}
-    return run_synth(cfg, warehouse, tasks, not no_cache, params)
+    return run_synth(cfg, warehouse, tasks, not no_cache, params, decontam=manifest.decontam)

@@ -35,3 +35,4 @@ SELECT * FROM documents_latest WHERE is_current AND NOT is_deleted;
 CREATE OR REPLACE VIEW quarantine_summary AS
 SELECT stage, reason, count(*) AS n, min(source_ref) AS example_ref
 FROM quarantine GROUP BY ALL ORDER BY n DESC;
+

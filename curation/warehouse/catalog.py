@@ -91,6 +91,15 @@ def _enriched_sql(annotation_schemas: list[TableSchema]) -> str:
     return f"SELECT {', '.join(select)} FROM documents_latest d {' '.join(joins)}"
 
 
+def _checked_sql(name: str) -> str:
+    """A synthetic table with its decontamination result; `contaminated` is NULL for a record never checked, and
+    release selection keeps only `contaminated IS FALSE`."""
+    return (
+        f"SELECT s.*, d.contaminated, d.contam_benchmark, d.contam_item_id, d.contam_rule, d.overlap "
+        f"FROM {name} s LEFT JOIN synthetic_decontam d ON d.source_table = {_q(name)} AND d.record_id = s.record_id"
+    )
+
+
 def create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     schemas = all_schemas()
     annotations = []
@@ -103,6 +112,10 @@ def create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     con.execute(f"CREATE OR REPLACE VIEW runs AS {_runs_sql(wh)}")
     con.execute(Path(views_sql()).read_text())
     con.execute(f"CREATE OR REPLACE VIEW documents_enriched AS {_enriched_sql(annotations)}")
+    if "synthetic_decontam" in schemas:
+        for name in schemas:
+            if name.startswith("synthetic_") and name != "synthetic_decontam":
+                con.execute(f"CREATE OR REPLACE VIEW {name}_checked AS {_checked_sql(name)}")
 
 
 def connect(wh: Warehouse) -> duckdb.DuckDBPyConnection:
