@@ -18,8 +18,9 @@ from typing import IO
 
 from lxml import etree
 
+from curation.ingest.gzthread import ThreadedGzipReader
 from curation.ingest.items import Quarantined
-from curation.ingest.textio import open_binary
+from curation.ingest.textio import is_gzip
 
 # huge_tree stays off: libxml2 then refuses text nodes over 10 MB and absurd depths, which bounds one record.
 PARSER_OPTIONS = {
@@ -112,7 +113,7 @@ def iter_records(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element |
 
     The element is only valid until the next iteration: it is cleared, with its finished siblings, afterwards.
     """
-    with open_binary(path) as raw:
+    with ThreadedGzipReader(path) if is_gzip(path) else open(path, "rb") as raw:
         reader = CountingReader(raw)
         n = 0
         try:
