@@ -24,6 +24,7 @@ from curation.release.splits import BUCKETS, SPLITS
 from curation.warehouse import Warehouse, connect
 from curation.warehouse.runs import RunRecorder, code_version
 from curation.warehouse.schemas import all_schemas
+from curation.warehouse.store import crash_point
 
 
 @dataclass
@@ -90,6 +91,13 @@ def target_dir(manifest: Manifest, req: ReleaseRequest) -> Path:
     return req.out / (manifest.release.name or manifest.name) / req.version
 
 
+def _sweep_stale(releases: Path) -> None:
+    """Staging and spill dirs of a release that crashed; safe because releases run under the warehouse lock."""
+    if releases.is_dir():
+        for d in list(releases.glob(".tmp-*")) + list(releases.glob(".spill-*")):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: RunRecorder) -> dict[str, Any]:
     final = target_dir(manifest, req)
     if final.exists() and not req.force:
@@ -98,6 +106,7 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
         publish.hf_token()  # fail before any work, not after
     if manifest.release.validate_:
         validation.require()
+    _sweep_stale(final.parent)
     stage = final.parent / f".tmp-{req.version}-{uuid.uuid4().hex[:8]}"
     spill = final.parent / f".spill-{stage.name}"
     stage.mkdir(parents=True)
@@ -106,6 +115,7 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
     try:
         sels = _selections(con, manifest)
         facts = _build(con, manifest, req, run, sels, stage, final)
+        crash_point("release", "before")
         if final.exists():
             shutil.rmtree(final)
         stage.rename(final)

@@ -23,7 +23,7 @@ _published: collections.Counter[str] = collections.Counter()
 _published_lock = threading.Lock()
 
 
-def _crash_hook(table: str, when: str) -> None:
+def crash_point(table: str, when: str) -> None:
     """TEST HOOK for the crash-safety tests: MEDCURATE_CRASH_AT=TABLE:N[:before] SIGKILLs this process when the
     N-th unit of TABLE (counted per process) is published (`after`, the default) or about to be (`before`: the
     staged unit is left behind, as by a crash mid-write). Unset, it costs one dict lookup per published unit."""
@@ -98,7 +98,7 @@ class Warehouse:
 
     def publish(self, staging: Path, table: str, unit: str) -> Path:
         """Make a staged unit visible with one rename; an existing unit of that name is replaced."""
-        _crash_hook(table, "before")
+        crash_point(table, "before")
         final = self.table_dir(table) / unit
         if final.exists():
             trash = final.with_name(f".trash-{unit}-{uuid.uuid4().hex[:8]}")
@@ -108,7 +108,7 @@ class Warehouse:
         else:
             os.replace(staging, final)
         _fsync_dir(final.parent)
-        _crash_hook(table, "after")
+        crash_point(table, "after")
         return final
 
     def remove_unit(self, table: str, unit: str) -> bool:
