@@ -11,6 +11,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt scripts/setup.sh
 setup: $(VENV)/.installed
 
 demo: setup
+	test -d models/tiny-synth || $(VENV)/bin/medcurate synth make-tiny-model models/tiny-synth
 	$(VENV)/bin/medcurate build manifests/demo.yaml
 
 test: setup
@@ -24,4 +25,4 @@ bench: setup
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf warehouse/*/ warehouse/catalog.duckdb .pytest_cache
+	rm -rf warehouse/*/ warehouse/catalog.duckdb release/ models/ .pytest_cache

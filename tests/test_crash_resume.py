@@ -50,7 +50,7 @@ def _pipeline_project(tmp: Path) -> Path:
     sources = [{**s, "paths": [str((DEMO.parent / p).resolve()) for p in s["paths"]]} for s in demo["sources"]]
     spec = {
         "name": "crash-pipeline",
-        "stages": ["ingest", "dedup", "synth", "release"],
+        "stages": ["ingest", "dedup", "decontam", "synth", "release"],
         "sources": sources,
         "synth": {"model": str(MODEL), "tasks": ["mcq_cot"], "batch_size": 4,
                   "sampling": {"temperature": 0.8, "max_tokens": 64}, "mcq_cot": {"samples": 2, "limit": 8}},

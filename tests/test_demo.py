@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import prefect.main  # noqa: F401  Prefect log handlers bound to the real stderr before CliRunner swaps it
@@ -13,36 +12,31 @@ from curation.warehouse import Warehouse, connect
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "manifests" / "demo.yaml"
-DOC_FORMATS = {"pubmed": "curation.ingest.pubmed", "pmc": "curation.ingest.pmc"}
+def demo_manifest(tmp: Path, stages: list[str] | None = None) -> Path:
+    """The demo manifest with absolute source paths, a tiny generator and the release built under `tmp`."""
+    from curation.synth.tiny_model import make_tiny_model
 
-
-def _available(fmt: str) -> bool:
-    return fmt not in DOC_FORMATS or importlib.util.find_spec(DOC_FORMATS[fmt]) is not None
-
-
-def _runnable_manifest(tmp_path: Path) -> tuple[Path, set[str]]:
-    """The demo manifest, minus document sources whose parser is not on this branch yet."""
     spec = yaml.safe_load(DEMO.read_text())
-    formats = {s["format"] for s in spec["sources"]}
-    if all(_available(f) for f in formats):
-        return DEMO, formats
-    spec["sources"] = [s for s in spec["sources"] if _available(s["format"])]
     for s in spec["sources"]:
         s["paths"] = [str((DEMO.parent / p).resolve()) for p in s["paths"]]
-    path = tmp_path / "demo.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path, {s["format"] for s in spec["sources"]}
+    spec["synth"]["model"] = str(make_tiny_model(tmp / "tiny-synth"))
+    spec["release"]["out"] = str(tmp / "release")
+    if stages:
+        spec["stages"] = stages
+    path = tmp / "demo.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
 
 
 @pytest.fixture(scope="module")
 def demo_build(tmp_path_factory, prefect_harness):
+    """The whole demo, every stage, once for this module."""
     from flows.build import build_flow
 
     tmp = tmp_path_factory.mktemp("demo")
-    manifest, formats = _runnable_manifest(tmp)
     wh = Warehouse(tmp / "warehouse")
-    summaries = build_flow(manifest_path=str(manifest), warehouse=str(wh.root))
-    return wh, summaries, formats
+    summaries = build_flow(manifest_path=str(demo_manifest(tmp)), warehouse=str(wh.root))
+    return wh, summaries, tmp
 
 
 def test_demo_corpus_is_small_and_invented():
@@ -85,10 +79,7 @@ def test_demo_benchmark_items_exact(demo_build):
 
 
 def test_demo_documents(demo_build):
-    wh, _, formats = demo_build
-    pytest.importorskip("curation.ingest.pubmed")
-    pytest.importorskip("curation.ingest.pmc")
-    assert {"pubmed", "pmc"} <= formats
+    wh, _, _ = demo_build
     con = connect(wh)
     assert con.execute("select count(*) from documents where source='pubmed'").fetchone()[0] == 38
     current = dict(con.execute("select source, count(*) from documents_current group by 1").fetchall())
@@ -103,12 +94,45 @@ def test_demo_documents(demo_build):
     assert sorted(licences.values()) == ["CC-BY-4.0", "CC-BY-NC-4.0"]
 
 
+def test_demo_every_stage_ran_and_did_its_planted_work(demo_build):
+    from curation.release.verify import verify
+
+    wh, summaries, _ = demo_build
+    assert {s: r["status"] for s, r in summaries.items()} == dict.fromkeys(
+        ["ingest", "dedup", "score", "decontam", "synth", "validate", "release"], "ran")
+    con = connect(wh)
+    # dedup: the planted near-duplicate in the update file is marked, and it points at the kept record
+    dups = con.execute("select doc_id, dup_of from documents_enriched where is_duplicate").fetchall()
+    assert dups and all(kept for _, kept in dups)
+    # score: every current document has heuristics and a perplexity under the reference LM trained offline
+    n_current = con.execute("select count(*) from documents_current").fetchone()[0]
+    scored = con.execute("select count(heuristic_pass), count(ppl) from documents_enriched where is_current "
+                         "and not is_deleted").fetchone()
+    assert scored == (n_current, n_current)
+    # decontam: the PubMed record whose PMID is a PubMedQA test item
+    assert con.execute("select doc_id, contam_rule from documents_enriched where contaminated").fetchall() == [
+        ("pubmed:90000009", "pmid")]
+    # synth: every generated row was checked for contamination; failures are in quarantine, not nulls
+    assert con.execute("select count(*) from synthetic_mcq_cot_checked where contaminated is null").fetchone() == (0,)
+    assert con.execute("select count(*) from quarantine where stage = 'synth'").fetchone()[0] > 0
+    # release: never a duplicate, contaminated or non-commercial row where it must not be; verify passes
+    release = Path(summaries["release"]["summary"]["path"])
+    assert verify(release) == []
+    rel = connect(wh)
+    rel.execute(f"create view released as select * from read_parquet('{release}/data/documents/*/*.parquet', filename=true)")
+    assert rel.execute("select count(*) from released where doc_id = 'pubmed:90000009'").fetchone() == (0,)
+    assert rel.execute("select count(*) from released where doc_id in (select doc_id from documents_enriched "
+                       "where is_duplicate)").fetchone() == (0,)
+    assert rel.execute("select count(*) from released where filename like '%/commercial/%' "
+                       "and not commercial_use").fetchone() == (0,)
+
+
 def test_build_cli_prints_what_it_built(tmp_path, prefect_harness):
     from typer.testing import CliRunner
 
     from curation.cli import app
 
-    manifest, _ = _runnable_manifest(tmp_path)
+    manifest = demo_manifest(tmp_path, stages=["ingest"])
     res = CliRunner().invoke(app, ["--warehouse", str(tmp_path / "wh"), "build", str(manifest)])
     assert res.exit_code == 0, res.output
     assert "benchmark_items" in res.output and 'medcurate sql "' in res.output
