@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 from lxml import etree
+from transformers import AutoModelForCausalLM
 
 from curation.quality.config import PerplexityConfig, ReferenceLMConfig
 from curation.quality.edu_model import EduClassifier, load_encoder, resolve_encoder
@@ -98,17 +99,19 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 
 @torch.inference_mode()
-def plain_ppl(scorer: PerplexityScorer, texts: list[str]) -> list[float]:
-    """Baseline: one document at a time, one window at a time, no padding, no batching."""
+def plain_ppl(model, scorer: PerplexityScorer, texts: list[str]) -> list[float]:
+    """Baseline: the Hugging Face sliding-window recipe with the model exactly as `from_pretrained` loads it, one
+    document and one window at a time, no padding: `model(input_ids, labels=...)` with the context part of each
+    window masked out (-100). Same tokens and windows as the scorer."""
     out = []
     for text in texts:
         ids = scorer.token_ids([text])[0][: scorer.cfg.max_tokens]
         total, n = 0.0, 0
         for b, e, first in windows(len(ids), scorer.window, scorer.stride):
             inp = torch.tensor([ids[b:e]])
-            logp = scorer.model(input_ids=inp).logits[0].float().log_softmax(-1)
-            tgt = torch.tensor(ids[b + first : e])
-            total -= float(logp[first - 1 : e - b - 1].gather(1, tgt[:, None]).sum())
+            labels = inp.clone()
+            labels[:, :first] = -100
+            total += float(model(input_ids=inp, labels=labels).loss) * (e - b - first)
             n += e - b - first
         out.append(math.exp(total / n))
     return out
@@ -127,6 +130,7 @@ def bench_signal_and_ppl(data: Path, quick: bool, results: dict, rounds: int) ->
     with tempfile.TemporaryDirectory() as tmp:
         dest, secs = timed(train_reference_lm, train, cfg, Path(tmp), {"source": "pubmedqa contexts"})
         scorer = PerplexityScorer(str(dest), PerplexityConfig())
+        plain = AutoModelForCausalLM.from_pretrained(dest).eval()
         rng = random.Random(0)
         real = [r["ppl"] for r in scorer.score(_docs(held))]
         shuf = [r["ppl"] for r in scorer.score(_docs([shuffled(t, rng) for t in held]))]
@@ -142,7 +146,7 @@ def bench_signal_and_ppl(data: Path, quick: bool, results: dict, rounds: int) ->
         }
         corpus = (held * 10)[: 200 if quick else 600]
         out, secs = interleaved(
-            {"ours": lambda x: [r["ppl"] for r in scorer.score(_docs(x))], "baseline": lambda x: plain_ppl(scorer, x)},
+            {"ours": lambda x: [r["ppl"] for r in scorer.score(_docs(x))], "baseline": lambda x: plain_ppl(plain, scorer, x)},
             corpus,
             rounds,
         )
