@@ -369,7 +369,7 @@ def test_classifier_with_other_encoder_is_incompatible(labelled_wh, tmp_path):
 
 
 def test_minilm_classifier_backends_agree():
-    """The shipped all-MiniLM-L6-v2 weights, offline: ONNX Runtime equals torch; int8 stays close."""
+    """The shipped all-MiniLM-L6-v2 weights, offline: ONNX Runtime equals torch; int8 stays within 0.1."""
     from curation.quality.edu_model import EduClassifier, hidden_size, load_encoder
     from curation.quality.edu_score import EduPredictor
 
@@ -383,10 +383,10 @@ def test_minilm_classifier_backends_agree():
     assert onnx.session is not None
     for a, b in zip(onnx.predict(texts), fp32, strict=True):
         assert abs(a - b).max() < 1e-4
-    copy = EduClassifier(load_encoder("all-MiniLM-L6-v2")[0], 384)
-    copy.load_state_dict(model.head_state(), strict=False)
-    int8 = EduPredictor(copy, tok, 256, 4, quantize=True)
-    assert int8.quantized and abs(int8.predict(texts)[0] - fp32[0]).max() < 0.05
+    int8 = EduPredictor(model, tok, 256, 4, quantize=True)
+    assert int8.quantized and int8.session is not None
+    drift = abs(int8.predict(texts)[0] - fp32[0]).max()
+    assert 0 < drift < 0.1  # quantized for real, and close
 
 
 def test_edu_scorer_nan_head_is_quarantined(labelled_wh, tmp_path):
