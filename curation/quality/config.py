@@ -112,7 +112,7 @@ class EduConfig(StrictModel):
     )
     quantize: bool = Field(
         default=False,
-        description="CPU: ONNX Runtime with per-channel dynamic int8 MatMuls (~2× faster; scores move by < 0.1)",
+        description="CPU: ONNX Runtime with per-channel dynamic int8 MatMuls (scores move by < 0.1)",
     )
     keep_threshold: float = Field(default=3.0, description="edu_score at or above this is 'educational'")
 

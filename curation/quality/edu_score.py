@@ -3,8 +3,8 @@
 CPU throughput: texts are tokenized once without padding and grouped into length buckets (so a batch pads to
 nearly its own length). Two optional accelerations: `backend: onnx` runs the whole classifier (encoder, pooling,
 heads) as one ONNX Runtime graph exported from the same weights at load time (scores equal to PyTorch's within
-float rounding), and `quantize: true` runs that graph with per-channel dynamic int8 MatMuls (about 2× on VNNI
-CPUs; scores move by < 0.1 on the 1–5 scale, so it is off by default). On a GPU the torch backend runs fp32.
+float rounding), and `quantize: true` runs that graph with per-channel dynamic int8 MatMuls (scores move by
+< 0.1 on the 1–5 scale; not faster than torch fp32 on the 2-core benchmark machine, so it is off by default). On a GPU the torch backend runs fp32.
 """
 
 from __future__ import annotations
