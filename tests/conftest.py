@@ -33,6 +33,26 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A random-weight chat model with a local tokenizer (curation/synth/tiny_model.py), built once per session."""
+    from curation.synth.tiny_model import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def vllm_engine(tiny_model):
+    """The in-process vLLM engine on the tiny model, shared by the synth and quality tests (starting vLLM is the
+    slow part). Tests using it run under `flock /tmp/vllm.lock`."""
+    from curation.synth.vllm_engine import VLLMEngine
+
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    eng = VLLMEngine(str(tiny_model), max_model_len=1024, seed=0)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
 def prefect_harness():
     """Run flows against a temporary Prefect database, no external server."""
     from prefect.testing.utilities import prefect_test_harness

@@ -29,22 +29,6 @@ pytestmark = pytest.mark.slow
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    from curation.synth.tiny_model import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="session")
-def vllm_engine(tiny_model):
-    from curation.synth.vllm_engine import VLLMEngine
-
-    eng = VLLMEngine(str(tiny_model), max_model_len=1024, seed=0)
-    yield eng
-    eng.close()
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -75,7 +75,11 @@ def annotate(manifest: Path | None = MANIFEST) -> None:
             raise ValueError("quality.edu.teacher is not configured in the manifest")
         wh = warehouse().ensure()
         with start_run(wh, "score-annotate", {**params, "teacher": cfg.edu.teacher.model_dump()}) as run:
-            s = run_annotate(wh, make_engine(cfg.edu.teacher), cfg.edu.teacher, run)
+            engine = make_engine(cfg.edu.teacher, wh)
+            try:
+                s = run_annotate(wh, engine, cfg.edu.teacher, run)
+            finally:
+                engine.close()
         refresh_catalog(wh)
     out.print(
         f"run {run.run_id}: {s['labelled']} of {s['sampled']} sampled documents labelled, "

@@ -111,7 +111,8 @@ class EduConfig(StrictModel):
         default="auto", description="auto = torch (measured fastest here); onnx = ONNX Runtime graph, same scores"
     )
     quantize: bool = Field(
-        default=False, description="dynamic int8 for the encoder's linear layers (torch backend, CPU); changes scores"
+        default=False,
+        description="CPU: ONNX Runtime with per-channel dynamic int8 MatMuls (scores move by < 0.1)",
     )
     keep_threshold: float = Field(default=3.0, description="edu_score at or above this is 'educational'")
 

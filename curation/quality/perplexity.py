@@ -6,7 +6,8 @@ exactly once. At most `max_tokens` leading tokens are scored (`ppl_truncated` sa
 prepended when the tokenizer has one, so the first word is scored too.
 
 Speed: the windows of a whole batch of documents are pooled, sorted by length and run in padded batches, so
-the model sees few, full batches instead of one call per document.
+the model sees few, full batches instead of one call per document; the LM head (a large share of a small LM's
+compute) runs only on the positions whose next token is scored, never on a window's context half or on padding.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from curation.quality.config import PerplexityConfig
 from curation.quality.corpus import Doc
-from curation.quality.runtime import ModelLoadError, check_model_dir, device, length_buckets
+from curation.quality.runtime import ModelLoadError, check_model_dir, device, fuse_tanh_gelu, length_buckets
 from curation.quality.scoring import Rejected
 
 MODEL_FILES = ("config.json",)
+HEAD_CHUNK_ELEMENTS = 1 << 22  # logits computed per chunk of target rows: 16 MiB of fp32 at most
 
 
 def windows(n: int, window: int, stride: int) -> list[tuple[int, int, int]]:
@@ -66,6 +70,7 @@ def load_causal_lm(path: str):
             f"{what}: cannot load {path!r} as a causal LM (expected a Hugging Face id or a directory with "
             f"config.json, weights and a tokenizer of a causal language model): {e}"
         ) from None
+    fuse_tanh_gelu(model)
     return model.eval().to(device()), tok
 
 
@@ -83,6 +88,9 @@ class PerplexityScorer:
         )
         self.window = min(cfg.window, int(ctx))
         self.stride = min(cfg.stride, max(1, self.window // 2))  # every later token keeps ≥ window/2 context
+        head = self.model.get_output_embeddings()
+        plain_head = isinstance(head, torch.nn.Linear) and not getattr(self.model.config, "final_logit_softcapping", None)
+        self.head = head if plain_head and self.model.base_model is not self.model else None
         self.bos = self.tok.bos_token_id
         self.pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else (self.tok.eos_token_id or 0)
         settings = {"window": self.window, "stride": self.stride, "max_tokens": cfg.max_tokens}
@@ -104,31 +112,46 @@ class PerplexityScorer:
             seq = seq[: self.cfg.max_tokens]
             if len(seq) >= 2:
                 pieces.extend((i, seq[b:e], s) for b, e, s in windows(len(seq), self.window, self.stride))
-        sums = [0.0] * len(texts)
-        counts = [0] * len(texts)
+        sums = torch.zeros(len(texts), dtype=torch.float64)
+        counts = torch.zeros(len(texts), dtype=torch.long)
         dev = device()
         for batch in length_buckets(pieces, lambda p: len(p[1]), self.cfg.batch_size):
             width = len(pieces[batch[0]][1])
-            inp = torch.full((len(batch), width), self.pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            score = torch.zeros((len(batch), width), dtype=torch.bool)
+            inp = np.full((len(batch), width), self.pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            score = np.zeros((len(batch), width), dtype=bool)
             for r, j in enumerate(batch):
                 _, w, first = pieces[j]
-                inp[r, : len(w)] = torch.tensor(w)
+                inp[r, : len(w)] = w
                 mask[r, : len(w)] = 1
                 score[r, first : len(w)] = True
-            logits = self.model(input_ids=inp.to(dev), attention_mask=mask.to(dev)).logits
-            # position t predicts token t+1; log_softmax + gather on the contiguous [B, L, V] layout is several
-            # times faster on CPU than cross_entropy over a transposed [B, V, L] view
-            logp = logits[:, :-1].float().log_softmax(-1)
-            tok_nll = -logp.gather(2, inp[:, 1:].to(dev).unsqueeze(-1)).squeeze(-1)  # [B, L-1]
-            tok_nll = (tok_nll * score[:, 1:].to(dev)).sum(dim=1).cpu()
-            n = score[:, 1:].sum(dim=1)
-            for r, j in enumerate(batch):
-                i = pieces[j][0]
-                sums[i] += float(tok_nll[r])
-                counts[i] += int(n[r])
-        return list(zip(sums, counts, truncated, strict=True))
+            inp, score = torch.from_numpy(inp), torch.from_numpy(score)
+            # an all-ones mask is left out: attention then takes the causal fast path
+            att = None if mask.all() else torch.from_numpy(mask).to(dev)
+            sel = score[:, 1:]  # position t predicts token t+1: only scored targets need logits
+            owner = torch.tensor([pieces[j][0] for j in batch]).unsqueeze(1).expand_as(sel)[sel]
+            tok_nll = self._target_nll(inp.to(dev), att, sel.to(dev), inp[:, 1:][sel].to(dev)).cpu()
+            sums.index_add_(0, owner, tok_nll.double())
+            counts.index_add_(0, owner, torch.ones_like(owner))
+        return list(zip(sums.tolist(), counts.tolist(), truncated, strict=True))
+
+    def _target_nll(
+        self, inp: torch.Tensor, mask: torch.Tensor | None, sel: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        """NLL of each selected target token. The LM head runs only on the hidden states of scored positions (not
+        on the context half of a window or on padding), in row chunks so the [rows, vocab] logits stay small;
+        models whose logits are post-processed after the head (e.g. soft-capping) take the full forward."""
+        if self.head is None:
+            logits = self.model(input_ids=inp, attention_mask=mask).logits[:, :-1][sel]
+            return F.cross_entropy(logits.float(), targets, reduction="none")
+        hidden = self.model.base_model(input_ids=inp, attention_mask=mask).last_hidden_state[:, :-1][sel]
+        rows = max(1, HEAD_CHUNK_ELEMENTS // self.head.out_features)
+        return torch.cat(
+            [
+                F.cross_entropy(self.head(hidden[k : k + rows]).float(), targets[k : k + rows], reduction="none")
+                for k in range(0, len(hidden), rows)
+            ]
+        )
 
     def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
         results: list[dict[str, Any] | Rejected] = []

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from curation.clean.annotate import CleanScorer
-from curation.quality.config import QualityConfig
+from curation.quality.config import QualityConfig, TeacherConfig
 from curation.quality.reference_lm import NoTrustedDocuments, train_from_warehouse
 from curation.quality.runtime import configure_threads
 from curation.quality.scoring import Scorer, run_scorer
-from curation.quality.teacher import GenerationEngine, annotate, make_engine
+from curation.quality.teacher import annotate, make_engine
+from curation.synth.engine import Engine
 from curation.warehouse import Warehouse
 from curation.warehouse.runs import RunRecorder
+
+EngineFactory = Callable[[TeacherConfig, Warehouse], Engine]
 
 
 def under_warehouse(wh: Warehouse, path: str) -> Path:
@@ -77,7 +80,7 @@ def train_edu(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path:
 
 
 def edu_model(
-    wh: Warehouse, cfg: QualityConfig, run: RunRecorder, engine_factory: Callable[..., GenerationEngine] = make_engine
+    wh: Warehouse, cfg: QualityConfig, run: RunRecorder, engine_factory: EngineFactory = make_engine
 ) -> str | None:
     if cfg.edu.model:
         return model_ref(wh, cfg.edu.model)
@@ -86,8 +89,12 @@ def edu_model(
     trained = under_warehouse(wh, cfg.edu.train.output_dir)
     if (trained / "LATEST").is_file():  # labelled and trained by an earlier run: the teacher is not paid twice
         return str(trained)
-    with run.timed("teacher"):
-        run.set("extra", "teacher", annotate(wh, engine_factory(cfg.edu.teacher), cfg.edu.teacher, run))
+    engine = engine_factory(cfg.edu.teacher, wh)
+    try:
+        with run.timed("teacher"):
+            run.set("extra", "teacher", annotate(wh, engine, cfg.edu.teacher, run))
+    finally:
+        engine.close()
     return str(train_edu(wh, cfg, run).parent)
 
 
@@ -96,7 +103,7 @@ def scorers(
     cfg: QualityConfig,
     run: RunRecorder,
     only: set[str] | None = None,
-    engine_factory: Callable[..., GenerationEngine] = make_engine,
+    engine_factory: EngineFactory = make_engine,
 ) -> list[Scorer]:
     """The scorers to run, in order; models are trained or loaded only for the scorers that run."""
     from curation.quality.edu_score import EduScorer
@@ -121,7 +128,7 @@ def run_score(
     run: RunRecorder,
     *,
     only: set[str] | None = None,
-    engine_factory: Callable[..., GenerationEngine] = make_engine,
+    engine_factory: EngineFactory = make_engine,
 ) -> dict[str, Any]:
     """Run the configured scorers (or those named in `only`) over current documents; returns per-scorer totals."""
     run.set("extra", "threads", configure_threads(cfg.threads))

@@ -33,6 +33,23 @@ def configure_threads(threads: int | None = None) -> int:
     return torch.get_num_threads()
 
 
+def fuse_tanh_gelu(model: torch.nn.Module) -> int:
+    """Swap the tanh-approximated GELU that transformers computes from five separate tensor ops (GPT-2's
+    `gelu_new`) for PyTorch's single fused kernel of the same formula: a third of a small LM's CPU time goes to
+    those ops, and the result differs only by float rounding (~1e-7). Returns the number of modules swapped."""
+    from transformers.activations import NewGELUActivation
+
+    swaps = [
+        (parent, name)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, NewGELUActivation)
+    ]
+    for parent, name in swaps:
+        setattr(parent, name, torch.nn.GELU(approximate="tanh"))
+    return len(swaps)
+
+
 def length_buckets(items: Sequence[T], length: Callable[[T], int], batch_size: int) -> Iterator[list[int]]:
     """Indices of `items` in batches of similar length (sorted longest first, so a too-large batch fails early)."""
     order = sorted(range(len(items)), key=lambda i: -length(items[i]))

@@ -2,21 +2,22 @@
 the generation engine, with structured (JSON-schema) output. Every answer that does not parse and validate is
 quarantined with the raw output; nothing becomes a null label.
 
-The engine is the synthesis stage's (curation.synth); this module depends only on the small protocol below, so
-any object with that `generate` works (the vLLM in-process engine, the OpenAI-compatible client, a test double).
+The engine is the synthesis stage's (`curation.synth.engine.Engine`: in-process vLLM or OpenAI-compatible
+servers), behind its content-addressed response cache, so a rerun or a resumed run never pays the teacher twice.
+Engine errors (a prompt longer than the context, a server that stays down) are quarantined too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from curation.quality.config import TeacherConfig
 from curation.quality.edu_model import DOC_TYPES, DOMAINS
+from curation.synth.engine import Engine, GenResult, Sampling
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
 from curation.warehouse.runs import RunRecorder
 
@@ -67,22 +68,6 @@ JSON_SCHEMA: dict[str, Any] = {
 }
 
 
-class GenResultLike(Protocol):
-    text: str
-    parsed: dict | None
-    finish_reason: str | None
-    n_prompt_tokens: int | None
-    n_output_tokens: int | None
-
-
-class GenerationEngine(Protocol):
-    """The generation engine interface (DESIGN.md, Generation)."""
-
-    def generate(
-        self, prompts: list[str], sampling: dict[str, Any], json_schema: dict | None = None
-    ) -> Sequence[GenResultLike]: ...
-
-
 @dataclass(frozen=True)
 class SampledDoc:
     doc_id: str
@@ -96,7 +81,7 @@ def render_prompt(text: str, max_chars: int) -> tuple[str, str]:
     return RUBRIC.format(text=cut), cut
 
 
-def parse_label(result: GenResultLike) -> TeacherLabel:
+def parse_label(result: GenResult) -> TeacherLabel:
     """The engine's parsed object when it has one, else the text as JSON; raises ValueError when unusable."""
     if result.finish_reason == "length":
         raise ValueError("output truncated at max_tokens")
@@ -138,9 +123,9 @@ def stratified_sample(wh: Warehouse, cfg: TeacherConfig) -> list[SampledDoc]:
     return [SampledDoc(d, s, doc_text(t, x)) for d, s, t, x in rows]
 
 
-def annotate(wh: Warehouse, engine: GenerationEngine, cfg: TeacherConfig, run: RunRecorder) -> dict[str, int]:
+def annotate(wh: Warehouse, engine: Engine, cfg: TeacherConfig, run: RunRecorder) -> dict[str, int]:
     """Label the stratified sample; one unit of quality_teacher_labels (and its quarantine) per run."""
-    sampling = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed}
+    sampling = Sampling(temperature=cfg.temperature, top_p=1.0, max_tokens=cfg.max_tokens, seed=cfg.seed)
     model = cfg.model or "unnamed-teacher"
     docs = stratified_sample(wh, cfg)
     unit = run.run_id
@@ -157,6 +142,9 @@ def annotate(wh: Warehouse, engine: GenerationEngine, cfg: TeacherConfig, run: R
             for doc, cut, res in zip(batch, cuts, results, strict=True):
                 run.count("teacher_prompt_tokens", res.n_prompt_tokens or 0)
                 run.count("teacher_output_tokens", res.n_output_tokens or 0)
+                if not res.ok:
+                    quarantine.add("teacher_engine_error", doc.doc_id, res.text, f"{res.error}: {res.detail}")
+                    continue
                 try:
                     label = parse_label(res)
                 except ValueError as e:
@@ -180,18 +168,24 @@ def annotate(wh: Warehouse, engine: GenerationEngine, cfg: TeacherConfig, run: R
                 )
     run.add_output("quality_teacher_labels", unit, writer.stats.rows)
     run.quarantined(quarantine.reasons)
-    run.set("models", "teacher", {"model": model, "rubric_version": RUBRIC_VERSION, "sampling": sampling})
+    run.set("models", "teacher", {"model": model, "rubric_version": RUBRIC_VERSION, "sampling": sampling.as_dict()})
     return {"sampled": len(docs), "labelled": writer.stats.rows, "quarantined": quarantine.n}
 
 
-def make_engine(cfg: TeacherConfig) -> GenerationEngine:
-    """The synthesis stage's engine for the configured teacher (imported lazily: only the teacher step needs it)."""
-    if not cfg.model:
+def make_engine(cfg: TeacherConfig, wh: Warehouse) -> Engine:
+    """The synthesis stage's engine for the configured teacher, behind the warehouse's response cache (imported
+    lazily: only the teacher step needs vLLM or httpx)."""
+    from curation.synth.config import SynthConfig
+    from curation.synth.stage import open_engine
+
+    if cfg.engine == "vllm" and not cfg.model:
         raise ValueError("quality.edu.teacher.model is not set: name the teacher LLM (a Hugging Face id or path)")
-    try:
-        from curation.synth.engine import make_engine as synth_make_engine
-    except ImportError as e:
-        raise RuntimeError(
-            f"teacher annotation needs the generation engine curation.synth.engine.make_engine ({e})"
-        ) from None
-    return synth_make_engine(kind=cfg.engine, model=cfg.model, base_url=cfg.base_url)
+    if cfg.engine == "openai" and not cfg.base_url:
+        raise ValueError("quality.edu.teacher.engine openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+    synth = SynthConfig(
+        engine=cfg.engine,
+        model=cfg.model,
+        endpoints=[cfg.base_url] if cfg.base_url else [],
+        sampling={"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed},
+    )
+    return open_engine(synth, wh)
