@@ -78,7 +78,6 @@ CASES = [
     CrashCase("ingest-mid-write-3rd-unit", "ingest", lambda: "benchmark_items", 3, "before", _medqa_project),
     CrashCase("ingest-after-2nd-ledger-row", "ingest", lambda: "source_files", 2, "after", _medqa_project),
     CrashCase("dedup-after-1st-unit", "dedup", lambda: "annotations_dedup", 1, "after", _pipeline_project),
-    CrashCase("release-mid-write", "release", lambda: "release", 1, "before", _pipeline_project),
 ]
 
 
