@@ -13,6 +13,7 @@ import duckdb
 
 from curation.synth.config import PassageConfig
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
+from curation.warehouse.catalog import absent_enriched_columns
 
 STAGE = "synth"
 TokenCounter = Callable[[str], int]
@@ -85,17 +86,22 @@ class PassageResult:
     filters_skipped: list[str]
 
 
-def usable_filters(con: duckdb.DuckDBPyConnection, filters: list[str]) -> tuple[list[str], list[str]]:
-    """Split filters into those that bind against documents_enriched and those naming absent columns (the stage
-    that writes them has not run), which are skipped rather than failing the run. Any other error is raised."""
+def usable_filters(wh: Warehouse, con: duckdb.DuckDBPyConnection, filters: list[str]) -> tuple[list[str], list[str]]:
+    """Split filters into those that bind against documents_enriched and those naming columns whose stage has not
+    written anything yet, which are skipped rather than failing the run (or testing placeholder NULLs). A filter
+    naming a column that exists nowhere, or invalid SQL, is an error."""
+    absent = absent_enriched_columns(wh)
+    exclude = " EXCLUDE (" + ", ".join(f'"{c}"' for c in absent) + ")" if absent else ""
     applied, skipped = [], []
     for f in filters:
         try:
             con.execute(f"SELECT count(*) FROM (SELECT * FROM documents_enriched LIMIT 0) WHERE ({f})").fetchall()
-            applied.append(f)
         except duckdb.Error as e:
-            if not (isinstance(e, duckdb.BinderException) and "not found" in str(e).lower()):
-                raise ValueError(f"synth.passages.filters: {f!r}: {e}") from None
+            raise ValueError(f"synth.passages.filters: {f!r}: {e}") from None
+        try:
+            con.execute(f"SELECT count(*) FROM (SELECT *{exclude} FROM documents_enriched LIMIT 0) WHERE ({f})")
+            applied.append(f)
+        except duckdb.BinderException:
             skipped.append(f)
     return applied, skipped
 
@@ -110,7 +116,7 @@ def build_passages(
 ) -> PassageResult:
     """Write the `passages` unit for this configuration (streamed; one document in memory at a time)."""
     con = connect(wh)
-    applied, skipped = usable_filters(con, cfg.filters)
+    applied, skipped = usable_filters(wh, con, cfg.filters)
     unit = passages_unit(cfg, applied, tokenizer)
     where = " AND ".join(["is_current", "NOT is_deleted", *(f"({f})" for f in applied)])
     limit = f" LIMIT {cfg.limit_docs}" if cfg.limit_docs else ""

@@ -91,6 +91,17 @@ def _enriched_sql(annotation_schemas: list[TableSchema]) -> str:
     return f"SELECT {', '.join(select)} FROM documents_latest d {' '.join(joins)}"
 
 
+def absent_enriched_columns(wh: Warehouse) -> list[str]:
+    """Columns of `documents_enriched` that come from annotation tables with no written units: their placeholder
+    views make them bind, but they hold no data yet (a filter on them would test NULLs, not annotations)."""
+    absent = []
+    for s in all_schemas().values():
+        if s.annotation and s.key == ("doc_id",) and not wh.files(s.name):
+            absent += [c.name for c in s.columns if c.name not in ("doc_id", "run_id")]
+            absent.append(f"{s.name.removeprefix('annotations_')}_run_id")
+    return absent
+
+
 def _checked_sql(name: str) -> str:
     """A synthetic table with its decontamination result; `contaminated` is NULL for a record never checked, and
     release selection keeps only `contaminated IS FALSE`."""
