@@ -14,15 +14,24 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
 from curation.warehouse import Warehouse, connect
-from tests.orchestration_data import visible_temp_files, warehouse_content, write_manifest, write_medqa_files
+from tests.orchestration_data import (
+    describe_difference,
+    release_content,
+    visible_temp_files,
+    warehouse_content,
+    write_manifest,
+    write_medqa_files,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "manifests" / "demo.yaml"
@@ -52,11 +61,16 @@ def _pipeline_project(tmp: Path) -> Path:
         "name": "crash-pipeline",
         "stages": ["ingest", "dedup", "decontam", "synth", "release"],
         "sources": sources,
-        "synth": {"model": str(MODEL), "tasks": ["mcq_cot"], "batch_size": 4,
-                  "sampling": {"temperature": 0.8, "max_tokens": 64}, "mcq_cot": {"samples": 2, "limit": 8}},
+        # Checks loose enough that the random model's schema-constrained pairs pass, so every batch publishes a unit.
+        "synth": {"model": str(MODEL), "tasks": ["grounded_qa"], "batch_size": 4,
+                  "sampling": {"temperature": 1.0, "max_tokens": 200, "seed": 3},
+                  "passages": {"max_tokens": 80, "min_tokens": 5, "limit_docs": 4, "tokenizer": str(MODEL)},
+                  "grounded_qa": {"pairs_per_passage": 2, "limit": 12, "min_grounding": 0.0,
+                                  "min_question_chars": 1, "min_answer_chars": 1,
+                                  "max_question_chars": 60, "max_answer_chars": 60}},
         "release": {"version": "1.0.0", "out": str(tmp / "release"), "validate": False, "configs": [
             {"name": "documents", "rules": [{"name": "not_duplicate", "where": "NOT coalesce(is_duplicate, false)"}]},
-            {"name": "mcq_cot", "source": "synthetic_mcq_cot_checked", "key": "record_id", "optional": True}]},
+            {"name": "grounded_qa", "source": "synthetic_grounded_qa_checked", "key": "record_id"}]},
     }
     path = tmp / "pipeline.yaml"
     path.write_text(yaml.safe_dump(spec))
@@ -78,16 +92,51 @@ CASES = [
     CrashCase("ingest-mid-write-3rd-unit", "ingest", lambda: "benchmark_items", 3, "before", _medqa_project),
     CrashCase("ingest-after-2nd-ledger-row", "ingest", lambda: "source_files", 2, "after", _medqa_project),
     CrashCase("dedup-after-1st-unit", "dedup", lambda: "annotations_dedup", 1, "after", _pipeline_project),
+    CrashCase("synth-after-2nd-unit", "synth", lambda: "synthetic_grounded_qa", 2, "after", _pipeline_project),
+    CrashCase("release-before-rename", "release", lambda: "release", 1, "before", _pipeline_project),
 ]
 
 
+def _session_processes(sid: int) -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter():
+        try:
+            if os.getsid(p.pid) == sid and p.pid != sid:
+                out.append(p)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return out
+
+
 def _build(manifest: Path, wh: Path, url: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
+    """Run a build in its own session, output to files (not pipes, which an orphan could hold open). After it ends,
+    every process it started (vLLM's engine core and workers, the reaper) must be gone within a grace period: a
+    crashed build must not leave an engine holding memory beside the rerun."""
     env = {**os.environ, "PREFECT_API_URL": url, "PYTHONPATH": str(ROOT), "MEDCURATE_PROGRESS": "0"}
     env.pop("MEDCURATE_CRASH_AT", None)
     if crash_at:
         env["MEDCURATE_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "curation.cli", "-w", str(wh), "build", str(manifest)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    args = [sys.executable, "-m", "curation.cli", "-w", str(wh), "build", str(manifest)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=err, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=900)
+        finally:
+            deadline = time.monotonic() + 30
+            while (left := _session_processes(proc.pid)) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            for p in left:
+                p.kill()
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(args, rc, out.read(), err.read())
+    assert not left, f"processes outlived the build: {[p.pid for p in left]}\n{result.stderr[-2000:]}"
+    return result
+
+
+def _content(project: Path) -> dict:
+    """What a build leaves: the warehouse's rows and the rows of every published release file."""
+    return {"warehouse": warehouse_content(project / "wh"), "release": release_content(project / "release")}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +149,7 @@ def clean_builds(tmp_path_factory, prefect_server):
             tmp = tmp_path_factory.mktemp("clean")
             r = _build(make_manifest(tmp), tmp / "wh", prefect_server)
             assert r.returncode == 0, r.stderr[-3000:]
-            cache[make_manifest] = warehouse_content(tmp / "wh")
+            cache[make_manifest] = _content(tmp)
         return cache[make_manifest]
 
     yield get
@@ -116,7 +165,7 @@ def test_killed_build_reruns_to_the_clean_result(case, tmp_path, prefect_server,
     wh = tmp_path / "wh"
     crashed = _build(manifest, wh, prefect_server, crash_at=f"{case.table()}:{case.n}:{case.point}")
     assert crashed.returncode == -signal.SIGKILL, f"expected a SIGKILL at the crash point:\n{crashed.stderr[-3000:]}"
-    partial = warehouse_content(wh)
+    partial = _content(tmp_path)
     assert partial != expected  # the crash really cut the build short
     if case.point == "before":
         assert any(p.name.startswith(".tmp-") for p in tmp_path.rglob("*")), "a staged unit should be left behind"
@@ -124,7 +173,8 @@ def test_killed_build_reruns_to_the_clean_result(case, tmp_path, prefect_server,
     rerun = _build(manifest, wh, prefect_server)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert visible_temp_files(tmp_path) == []
-    assert warehouse_content(wh) == expected
+    got = _content(tmp_path)
+    assert got == expected, "\n".join(describe_difference(got, expected))
     statuses = connect(Warehouse(wh)).execute(
         "select stage, status, count(*) from runs group by all order by all").fetchall()
     assert ("build", "completed", 1) in statuses and (case.stage, "completed", 1) in statuses

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
 from curation.synth.model_ref import fingerprint_dir, resolve_model
+from curation.synth.reaper import Reaper, child_pids, new_children
 
 
 def _platform_kwargs(max_model_len: int) -> dict:
@@ -46,6 +47,7 @@ class VLLMEngine:
         self.gpu_memory_utilization = gpu_memory_utilization
         self.seed = seed
         self._llm = None
+        self._reaper: Reaper | None = None
         self._fingerprint: str | None = None
         self.load_s = 0.0
 
@@ -68,14 +70,19 @@ class VLLMEngine:
             from vllm import LLM
 
             t = time.perf_counter()
-            self._llm = LLM(
-                model=str(self.model_dir),
-                max_model_len=self.max_model_len,
-                gpu_memory_utilization=self.gpu_memory_utilization,
-                seed=self.seed,
-                enforce_eager=True,
-                **_platform_kwargs(self.max_model_len),
-            )
+            before = child_pids()
+            self._reaper = reaper = Reaper()  # vLLM's engine processes must not outlive a crashed build
+            try:
+                self._llm = LLM(
+                    model=str(self.model_dir),
+                    max_model_len=self.max_model_len,
+                    gpu_memory_utilization=self.gpu_memory_utilization,
+                    seed=self.seed,
+                    enforce_eager=True,
+                    **_platform_kwargs(self.max_model_len),
+                )
+            finally:
+                reaper.watch(new_children(before | {reaper.pid}))
             self.load_s += time.perf_counter() - t
         return self._llm
 
@@ -131,3 +138,6 @@ class VLLMEngine:
         if self._llm is not None:
             llm, self._llm = self._llm, None
             llm.llm_engine.engine_core.shutdown()  # stops the engine-core process now, not at interpreter exit
+        if self._reaper is not None:
+            reaper, self._reaper = self._reaper, None
+            reaper.close()

@@ -33,10 +33,11 @@ def crash_point(table: str, when: str) -> None:
     target, n, *point = spec.split(":")
     if target != table:
         return
-    with _published_lock:
-        if when == "before":
-            _published[table] += 1
-        hit = _published[table] == int(n) and (point[0] if point else "after") == when
+    if (point[0] if point else "after") != when:
+        return
+    with _published_lock:  # counted per point: with concurrent writers the N-th "before" and "after" differ
+        _published[table] += 1
+        hit = _published[table] == int(n)
     if hit:
         os.kill(os.getpid(), signal.SIGKILL)
 
