@@ -92,6 +92,26 @@ def test_rerun_is_a_noop_and_incremental_equals_batch(wh, tmp_path):
     assert _annotations(wh) == _annotations(batch)
 
 
+def test_signing_on_worker_processes_equals_in_process(wh, tmp_path):
+    """Several batches pending: the signatures are computed on a process pool (auto), with the same result as one
+    in-process batch, bit for bit."""
+    from curation.warehouse import Warehouse
+
+    rows = _corpus()
+    write_documents(wh, rows)
+    with start_run(wh, "dedup") as run:
+        run_dedup(wh, DedupConfig(batch_size=10), run)
+        assert run.snapshot()["extra"]["sign_processes"] == 2
+    single = Warehouse(tmp_path / "single").ensure()
+    write_documents(single, rows)
+    with start_run(single, "dedup") as run:
+        run_dedup(single, DedupConfig(batch_size=1000), run)
+        assert run.snapshot()["extra"]["sign_processes"] == 0
+    assert _annotations(wh) == _annotations(single)
+    sigs = "SELECT doc_id, exact_hash, status, signature FROM dedup_signatures ORDER BY doc_id"
+    assert connect(wh).execute(sigs).fetchall() == connect(single).execute(sigs).fetchall()
+
+
 def test_revised_and_superseded_documents(wh):
     write_documents(wh, _corpus())
     _run(wh)

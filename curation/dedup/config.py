@@ -54,6 +54,13 @@ class DedupConfig(StrictModel):
     keep: list[KeepCriterion] = Field(default_factory=lambda: list(DEFAULT_KEEP), min_length=1)
     batch_size: int = Field(default=2_000, ge=1)
     workers: int = Field(default=2, ge=1, le=64)
+    sign_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="worker processes that sign; unset = `workers` when more than one batch is pending, else 0 "
+        "(in-process)",
+    )
     memory_limit: str = Field(
         default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB memory limit; beyond it joins spill"
     )

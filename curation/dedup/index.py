@@ -13,6 +13,7 @@ import pyarrow as pa
 from curation.dedup.config import DedupConfig
 from curation.dedup.minhash import band_hashes, estimate_jaccard
 from curation.dedup.sign import EMPTY, join_fields, sign_texts
+from curation.dedup.signer import Signer
 from curation.dedup.text import normalize, shingles
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
 
@@ -62,11 +63,18 @@ def batch_texts(batch: pa.RecordBatch, cfg: DedupConfig, prefix: str = "") -> li
 
 
 def sign_shard(
-    wh: Warehouse, batch: pa.RecordBatch, cfg: DedupConfig, params_id: str, run_id: str, unit: str
+    wh: Warehouse,
+    batch: pa.RecordBatch,
+    cfg: DedupConfig,
+    params_id: str,
+    run_id: str,
+    unit: str,
+    signer: Signer | None = None,
 ) -> dict[str, int]:
-    """Sign one batch and publish its signatures and band rows as unit `unit` (atomic; a rerun replaces it)."""
+    """Sign one batch (in `signer`'s worker processes when given) and publish its signatures and band rows as unit
+    `unit` (atomic; a rerun replaces it)."""
     texts = batch_texts(batch, cfg)
-    signed = sign_texts(texts, cfg)
+    signed = signer.sign(texts) if signer is not None else sign_texts(texts, cfg)
     doc_ids = batch.column("doc_id")
     n = len(texts)
     sig_list = [None] * n

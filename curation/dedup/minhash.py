@@ -20,6 +20,9 @@ from curation.dedup.config import MinHashConfig
 from curation.dedup.text import Spans
 
 _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+# DuckDB threads for the sha1 step; None = DuckDB's default (all cores). Signing worker processes set 1, since
+# the processes already use the cores (curation/dedup/signer.py).
+DUCKDB_THREADS: int | None = None
 _HEX = np.zeros(256, np.uint8)
 _HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
 
@@ -73,7 +76,7 @@ def sha1_hash32_batch(spans: Spans) -> np.ndarray:
     """datasketch.hashfunc.sha1_hash32 of every shingle (first 4 digest bytes, little-endian), via DuckDB."""
     if len(spans.start) == 0:
         return np.zeros(0, np.uint32)
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config={"threads": DUCKDB_THREADS} if DUCKDB_THREADS else {})
     try:
         shingle_table = pa.table({"s": _binary_view(spans)})  # noqa: F841 (read by DuckDB's replacement scan)
         hexes = con.sql("SELECT sha1(s)[1:8] AS h FROM shingle_table").to_arrow_table()

@@ -4,6 +4,7 @@ the shards as Prefect tasks."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,6 +13,7 @@ from typing import Any
 from curation.dedup.clusters import write_annotations
 from curation.dedup.config import DedupConfig
 from curation.dedup.index import find_edges, pending, prepare, sign_shard
+from curation.dedup.signer import Signer
 from curation.warehouse import RunRecorder, Warehouse
 
 ShardRunner = Callable[..., Future]
@@ -29,12 +31,19 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     if submit is None:
         pool = ThreadPoolExecutor(cfg.workers)
         submit = pool.submit
+    signer = None
     try:
         with run.timed("sign"):
             con = prepare(wh, params_id, cfg.memory_limit)
+            batches = pending(con, cfg, cfg.batch_size)
+            head = list(itertools.islice(batches, 2))
+            processes = cfg.sign_processes if cfg.sign_processes is not None else cfg.workers * (len(head) > 1)
+            signer = Signer(cfg, processes)
+            run.set("extra", "sign_processes", processes)
             inflight: list[Future] = []
-            for i, batch in enumerate(pending(con, cfg, cfg.batch_size)):
-                inflight.append(submit(sign_shard, wh, batch, cfg, params_id, run.run_id, f"{run.run_id}-{i:05d}"))
+            for i, batch in enumerate(itertools.chain(head, batches)):
+                unit = f"{run.run_id}-{i:05d}"
+                inflight.append(submit(sign_shard, wh, batch, cfg, params_id, run.run_id, unit, signer))
                 while len(inflight) >= 2 * cfg.workers:
                     counts.update(inflight.pop(0).result())
             for f in inflight:
@@ -43,6 +52,8 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     finally:
         if pool is not None:
             pool.shutdown()
+        if signer is not None:
+            signer.close()
     with run.timed("candidates"):
         counts.update(find_edges(wh, cfg, params_id, run.run_id))
     with run.timed("cluster_annotate"):
