@@ -1,7 +1,10 @@
 """Quality-scoring benchmarks on real PubMed text (the shared samples beside the checkout):
 
 1. signal quality: the reference LM, trained on PubMedQA contexts, separates held-out real PubMed abstracts from
-   corrupted versions of them (shuffled words; mixed-in web boilerplate): ROC AUC of perplexity;
+   corrupted versions of them (shuffled words; mixed-in web boilerplate): ROC AUC of document perplexity (`ppl`),
+   of the worst line's perplexity (`ppl_max_line`) and of their combination `ppl_nll + ppl_max_line_nll` (the
+   signal the target applies to; fixed before measuring, no fitted weights). Also reported: the same on the
+   PubMedQA contexts the LM held out from training (dev), and two segmentation controls;
 2. perplexity docs/s: our batched, length-bucketed, windowed scorer vs a plain per-document transformers forward
    loop over the same windows with the same model (same NLL required);
 3. classifier docs/s: our scorer (length buckets; plus its ONNX Runtime and int8 options) vs ST.encode at batch
@@ -38,7 +41,7 @@ from curation.quality.config import PerplexityConfig, ReferenceLMConfig
 from curation.quality.edu_model import EduClassifier, load_encoder, resolve_encoder
 from curation.quality.edu_score import EduPredictor
 from curation.quality.perplexity import PerplexityScorer, windows
-from curation.quality.reference_lm import train_reference_lm
+from curation.quality.reference_lm import HOLDOUT_EVERY, train_reference_lm
 from curation.quality.runtime import configure_threads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +55,11 @@ BOILERPLATE = [
     "You must enable JavaScript to view this page.",
     "Follow us for more news, deals and special offers.",
 ]
+SIGNALS = {  # name -> score of an annotation row (higher = more likely corrupted), in nats per token
+    "ppl": lambda r: r["ppl_nll"],
+    "ppl_max_line": lambda r: r["ppl_max_line_nll"],
+    "combined": lambda r: r["ppl_nll"] + r["ppl_max_line_nll"],  # log(ppl * ppl_max_line)
+}
 PPL_TOLERANCE = 1e-3  # relative, per document: batched+padded vs one window at a time
 EDU_FP32_TOLERANCE = 1e-4  # absolute, on the 1–5 score scale: fp32 paths vs the baseline
 EDU_TOLERANCE = 0.1  # absolute, on the 1–5 score scale: the int8 option vs the fp32 baseline
@@ -93,6 +101,16 @@ def with_boilerplate(text: str, rng: random.Random) -> str:
     return "\n".join(out)
 
 
+def one_line(text: str) -> str:
+    """Control for shuffled: the real text on one line (so it is split into sentences, as a shuffled text is)."""
+    return " ".join(text.split())
+
+
+def one_sentence_per_line(text: str) -> str:
+    """Control for boilerplate: the real text cut into the same one-sentence lines, without the boilerplate."""
+    return "\n".join(s.strip() + "." for s in text.replace("\n", " ").split(". "))
+
+
 def auc(pos: list[float], neg: list[float]) -> float:
     """P(a corrupted text has higher perplexity than a real one), ties count half."""
     p, n = np.array(pos)[:, None], np.array(neg)[None, :]
@@ -132,19 +150,17 @@ def bench_signal_and_ppl(data: Path, quick: bool, results: dict, rounds: int) ->
         dest, secs = timed(train_reference_lm, train, cfg, Path(tmp), {"source": "pubmedqa contexts"})
         scorer = PerplexityScorer(str(dest), PerplexityConfig())
         plain = AutoModelForCausalLM.from_pretrained(dest).eval()
-        rng = random.Random(0)
-        real = [r["ppl"] for r in scorer.score(_docs(held))]
-        shuf = [r["ppl"] for r in scorer.score(_docs([shuffled(t, rng) for t in held]))]
-        boil = [r["ppl"] for r in scorer.score(_docs([with_boilerplate(t, rng) for t in held]))]
+        dev = train[::HOLDOUT_EVERY]  # the contexts train_reference_lm held out from training
         results["signal"] = {
-            "train_docs": len(train),
+            "train_docs": len(train) - len(dev),
             "heldout_abstracts": len(held),
+            "dev_contexts": len(dev),
             "train_seconds": round(secs, 1),
-            "heldout_ppl_median": float(np.median(real)),
-            "auc_shuffled": auc(shuf, real),
-            "auc_boilerplate": auc(boil, real),
-            "auc_all": auc(shuf + boil, real),
+            "combined": "ppl_nll + ppl_max_line_nll",
+            "test": signal_aucs(scorer, held, random.Random(0), controls=True),
+            "dev": signal_aucs(scorer, dev, random.Random(1)),
         }
+        results["signal"]["heldout_ppl_median"] = results["signal"]["test"].pop("real_ppl_median")
         corpus = (held * 10)[: 200 if quick else 600]
         out, secs = interleaved(
             {"ours": lambda x: [r["ppl"] for r in scorer.score(_docs(x))], "baseline": lambda x: plain_ppl(plain, scorer, x)},
@@ -163,6 +179,34 @@ def bench_signal_and_ppl(data: Path, quick: bool, results: dict, rounds: int) ->
             "tolerance": PPL_TOLERANCE,
             "equal": rel <= PPL_TOLERANCE,
         }
+
+
+def signal_aucs(scorer: PerplexityScorer, texts: list[str], rng: random.Random, controls: bool = False) -> dict:
+    """AUC of each signal: real texts vs their shuffled and boilerplate versions (and, with `controls`, vs the
+    real texts re-segmented like the corrupted ones)."""
+    sets = {
+        "real": texts,
+        "shuffled": [shuffled(t, rng) for t in texts],
+        "boilerplate": [with_boilerplate(t, rng) for t in texts],
+    }
+    if controls:
+        sets["real_one_line"] = [one_line(t) for t in texts]
+        sets["real_one_sentence_per_line"] = [one_sentence_per_line(t) for t in texts]
+    rows = {name: scorer.score(_docs(x)) for name, x in sets.items()}
+    out: dict = {"real_ppl_median": float(np.median([r["ppl"] for r in rows["real"]]))}
+    for sig, f in SIGNALS.items():
+        v = {name: [f(r) for r in rs] for name, rs in rows.items()}
+        out[sig] = {
+            "shuffled": auc(v["shuffled"], v["real"]),
+            "boilerplate": auc(v["boilerplate"], v["real"]),
+            "all": auc(v["shuffled"] + v["boilerplate"], v["real"]),
+        }
+        if controls:
+            out[sig]["shuffled_vs_real_one_line"] = auc(v["shuffled"], v["real_one_line"])
+            out[sig]["boilerplate_vs_real_one_sentence_per_line"] = auc(
+                v["boilerplate"], v["real_one_sentence_per_line"]
+            )
+    return out
 
 
 def _docs(texts: list[str]):
@@ -249,10 +293,18 @@ def main() -> None:
     )
     print("| benchmark | ours | baseline | ratio | agreement |\n|---|---|---|---|---|")
     if s := results.get("signal"):
+        for sig in SIGNALS:
+            t, d = s["test"][sig], s["dev"][sig]
+            print(
+                f"| LM AUC real vs shuffled / boilerplate / all (`{sig}`) | {t['shuffled']:.3f} / "
+                f"{t['boilerplate']:.3f} / {t['all']:.3f} | target ≥ 0.95 | | controls {t['shuffled_vs_real_one_line']:.3f}"
+                f" / {t['boilerplate_vs_real_one_sentence_per_line']:.3f}; dev {d['shuffled']:.3f} / "
+                f"{d['boilerplate']:.3f} / {d['all']:.3f} |"
+            )
         print(
-            f"| LM AUC real vs shuffled / boilerplate / all | {s['auc_shuffled']:.3f} / {s['auc_boilerplate']:.3f} "
-            f"/ {s['auc_all']:.3f} | target ≥ 0.95 | | {s['heldout_abstracts']} held-out abstracts, "
-            f"LM trained on {s['train_docs']} PubMedQA contexts in {s['train_seconds']} s |"
+            f"| (signal data) | {s['heldout_abstracts']} held-out PubMed abstracts | | | LM trained on "
+            f"{s['train_docs']} PubMedQA contexts in {s['train_seconds']} s; dev = its {s['dev_contexts']} held-out "
+            f"contexts; combined = {s['combined']} |"
         )
     if p := results.get("perplexity"):
         print(

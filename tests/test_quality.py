@@ -22,13 +22,13 @@ from curation.quality.config import (
     TeacherConfig,
 )
 from curation.quality.corpus import Doc
-from curation.quality.perplexity import PerplexityScorer, windows
+from curation.quality.perplexity import PerplexityScorer, segments, windows
 from curation.quality.runtime import ModelLoadError
 from curation.quality.scoring import run_scorer
 from curation.synth.engine import GenResult
 from curation.warehouse import connect, start_run
 from tests.factories import doc_row, write_documents
-from tests.quality_helpers import corpus, teacher_answer, tiny_encoder
+from tests.quality_helpers import SENTENCES, corpus, teacher_answer, tiny_encoder
 
 GERMAN = (
     "Die Patienten wurden nach dem Zufallsprinzip einer Behandlung mit Metformin oder Placebo zugeteilt. "
@@ -121,22 +121,104 @@ def test_reference_lm_is_versioned_with_card_and_reloads(reference_lm):
 
 
 def test_batched_windowed_perplexity_equals_plain_forward(reference_lm):
-    """Batching, padding and windowing must not change a document's NLL."""
+    """Batching, padding and windowing must not change a document's NLL, nor its worst line's mean NLL."""
     scorer = PerplexityScorer(str(reference_lm), PerplexityConfig(window=64, stride=32, batch_size=4))
-    texts = [*corpus(6, seed=3), "Short text.", " ".join(corpus(4, seed=4))]
-    batched = scorer.nll(texts)
-    for text, (total, n, _) in zip(texts, batched, strict=True):
-        ids = scorer.token_ids([text])[0]
-        expected, count = 0.0, 0
+    multiline = "Title of the study\n\n" + "\n".join(corpus(5, seed=5)) + "\nA 3 word line.\n"
+    texts = [*corpus(6, seed=3), "Short text.", " ".join(corpus(4, seed=4)), multiline]
+    batched = scorer.nll_with_segments(texts)
+    assert [r[:3] for r in batched] == scorer.nll(texts)
+    for text, (total, n, _, worst) in zip(texts, batched, strict=True):
+        enc = scorer.tok([text], add_special_tokens=False, return_offsets_mapping=True)
+        ids = [scorer.bos, *enc["input_ids"][0]]
+        token_nll = {}
         for b, e, first in windows(len(ids), 64, 32):  # one window at a time, unpadded
             inp = torch.tensor([ids[b:e]])
             with torch.inference_mode():
                 logp = scorer.model(input_ids=inp).logits[0].log_softmax(-1)
             for t in range(first, e - b):
-                expected -= float(logp[t - 1, ids[b + t]])
-                count += 1
-        assert n == count == len(ids) - 1
-        assert total == pytest.approx(expected, rel=1e-4)
+                token_nll[b + t] = -float(logp[t - 1, ids[b + t]])
+        assert n == len(token_nll) == len(ids) - 1
+        assert total == pytest.approx(sum(token_nll.values()), rel=1e-4)
+        # reference for the worst segment: lines (or sentences of a one-line text) found by plain string search,
+        # each token in the segment that holds its last character
+        lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+        pieces = lines if len(lines) > 1 else lines[0].replace(". ", ".\0").split("\0")
+        spans, at = [], 0
+        for piece in pieces:
+            at = text.index(piece, at)
+            spans.append((at, at + len(piece)))
+            at += len(piece)
+        per_segment: dict[int, list[float]] = {}
+        for pos, (a, z) in enumerate(enc["offset_mapping"][0], start=1):
+            k = [k for k, (sa, sz) in enumerate(spans) if a < z and sa <= z - 1 < sz]
+            if k:
+                per_segment.setdefault(k[0], []).append(token_nll[pos])
+        means = [sum(v) / len(v) for v in per_segment.values() if len(v) >= 5]
+        assert (worst is None) == (not means)
+        if means:
+            assert worst == pytest.approx(max(means), rel=1e-4)
+
+
+def test_segments_are_lines_or_the_sentences_of_one_line():
+    text = "  Title.\n\nFirst line. Still first!\r\n\tSecond line?  \n"
+    assert [text[a:b] for a, b in segments(text)] == ["Title.", "First line. Still first!", "Second line?"]
+    one = "  One. Two!  Three? e.g. four.five\tx  "
+    assert [one[a:b] for a, b in segments(one)] == ["One.", "Two!", "Three?", "e.g.", "four.five\tx"]
+    assert segments(" \n  ") == []
+
+
+def test_max_line_perplexity_flags_one_garbage_line(reference_lm):
+    """In-distribution sentences with one garbage sentence: the worst line's perplexity jumps, the document's
+    barely moves. With every token inside a segment (sentences of one line), ppl is a token-weighted mean of the
+    segment means, so ppl_max_line >= ppl by construction; the margins below are what the trained LM adds."""
+    scorer = PerplexityScorer(str(reference_lm), PerplexityConfig())
+    base = SENTENCES[:6] * 2
+    garbage = "Zqx vkj wpl oofm rgtx qqzv vbk jhw."
+    rows = {
+        name: scorer.score([Doc(name, sep.join(base[:6] + extra + base[6:]))])[0]
+        for name, sep, extra in [
+            ("clean", " ", []),
+            ("garbage", " ", [garbage]),
+            ("clean_lines", "\n", []),
+            ("garbage_lines", "\n", [garbage]),
+        ]
+    }
+    for clean, bad in [("clean", "garbage"), ("clean_lines", "garbage_lines")]:
+        c, g = rows[clean], rows[bad]
+        assert g["ppl_max_line"] > 1.5 * g["ppl"]
+        assert g["ppl_max_line"] > 1.5 * c["ppl_max_line"]
+        assert g["ppl"] < 1.2 * c["ppl"]
+        assert g["ppl_max_line_nll"] == pytest.approx(math.log(g["ppl_max_line"]))
+    assert rows["clean"]["ppl_max_line"] >= rows["clean"]["ppl"]
+
+
+def test_max_line_perplexity_of_a_one_segment_document_is_its_perplexity(reference_lm):
+    scorer = PerplexityScorer(str(reference_lm), PerplexityConfig())
+    one, short, tiny = scorer.score(
+        [Doc("one", SENTENCES[0]), Doc("short", "A b.\nC d.\nE."), Doc("tiny", "Fever")]
+    )
+    assert one["n_tokens"] >= 5 and one["ppl_max_line"] == pytest.approx(one["ppl"], rel=1e-9)
+    # no line of >= line_min_tokens scored tokens: the document's perplexity
+    assert short["ppl_max_line"] == short["ppl"] and tiny["ppl_max_line"] == tiny["ppl"]
+    strict = PerplexityScorer(str(reference_lm), PerplexityConfig(line_min_tokens=10_000))
+    assert strict.version != scorer.version  # the setting is part of the version: changing it rescores
+    (r,) = strict.score([Doc("g", "\n".join(SENTENCES))])
+    assert r["ppl_max_line"] == r["ppl"]
+
+
+def test_max_line_perplexity_is_written(wh, reference_lm):
+    _docs(wh, 6, [("x:lines", "\n".join(SENTENCES))])
+    with start_run(wh, "score") as run:
+        totals = run_scorer(wh, PerplexityScorer(str(reference_lm), PerplexityConfig()), run)
+    assert totals == {"scored": 7, "quarantined": 0}
+    rows = connect(wh).execute(
+        "select doc_id, ppl, ppl_max_line, ppl_max_line_nll from documents_enriched order by doc_id"
+    ).fetchall()
+    assert len(rows) == 7
+    for doc_id, ppl, line, line_nll in rows:
+        assert math.isfinite(line) and line >= 1 and line_nll == pytest.approx(math.log(line))
+        if doc_id == "x:lines":  # twelve different lines: the worst is worse than their average
+            assert line > ppl
 
 
 def test_perplexity_separates_text_from_shuffled_words(reference_lm):

@@ -69,6 +69,9 @@ class PerplexityConfig(StrictModel):
     )
     max_tokens: int = Field(default=4096, ge=16, description="score at most this many leading tokens per document")
     batch_size: int = Field(default=32, ge=1)
+    line_min_tokens: int = Field(
+        default=5, ge=1, description="ppl_max_line considers only lines (or sentences) with this many scored tokens"
+    )
 
 
 class TeacherConfig(StrictModel):
