@@ -10,6 +10,7 @@ chain, ~1.5 KB per document) with planted variants at known word-edit rates.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import gzip
 import json
@@ -18,6 +19,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from itertools import combinations, pairwise, product
 from pathlib import Path
@@ -226,6 +228,32 @@ def _build_warehouse(root: str, n: int) -> None:
     Path(root, "planted.json").write_text(json.dumps(planted))
 
 
+class WorkerRSS:
+    """Peak RSS of the largest child process (the signing workers), sampled every 0.2 s. getrusage's
+    RUSAGE_CHILDREN cannot tell: on Linux a child's ru_maxrss starts at its parent's RSS at fork time."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._stop.wait(0.2):
+            for child in psutil.Process().children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    self.peak_mb = max(self.peak_mb, child.memory_info().rss / 2**20)
+
+    def __enter__(self) -> WorkerRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _run_dedup(root: str, cfg_json: str) -> dict:
     from curation.dedup.config import DedupConfig
     from curation.dedup.stage import run_dedup
@@ -233,12 +261,13 @@ def _run_dedup(root: str, cfg_json: str) -> dict:
 
     wh = Warehouse(root)
     cfg = DedupConfig.model_validate_json(cfg_json)
+    sampler = WorkerRSS()
     t = time.perf_counter()
-    with start_run(wh, "dedup") as run:
+    with sampler, start_run(wh, "dedup") as run:
         summary = run_dedup(wh, cfg, run)
     elapsed = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest signing process
+    worker_rss = sampler.peak_mb
     con = connect(wh)
     n = con.execute("SELECT count(*) FROM annotations_dedup").fetchone()[0]
     planted = json.loads(Path(root, "planted.json").read_text())
@@ -262,7 +291,7 @@ def _run_dedup(root: str, cfg_json: str) -> dict:
         "seconds": round(elapsed, 1),
         "docs_per_s": round(n / elapsed),
         "peak_rss_mb": round(rss),
-        "worker_peak_rss_mb": round(worker_rss),
+        "worker_peak_rss_mb": round(worker_rss),  # sampled
         "sign_processes": run.snapshot()["extra"].get("sign_processes"),
         "summary": {k: v for k, v in summary.items() if isinstance(v, int)},
         "planted_recall": {str(r): {"pairs": c, "recall": round(float(v), 4)} for r, c, v in per_rate},
