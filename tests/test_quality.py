@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -122,7 +124,8 @@ def test_reference_lm_is_versioned_with_card_and_reloads(reference_lm):
 
 def test_batched_windowed_perplexity_equals_plain_forward(reference_lm):
     """Batching, padding and windowing must not change a document's NLL, nor its worst line's mean NLL."""
-    scorer = PerplexityScorer(str(reference_lm), PerplexityConfig(window=64, stride=32, batch_size=4))
+    cfg = PerplexityConfig(window=64, stride=32, batch_size=4, precision="fp32")
+    scorer = PerplexityScorer(str(reference_lm), cfg)
     multiline = "Title of the study\n\n" + "\n".join(corpus(5, seed=5)) + "\nA 3 word line.\n"
     texts = [*corpus(6, seed=3), "Short text.", " ".join(corpus(4, seed=4)), multiline]
     batched = scorer.nll_with_segments(texts)
@@ -157,6 +160,17 @@ def test_batched_windowed_perplexity_equals_plain_forward(reference_lm):
         assert (worst is None) == (not means)
         if means:
             assert worst == pytest.approx(max(means), rel=1e-4)
+
+
+def test_bf16_perplexity_is_close_to_fp32_and_versioned_apart(reference_lm):
+    texts = [Doc(str(i), t) for i, t in enumerate([*corpus(8, seed=7), "Title line\n" + " ".join(SENTENCES[:4])])]
+    fp32 = PerplexityScorer(str(reference_lm), PerplexityConfig(precision="fp32"))
+    bf16 = PerplexityScorer(str(reference_lm), PerplexityConfig(precision="bf16"))
+    assert next(bf16.model.parameters()).dtype == torch.bfloat16 and bf16.version != fp32.version
+    for a, b in zip(fp32.score(texts), bf16.score(texts), strict=True):
+        for col in ("ppl", "ppl_max_line"):
+            assert a[col] != b[col] and b[col] == pytest.approx(a[col], rel=0.02)
+        assert a["n_tokens"] == b["n_tokens"]
 
 
 def test_segments_are_lines_or_the_sentences_of_one_line():
@@ -423,7 +437,8 @@ def test_classifier_trains_saves_reloads_and_scores(labelled_wh, tmp_path, finet
     again = EduPredictor(model2, tok2, 256, 8, backend="onnx").predict(corpus(5))
     assert all(abs(a - b).max() < 1e-4 for a, b in zip(exact, again, strict=True))
     with start_run(wh, "score") as run:
-        totals = run_scorer(wh, EduScorer(str(dest.parent), EduConfig()), run)
+        scorer = EduScorer(str(dest.parent), EduConfig())
+        totals = run_scorer(wh, scorer, run)
     assert totals["scored"] == 64 and totals["quarantined"] == 0
     row = (
         connect(wh)
@@ -433,7 +448,8 @@ def test_classifier_trains_saves_reloads_and_scores(labelled_wh, tmp_path, finet
         .fetchone()
     )
     assert 1 <= row[1] <= 5 and row[2] in ("clinical_case", "study", "review", "other")
-    assert row[3] in ("clinical", "biomedical", "other") and row[4] == f"medcurate-edu-classifier@{dest.name}"
+    precision = "" if scorer.predictor.precision == "fp32" else f"/{scorer.predictor.precision}"
+    assert row[3] in ("clinical", "biomedical", "other") and row[4] == f"medcurate-edu-classifier@{dest.name}{precision}"
 
 
 def test_classifier_with_other_encoder_is_incompatible(labelled_wh, tmp_path):
@@ -469,6 +485,24 @@ def test_minilm_classifier_backends_agree():
     assert int8.quantized and int8.session is not None
     drift = abs(int8.predict(texts)[0] - fp32[0]).max()
     assert 0 < drift < 0.1  # quantized for real, and close
+    bf16 = EduPredictor(model, tok, 256, 4, precision="bf16")
+    assert bf16.model.encoder.dtype == torch.bfloat16 and model.encoder.dtype == torch.float32  # caller's model kept
+    got = bf16.predict(texts)
+    assert got[0].dtype == np.float64 and 0 < abs(got[0] - fp32[0]).max() < 0.05  # bf16 for real, and close
+    assert (got[1].argmax(1) == fp32[1].argmax(1)).mean() >= 0.9
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    from curation.quality import runtime
+
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if not torch.cuda.is_available() and flags:
+        assert runtime.native_bf16() == any(f in flags.split() for f in ("amx_bf16", "avx512_bf16"))
+    monkeypatch.setattr(runtime, "native_bf16", lambda: True)
+    assert runtime.resolve_precision("auto") == "bf16"
+    monkeypatch.setattr(runtime, "native_bf16", lambda: False)
+    assert runtime.resolve_precision("auto") == "fp32"
+    assert runtime.resolve_precision("bf16") == "bf16" and runtime.resolve_precision("fp32") == "fp32"
 
 
 def test_edu_scorer_nan_head_is_quarantined(labelled_wh, tmp_path):

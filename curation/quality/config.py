@@ -72,6 +72,11 @@ class PerplexityConfig(StrictModel):
     line_min_tokens: int = Field(
         default=5, ge=1, description="ppl_max_line considers only lines (or sentences) with this many scored tokens"
     )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="model weights and activations: auto = bf16 where the hardware has native bf16 (AMX / AVX512-BF16 "
+        "CPUs, CUDA), else fp32; the cross-entropy is always fp32",
+    )
 
 
 class TeacherConfig(StrictModel):
@@ -109,13 +114,20 @@ class EduConfig(StrictModel):
     model: str | None = None
     teacher: TeacherConfig | None = None
     train: EduTrainConfig = Field(default_factory=EduTrainConfig)
-    batch_size: int = Field(default=64, ge=1)
+    batch_size: int = Field(
+        default=32, ge=1, description="documents per forward pass; on CPU, 32 beat 64 (bf16: 125 vs 102 docs/s)"
+    )
     backend: Literal["auto", "onnx", "torch"] = Field(
         default="auto", description="auto = torch (measured fastest here); onnx = ONNX Runtime graph, same scores"
     )
     quantize: bool = Field(
         default=False,
         description="CPU: ONNX Runtime with per-channel dynamic int8 MatMuls (scores move by < 0.1)",
+    )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="torch backend: auto = bf16 encoder where the hardware has native bf16 (AMX / AVX512-BF16 CPUs, "
+        "CUDA), else fp32; pooling and heads are always fp32",
     )
     keep_threshold: float = Field(default=3.0, description="edu_score at or above this is 'educational'")
 

@@ -9,6 +9,7 @@ float rounding), and `quantize: true` runs that graph with per-channel dynamic i
 
 from __future__ import annotations
 
+import copy
 import io
 import tempfile
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ import torch
 from curation.quality.config import EduConfig
 from curation.quality.corpus import Doc
 from curation.quality.edu_model import DOC_TYPES, DOMAINS, EduClassifier, load_classifier
-from curation.quality.runtime import device, length_buckets
+from curation.quality.runtime import device, length_buckets, resolve_precision
 from curation.quality.scoring import Rejected
 
 OUTPUTS = ("score", "doc_type_logits", "domain_logits")
@@ -96,6 +97,7 @@ class EduPredictor:
         *,
         backend: str = "torch",
         quantize: bool = False,
+        precision: str = "fp32",
     ):
         self.dev = device()
         self.tok = tok
@@ -104,7 +106,11 @@ class EduPredictor:
         self.pad = tok.pad_token_id or 0
         self.backend = pick_backend(backend, quantize)
         self.quantized = quantize and self.backend == "onnx"
+        self.precision = resolve_precision(precision) if self.backend == "torch" else "fp32"
         self.model = model.eval()
+        if self.precision == "bf16":  # a bf16 copy of the encoder; pooling and heads stay fp32 (caller's model untouched)
+            self.model = copy.deepcopy(self.model)
+            self.model.encoder.to(torch.bfloat16)
         self.session = None
         if self.backend == "onnx":
             sample = self._pad([[self.pad + 1] * 4, [self.pad + 1] * 3])
@@ -153,10 +159,17 @@ class EduScorer:
     def __init__(self, model_path: str, cfg: EduConfig):
         model, tok, info = load_classifier(model_path)
         self.info = info
-        self.version = f"{info.get('name', 'edu-classifier')}@{info.get('version', 'unversioned')}"
         self.predictor = EduPredictor(
-            model, tok, int(info.get("max_length", 256)), cfg.batch_size, backend=cfg.backend, quantize=cfg.quantize
+            model,
+            tok,
+            int(info.get("max_length", 256)),
+            cfg.batch_size,
+            backend=cfg.backend,
+            quantize=cfg.quantize,
+            precision=cfg.precision,
         )
+        precision = "" if self.predictor.precision == "fp32" else f"/{self.predictor.precision}"
+        self.version = f"{info.get('name', 'edu-classifier')}@{info.get('version', 'unversioned')}{precision}"
 
     def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
         keep = [i for i, d in enumerate(docs) if d.text.strip()]

@@ -33,7 +33,14 @@ import torch.nn.functional as F
 
 from curation.quality.config import PerplexityConfig
 from curation.quality.corpus import Doc
-from curation.quality.runtime import ModelLoadError, check_model_dir, device, fuse_tanh_gelu, length_buckets
+from curation.quality.runtime import (
+    ModelLoadError,
+    check_model_dir,
+    device,
+    fuse_tanh_gelu,
+    length_buckets,
+    resolve_precision,
+)
 from curation.quality.scoring import Rejected
 
 MODEL_FILES = ("config.json",)
@@ -124,6 +131,9 @@ class PerplexityScorer:
         self.cfg = cfg
         self.path = resolve_model_dir(model_path)
         self.model, self.tok = load_causal_lm(self.path)
+        self.precision = resolve_precision(cfg.precision)
+        if self.precision == "bf16":  # ppl moves by ~0.1 % (bench/quality.py); the NLL sums stay fp64
+            self.model.to(torch.bfloat16)
         ctx = getattr(self.model.config, "n_positions", None) or getattr(
             self.model.config, "max_position_embeddings", cfg.window
         )
@@ -139,6 +149,7 @@ class PerplexityScorer:
             "stride": self.stride,
             "max_tokens": cfg.max_tokens,
             "line_min_tokens": cfg.line_min_tokens,
+            "precision": self.precision,
         }
         digest = hashlib.sha256(json.dumps([self.path, settings], sort_keys=True).encode()).hexdigest()[:10]
         self.version = f"{Path(self.path).name or self.path}@{digest}"

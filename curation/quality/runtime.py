@@ -22,6 +22,30 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def native_bf16() -> bool:
+    """Whether this machine multiplies bf16 in hardware: a CUDA GPU that supports it, or an x86 CPU with AMX or
+    AVX512-BF16 (oneDNN then runs bf16 matmuls at several times the fp32 rate; elsewhere bf16 is emulated and
+    slower than fp32)."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = next(
+            (line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+             if line.startswith("flags")),
+            [],
+        )
+    except OSError:
+        return False
+    return bool({"amx_bf16", "avx512_bf16"} & set(flags))
+
+
+def resolve_precision(requested: str) -> str:
+    """`auto` = bf16 where the hardware has it natively, fp32 elsewhere."""
+    if requested == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return requested
+
+
 def configure_threads(threads: int | None = None) -> int:
     """Intra-op threads = the cores this process may use (not the machine's count, which over-subscribes in
     containers); inter-op 1, since scoring runs one model call at a time."""
