@@ -49,10 +49,11 @@ def load_items(shared: Path) -> list[dict]:
     from curation.ingest.formats import get_format
     from curation.ingest.items import Record
 
-    def parsed(fmt: str, path: Path, split: str) -> list[dict] | None:
+    def parsed(fmt: str, path: Path, split: str, options: dict | None = None) -> list[dict] | None:
         try:
             spec = get_format(fmt)
-            return [it.row for it in spec.parser()(path, spec.options({}), split) if isinstance(it, Record)]
+            opts = spec.options(options or {})
+            return [it.row for it in spec.parser()(path, opts, split) if isinstance(it, Record)]
         except ImportError:
             return None
 
@@ -60,7 +61,7 @@ def load_items(shared: Path) -> list[dict]:
     medqa = next((shared / "medqa_usmle").glob("*.jsonl"))
     items += parsed("medqa", medqa, "test") or []
     medmcqa = next((shared / "medmcqa").glob("*.jsonl"))
-    rows = parsed("medmcqa", medmcqa, "validation")
+    rows = parsed("medmcqa", medmcqa, "validation", {"cop_base": 1})  # SOURCE.md: cop 1-4 -> opa..opd
     if rows is None:
         rows = [{"item_id": f"medmcqa:validation:{o['id']}", "benchmark": "medmcqa", "question": o["question"]}
                 for o in map(json.loads, medmcqa.read_text().splitlines()) if o.get("question")]
