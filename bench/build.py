@@ -26,6 +26,7 @@ os.environ.setdefault("MEDCURATE_PROGRESS", "0")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+import yaml  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -48,6 +49,23 @@ def generated_manifest(directory: Path, n_files: int, rows: int) -> Path:
     return m
 
 
+def relocated_manifest(manifest: Path, directory: Path) -> Path:
+    """A copy of the manifest whose release goes under `directory` (each timed build writes a fresh release there,
+    never into the user's ./release), with its relative paths made absolute."""
+    spec = yaml.safe_load(manifest.read_text())
+    base = manifest.parent
+    for src in spec.get("sources", []):
+        src["paths"] = [str((base / p).resolve()) for p in src["paths"]]
+    synth = spec.get("synth") or {}
+    if synth.get("model") and (base / synth["model"]).exists():
+        synth["model"] = str((base / synth["model"]).resolve())
+    if spec.get("release"):
+        spec["release"]["out"] = str(directory / "release")
+    out = directory / manifest.name
+    out.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return out
+
+
 def table_counts(warehouse: Path) -> dict[str, int]:
     from curation.warehouse import Warehouse, connect
     from curation.warehouse.schemas import all_schemas
@@ -60,6 +78,7 @@ def timed_build(manifest: Path, workdir: Path, **kw) -> tuple[float, dict, dict[
     from flows.build import build_flow
 
     wh = Path(tempfile.mkdtemp(dir=workdir, prefix="wh-"))
+    manifest = relocated_manifest(manifest, wh)
     t0 = time.perf_counter()
     results = build_flow(manifest_path=str(manifest), warehouse=str(wh), **kw)
     return time.perf_counter() - t0, results, table_counts(wh)
