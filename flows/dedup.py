@@ -32,7 +32,8 @@ def _dedup_run(warehouse: str, cfg: DedupConfig, params: dict[str, Any]) -> dict
 
 def dedup_with_config(warehouse: str, cfg: DedupConfig, params: dict[str, Any] | None = None) -> dict[str, Any]:
     params = {**(params or {}), "dedup": cfg.model_dump(mode="json")}
-    return _dedup_run.with_options(task_runner=task_runner("threads", cfg.workers))(warehouse, cfg, params)
+    # Two shard threads per worker: while one waits for its batch's signatures, the other reads or writes.
+    return _dedup_run.with_options(task_runner=task_runner("threads", 2 * cfg.workers))(warehouse, cfg, params)
 
 
 @flow(name="dedup", log_prints=True)

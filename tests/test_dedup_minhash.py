@@ -47,6 +47,24 @@ def test_normalization_folds_case_width_punctuation_and_space():
     assert normalize("a,  b!", keep) == "a, b!"
 
 
+def test_ascii_fast_path_equals_the_regex_definition():
+    """normalize() takes a translate table for ASCII text; it must equal the regex definition on any ASCII input
+    (control characters, punctuation runs, underscores, every kind of whitespace)."""
+    import re
+
+    from curation.dedup.config import NormalizeConfig
+
+    punct = re.compile(r"[^\w\s]+")
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(128)]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))) for _ in range(2000)]
+    texts += ["a--b", "x_y.z", "Hello,\x1cworld!!", "tab\tand\x0bvt", "  (p<0.05)  "]
+    cfg = NormalizeConfig()
+    for t in texts:
+        expected = " ".join(punct.sub(" ", t.casefold()).split())
+        assert normalize(t, cfg) == expected, repr(t)
+
+
 def test_statuses_short_empty_truncated():
     cfg = DedupConfig.model_validate({"shingle": {"n": 2, "min_shingles": 3, "max_shingles": 5, "max_chars": 200}})
     texts = ["", " ... ", "one two", "one two three four", "w " * 50, "x y " * 150]

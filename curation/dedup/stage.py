@@ -29,7 +29,7 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     counts: Counter[str] = Counter()
     pool = None
     if submit is None:
-        pool = ThreadPoolExecutor(cfg.workers)
+        pool = ThreadPoolExecutor(2 * cfg.workers)  # as the flow: one batch signing, one being read or written
         submit = pool.submit
     signer = None
     try:
