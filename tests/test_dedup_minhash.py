@@ -47,19 +47,22 @@ def test_normalization_folds_case_width_punctuation_and_space():
     assert normalize("a,  b!", keep) == "a, b!"
 
 
-def test_ascii_fast_path_equals_the_regex_definition():
-    """normalize() takes a translate table for ASCII text; it must equal the regex definition on any ASCII input
-    (control characters, punctuation runs, underscores, every kind of whitespace)."""
+def test_punctuation_removal_equals_the_regex_definition():
+    """normalize() removes punctuation with translate tables and replacements, not the regex; it must equal the
+    regex definition on any input: ASCII (control characters, punctuation runs, underscores, every kind of
+    whitespace) and non-ASCII (symbols, combining marks, other scripts, lone surrogates) alike."""
     import re
 
     from curation.dedup.config import NormalizeConfig
 
     punct = re.compile(r"[^\w\s]+")
     rng = random.Random(5)
-    alphabet = [chr(c) for c in range(128)]
-    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))) for _ in range(2000)]
-    texts += ["a--b", "x_y.z", "Hello,\x1cworld!!", "tab\tand\x0bvt", "  (p<0.05)  "]
-    cfg = NormalizeConfig()
+    ascii_chars = [chr(c) for c in range(128)]
+    other = [*"±μ°–—…«»“”•†‡§¶©®™€£½²≥≤→αβγΩ中文。、，éèü\u0301\u200b\u3000\u00a0\ud800", *WORDS]
+    texts = ["".join(rng.choice(ascii_chars) for _ in range(rng.randint(0, 200))) for _ in range(2000)]
+    texts += ["".join(rng.choice(ascii_chars + other) for _ in range(rng.randint(0, 200))) for _ in range(2000)]
+    texts += ["a--b", "x_y.z", "Hello,\x1cworld!!", "tab\tand\x0bvt", "  (p<0.05)  ", "p ≤ 0.05 (±1.2 μg)…"]
+    cfg = NormalizeConfig(nfkc=False)
     for t in texts:
         expected = " ".join(punct.sub(" ", t.casefold()).split())
         assert normalize(t, cfg) == expected, repr(t)

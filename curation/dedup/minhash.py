@@ -23,8 +23,6 @@ _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE
 # DuckDB threads for the sha1 step; None = DuckDB's default (all cores). Signing worker processes set 1, since
 # the processes already use the cores (curation/dedup/signer.py).
 DUCKDB_THREADS: int | None = None
-_HEX = np.zeros(256, np.uint8)
-_HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
 
 
 @functools.cache
@@ -54,41 +52,47 @@ def fmix32(h: np.ndarray) -> np.ndarray:
 
 
 def _binary_view(spans: Spans) -> pa.Array:
-    """An Arrow binary_view array whose values are the shingles, pointing into spans.data (no copies)."""
+    """An Arrow binary_view array whose values are the shingles, pointing into (a padded copy of) spans.data.
+
+    A view is four little-endian uint32 words: length, then for values of up to 12 bytes the bytes themselves
+    (zero padded), else a 4-byte prefix, buffer index 0 and the offset. The words are gathered from a strided
+    uint32 view of the data at every byte offset (unaligned reads)."""
     n = len(spans.start)
-    views = np.zeros((n, 16), np.uint8)
-    views[:, 0:4] = spans.length.astype("<i4").view(np.uint8).reshape(-1, 4)
+    padded = spans.data + bytes(12)
+    words = np.ndarray((len(spans.data) + 9,), "<u4", padded, 0, (1,))  # words[i] = bytes i..i+3
+    views = np.empty((n, 4), "<u4")
+    views[:, 0] = spans.length
+    views[:, 1] = words[spans.start]
     small = spans.length <= 12
-    buf = np.frombuffer(spans.data + bytes(12), np.uint8)
-    if small.any():  # values of up to 12 bytes are stored inline in the view
+    if small.any():  # inline values: all three words, bytes past the length zeroed
         idx = np.flatnonzero(small)
-        inline = buf[spans.start[idx, None] + np.arange(12)]
-        inline[np.arange(12)[None, :] >= spans.length[idx, None]] = 0
-        views[idx, 4:16] = inline
+        length, start = spans.length[idx], spans.start[idx]
+        for j in range(3):
+            valid = np.clip(length - 4 * j, 0, 4).astype(np.uint64)
+            mask = ((np.uint64(1) << (valid * np.uint64(8))) - np.uint64(1)).astype(np.uint32)
+            views[idx, 1 + j] = words[start + 4 * j] & mask
     big = np.flatnonzero(~small)
-    if len(big):  # longer ones: 4-byte prefix, buffer index 0, offset
-        views[big, 4:8] = buf[spans.start[big, None] + np.arange(4)]
-        views[big, 12:16] = spans.start[big].astype("<i4").view(np.uint8).reshape(-1, 4)
-    return pa.Array.from_buffers(pa.binary_view(), n, [None, pa.py_buffer(views), pa.py_buffer(spans.data)])
+    views[big, 2] = 0
+    views[big, 3] = spans.start[big]
+    return pa.Array.from_buffers(pa.binary_view(), n, [None, pa.py_buffer(views), pa.py_buffer(padded)])
 
 
 def sha1_hash32_batch(spans: Spans) -> np.ndarray:
-    """datasketch.hashfunc.sha1_hash32 of every shingle (first 4 digest bytes, little-endian), via DuckDB."""
+    """datasketch.hashfunc.sha1_hash32 of every shingle (first 4 digest bytes, little-endian), via DuckDB: its
+    sha1 gives hex, unhex of the first 8 digits gives those 4 bytes, read in place as uint32."""
     if len(spans.start) == 0:
         return np.zeros(0, np.uint32)
     con = duckdb.connect(":memory:", config={"threads": DUCKDB_THREADS} if DUCKDB_THREADS else {})
     try:
         shingle_table = pa.table({"s": _binary_view(spans)})  # noqa: F841 (read by DuckDB's replacement scan)
-        hexes = con.sql("SELECT sha1(s)[1:8] AS h FROM shingle_table").to_arrow_table()
+        digests = con.sql("SELECT unhex(sha1(s)[1:8]) AS h FROM shingle_table").to_arrow_table()
     finally:
         con.close()
-    col = hexes.column("h").combine_chunks().cast(pa.large_string())
+    col = digests.column("h").combine_chunks().cast(pa.large_binary())
     offsets = np.frombuffer(col.buffers()[1], np.int64)[col.offset : col.offset + len(col) + 1]
-    if offsets[-1] - offsets[0] != 8 * len(col):
+    if offsets[-1] - offsets[0] != 4 * len(col):
         raise RuntimeError("unexpected sha1 output from DuckDB")
-    nibbles = _HEX[np.frombuffer(col.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]].reshape(-1, 8)
-    digest = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
-    return np.ascontiguousarray(digest).view("<u4").ravel().astype(np.uint32)
+    return np.frombuffer(col.buffers()[2], "<u4", len(col), int(offsets[0])).astype(np.uint32)
 
 
 def xxh32_batch(spans: Spans) -> np.ndarray:

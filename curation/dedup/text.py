@@ -7,6 +7,7 @@ ranges into one buffer, so that hashing and permutation run vectorized instead o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -17,9 +18,26 @@ import numpy as np
 from curation.dedup.config import NormalizeConfig, ShingleConfig
 
 _PUNCT = re.compile(r"[^\w\s]+")
-# ASCII text (most of PubMed) takes a translate table instead of the regex: equal to it by construction once
-# whitespace is folded (a run of punctuation becomes several spaces instead of one), and several times faster.
-_ASCII_PUNCT = str.maketrans({chr(c): " " for c in range(128) if _PUNCT.fullmatch(chr(c))})
+# Punctuation removal without the regex (a regex scan costs ~25 ns a character): ASCII punctuation becomes a space
+# through a byte translate table, and each distinct non-ASCII punctuation character of the text is replaced as a
+# whole UTF-8 sequence. A run of punctuation becomes several spaces instead of one, which the whitespace folding
+# that follows removes: equal to `_PUNCT.sub(" ", text)` then folding, by construction (and tested).
+_ASCII_PUNCT = bytes(0x20 if b < 128 and _PUNCT.fullmatch(chr(b)) else b for b in range(256))
+_ASCII = bytes(range(128))
+
+
+@functools.cache
+def _is_punct(ch: str) -> bool:
+    return _PUNCT.fullmatch(ch) is not None
+
+
+def _remove_punctuation(text: str) -> str:
+    data = text.encode("utf-8", "surrogatepass").translate(_ASCII_PUNCT)
+    if not text.isascii():
+        for ch in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass")):
+            if _is_punct(ch):
+                data = data.replace(ch.encode("utf-8", "surrogatepass"), b" ")
+    return data.decode("utf-8", "surrogatepass")
 
 
 def normalize(text: str, cfg: NormalizeConfig) -> str:
@@ -29,7 +47,7 @@ def normalize(text: str, cfg: NormalizeConfig) -> str:
     if cfg.casefold:
         text = text.casefold()
     if cfg.punctuation == "remove":
-        text = text.translate(_ASCII_PUNCT) if text.isascii() else _PUNCT.sub(" ", text)
+        text = _remove_punctuation(text)
     return " ".join(text.split())
 
 

@@ -21,6 +21,7 @@ from lxml import etree
 from curation.ingest.gzthread import ThreadedGzipReader
 from curation.ingest.items import Quarantined
 from curation.ingest.textio import is_gzip
+from curation.ingest.xmlblank import BlankElements
 
 # huge_tree stays off: libxml2 then refuses text nodes over 10 MB and absurd depths, which bounds one record.
 PARSER_OPTIONS = {
@@ -108,16 +109,19 @@ def stream_error(path: Path, reader: CountingReader, error: BaseException, recor
     return Quarantined(reason, f"{path}@{offset}", payload, detail)
 
 
-def iter_records(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element | Quarantined]:
+def iter_records(path: Path, tags: tuple[str, ...], blank: str | None = None) -> Iterator[etree._Element | Quarantined]:
     """Yield each complete element named in `tags`; a broken stream ends with one Quarantined item.
 
     The element is only valid until the next iteration: it is cleared, with its finished siblings, afterwards.
+    `blank` names an element the caller never reads: it is blanked before parsing (curation/ingest/xmlblank.py),
+    so it is absent from the yielded records. The quarantine window still shows the raw bytes.
     """
     with ThreadedGzipReader(path) if is_gzip(path) else open(path, "rb") as raw:
         reader = CountingReader(raw)
+        source = BlankElements(reader, blank) if blank else reader
         n = 0
         try:
-            for _, elem in etree.iterparse(reader, events=("end",), tag=tags, **PARSER_OPTIONS):
+            for _, elem in etree.iterparse(source, events=("end",), tag=tags, **PARSER_OPTIONS):
                 yield elem
                 n += 1
                 elem.clear(keep_tail=False)
