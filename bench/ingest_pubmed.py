@@ -78,32 +78,41 @@ def child(parser: str, path: str) -> None:
     print(json.dumps({"records": n, "seconds": seconds, "peak_rss_mb": peak_mb}))
 
 
-def measure(parser: str, path: Path, xml_bytes: int, repeat: int) -> dict:
-    """Best of `repeat` fresh subprocesses (the machine is shared: the minimum is the least disturbed run)."""
-    runs = []
+def run_child(parser: str, path: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", parser, str(path)], capture_output=True, text=True, check=True
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(path: Path, xml_bytes: int, repeat: int) -> dict[str, dict]:
+    """Best of `repeat` fresh subprocesses per parser, the two parsers taking turns: the machine is shared and its
+    speed drifts, so interleaving exposes both to the same conditions and the minimum is the least disturbed run."""
+    runs: dict[str, list[dict]] = {"ours": [], "pubmed_parser": []}
     for _ in range(repeat):
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", parser, str(path)], capture_output=True, text=True, check=True
-        )
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    best = min(runs, key=lambda r: r["seconds"])
+        for parser, out in runs.items():
+            out.append(run_child(parser, path))
     mb = xml_bytes / 1e6
-    return {
-        **best,
-        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-        "all_seconds": [round(r["seconds"], 3) for r in runs],
-        "parser": parser,
-        "file_mb": round(mb, 1),
-        "records_per_s": best["records"] / best["seconds"],
-        "mb_per_s": mb / best["seconds"],
-    }
+    result = {}
+    for parser, out in runs.items():
+        best = min(out, key=lambda r: r["seconds"])
+        result[parser] = {
+            **best,
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in out),
+            "all_seconds": [round(r["seconds"], 3) for r in out],
+            "parser": parser,
+            "file_mb": round(mb, 1),
+            "records_per_s": best["records"] / best["seconds"],
+            "mb_per_s": mb / best["seconds"],
+        }
+    return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="5 MB and 10 MB instead of 50 MB and 100 MB")
     ap.add_argument("--sizes-mb", type=int, nargs="+", help="file sizes to test (default 50 100)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per parser and size; the fastest counts")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per parser and size; the fastest counts")
     ap.add_argument("--child", nargs=2, metavar=("PARSER", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -116,14 +125,8 @@ def main() -> None:
         for size in sizes:
             path = Path(tmp) / f"pubmed_{size}mb.xml.gz"
             xml_bytes = build_file(path, size * 1_000_000, records)
-            for parser in ("ours", "pubmed_parser"):
-                rows.append(
-                    {
-                        "size_mb": size,
-                        "gz_mb": round(path.stat().st_size / 1e6, 1),
-                        **measure(parser, path, xml_bytes, args.repeat),
-                    }
-                )
+            for result in measure(path, xml_bytes, args.repeat).values():
+                rows.append({"size_mb": size, "gz_mb": round(path.stat().st_size / 1e6, 1), **result})
     print(f"{'size':>6} {'parser':<14} {'records':>8} {'seconds':>8} {'rec/s':>9} {'MB/s':>7} {'peak RSS MB':>11}")
     for r in rows:
         print(

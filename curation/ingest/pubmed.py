@@ -29,7 +29,13 @@ LICENSE_URL = "https://www.nlm.nih.gov/databases/download/terms_and_conditions.h
 COMMERCIAL_USE = False
 
 TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
-# PubmedData/ReferenceList (a third or more of a current file's bytes) is never read: blanked before parsing.
+# Elements never read, blanked before parsing (curation/ingest/xmlblank.py): on the shared 2026 samples 29 % of the
+# bytes are ReferenceList, 21 % AuthorList, 5 % History, 3 % InvestigatorList. CommentsCorrectionsList holds the
+# nested PMIDs that must never be taken for the record's own.
+NOT_READ = (
+    "ReferenceList", "AuthorList", "InvestigatorList", "History", "GrantList", "ChemicalList",
+    "CommentsCorrectionsList",
+)  # fmt: skip
 
 # MEDLINE language codes (ISO 639-2/B) to ISO 639-1; `mul` and `und` map to no language.
 LANGS = {
@@ -50,7 +56,7 @@ class Options(StrictModel):
 
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     index = 0
-    for elem in iter_records(path, TAGS, blank="ReferenceList"):
+    for elem in iter_records(path, TAGS, blank=NOT_READ):
         if isinstance(elem, Quarantined):
             yield elem
             return

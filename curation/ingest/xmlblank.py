@@ -6,8 +6,8 @@ sits between the byte stream and the parser and overwrites each such element wit
 stream keeps its exact length and line structure, so every line, column and byte offset the parser reports (record
 `source_ref`s, quarantine offsets) is still the raw file's, while libxml2 skips the region as whitespace.
 
-It is conservative: a region is blanked only when it is a complete element whose tags are exactly `<tag>` and
-`</tag>` (nesting counted) and contains no comment, CDATA section or processing instruction; markup outside
+It is conservative: a region is blanked only when it is a complete element (nesting counted, attributes allowed
+when their values hold no '<' or '>') that contains no comment, CDATA section or processing instruction; markup outside
 elements (comments, CDATA, PIs, the DOCTYPE) is passed through untouched and never scanned for tags, and a DOCTYPE
 with an internal subset turns blanking off for the stream. Anything else is left for the parser as it is. An
 element larger than `limit` is passed through too, so buffering stays bounded.
@@ -20,21 +20,24 @@ from typing import IO
 
 _BLANK = bytes(b if b in b"\r\n" else 0x20 for b in range(256))
 _MARKUP_END = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>", b"<!DOCTYPE": b">"}
+# Attributes whose values hold no '<' or '>' (XML allows '>' in a value; such a tag is simply not eligible).
+_ATTRS = rb"""(?:\s+[A-Za-z_:][-\w.:]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*"""
 READ_SIZE = 1 << 16
+HOLD = 256  # bytes kept back at a chunk end, where a start tag or a markup opener may be cut
 
 
 class BlankElements:
-    """A read() wrapper that turns every eligible `<tag>…</tag>` element into whitespace of the same length."""
+    """A read() wrapper that turns every eligible element named in `tags` into whitespace of the same length."""
 
-    def __init__(self, raw: IO[bytes], tag: str, limit: int = 32 << 20):
-        name = re.escape(tag.encode())
+    def __init__(self, raw: IO[bytes], tags: tuple[str, ...], limit: int = 32 << 20):
+        names = b"|".join(re.escape(t.encode()) for t in tags)
         self.raw = raw
         self.limit = limit
-        self._open = b"<" + tag.encode() + b">"
-        self._close = b"</" + tag.encode()
-        self._next = re.compile(b"<" + name + rb">|<!--|<!\[CDATA\[|<\?|<!DOCTYPE")
-        self._inner = re.compile(b"</?" + name + rb"(?=[\s/>])|<[!?]")
-        self._hold = max(len(self._open), *map(len, _MARKUP_END)) - 1  # a token may be cut by the chunk end
+        self._next = re.compile(b"<(" + names + b")" + _ATTRS + rb">|<!--|<!\[CDATA\[|<\?|<!DOCTYPE")
+        self._inner = {
+            t.encode(): re.compile(b"</?" + re.escape(t.encode()) + rb"(?=[\s/>])|<[!?]") for t in tags
+        }
+        self._start = {t.encode(): re.compile(b"<" + re.escape(t.encode()) + _ATTRS + b"(/?)>") for t in tags}
         self._buf = b""
         self._markup_end: bytes | None = None  # inside a comment/CDATA/PI/DOCTYPE: pass through up to this
         self._doctype = False
@@ -73,16 +76,16 @@ class BlankElements:
                 continue
             m = self._next.search(buf, pos) if self._enabled else None
             if m is None:
-                cut = len(buf) if self._eof or not self._enabled else max(pos, len(buf) - self._hold)
+                cut = len(buf) if self._eof or not self._enabled else max(pos, len(buf) - HOLD)
                 out.append(buf[pos:cut])
                 pos = cut
                 break
-            token = m.group()
-            if token != self._open:
+            if m.group(1) is None:
+                token = m.group()
                 out.append(buf[pos : m.end()])
                 pos, self._markup_end, self._doctype = m.end(), _MARKUP_END[token], token == b"<!DOCTYPE"
                 continue
-            end = self._element_end(buf, m.end())
+            end = self._element_end(buf, m.group(1), m.end())
             if end is None and not self._eof and len(buf) - m.start() <= self.limit:
                 out.append(buf[pos : m.start()])  # wait for the rest of the element
                 pos = m.start()
@@ -98,17 +101,25 @@ class BlankElements:
         self._buf = buf[pos:]
         return b"".join(out)
 
-    def _element_end(self, buf: bytes, start: int) -> int | None:
-        """Index just past the close tag matching the open tag that ends at `start`; None when the buffer ends
-        first; -1 when the element is not eligible (other markup inside, or a tag with attributes or spaces)."""
+    def _element_end(self, buf: bytes, name: bytes, start: int) -> int | None:
+        """Index just past the close tag matching the start tag of `name` that ends at `start`; None when the
+        buffer ends first; -1 when the element is not eligible (other markup inside, or a tag we do not parse)."""
         depth = 1
-        for m in self._inner.finditer(buf, start):
-            token = m.group()
-            if token in (b"<!", b"<?"):
+        for m in self._inner[name].finditer(buf, start):
+            if m.group() in (b"<!", b"<?"):
                 return -1
-            if buf[m.end()] != 0x3E:  # '>': attributes, spaces or a self-closing tag
+            gt = buf.find(b">", m.end())
+            if gt < 0:
+                return None
+            if m.group()[1] == 0x2F:  # '/': a close tag, spaces allowed before '>'
+                if buf[m.end() : gt].strip():
+                    return -1
+                depth -= 1
+                if depth == 0:
+                    return gt + 1
+                continue
+            tag = self._start[name].fullmatch(buf, m.start(), gt + 1)
+            if tag is None:
                 return -1
-            depth += -1 if token == self._close else 1
-            if depth == 0:
-                return m.end() + 1
+            depth += 0 if tag.group(1) else 1  # a nested self-closing element changes nothing
         return None

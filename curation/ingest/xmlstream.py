@@ -109,12 +109,14 @@ def stream_error(path: Path, reader: CountingReader, error: BaseException, recor
     return Quarantined(reason, f"{path}@{offset}", payload, detail)
 
 
-def iter_records(path: Path, tags: tuple[str, ...], blank: str | None = None) -> Iterator[etree._Element | Quarantined]:
+def iter_records(
+    path: Path, tags: tuple[str, ...], blank: tuple[str, ...] = ()
+) -> Iterator[etree._Element | Quarantined]:
     """Yield each complete element named in `tags`; a broken stream ends with one Quarantined item.
 
     The element is only valid until the next iteration: it is cleared, with its finished siblings, afterwards.
-    `blank` names an element the caller never reads: it is blanked before parsing (curation/ingest/xmlblank.py),
-    so it is absent from the yielded records. The quarantine window still shows the raw bytes.
+    `blank` names elements the caller never reads: they are blanked before parsing (curation/ingest/xmlblank.py),
+    so they are absent from the yielded records. The quarantine window of a broken stream still shows raw bytes.
     """
     with ThreadedGzipReader(path) if is_gzip(path) else open(path, "rb") as raw:
         reader = CountingReader(raw)
