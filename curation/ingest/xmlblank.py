@@ -34,9 +34,7 @@ class BlankElements:
         self.raw = raw
         self.limit = limit
         self._next = re.compile(b"<(" + names + b")" + _ATTRS + rb">|<!--|<!\[CDATA\[|<\?|<!DOCTYPE")
-        self._inner = {
-            t.encode(): re.compile(b"</?" + re.escape(t.encode()) + rb"(?=[\s/>])|<[!?]") for t in tags
-        }
+        self._inner = {t.encode(): re.compile(b"</?" + re.escape(t.encode()) + rb"(?=[\s/>])|<[!?]") for t in tags}
         self._start = {t.encode(): re.compile(b"<" + re.escape(t.encode()) + _ATTRS + b"(/?)>") for t in tags}
         self._buf = b""
         self._markup_end: bytes | None = None  # inside a comment/CDATA/PI/DOCTYPE: pass through up to this
