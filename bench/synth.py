@@ -50,14 +50,14 @@ def prompts(n: int) -> list[list[dict[str, str]]]:
     ]
 
 
-def bench_transformers(model_dir: Path, msgs: list, max_tokens: int, batch: int) -> dict:
+def bench_transformers(model_dir: Path, msgs: list, max_tokens: int, batch: int, dtype: str) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(os.cpu_count() or 1)
     tok = AutoTokenizer.from_pretrained(model_dir)
     tok.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
     texts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in msgs]
     n_out, t0 = 0, time.perf_counter()
     with torch.inference_mode():
@@ -71,7 +71,9 @@ def bench_transformers(model_dir: Path, msgs: list, max_tokens: int, batch: int)
     return {"prompts": len(texts), "output_tokens": n_out, "seconds": round(dt, 2), "tok_s": round(n_out / dt, 2)}
 
 
-def bench_engine(model_dir: Path, msgs: list, max_tokens: int, wh_root: Path) -> tuple[dict, dict]:
+def bench_engine(
+    model_dir: Path, msgs: list, max_tokens: int, wh_root: Path, dtype: str, memory: float
+) -> tuple[dict, dict]:
     from curation.synth.cache import CachedEngine, ResponseCache, cache_path
     from curation.synth.engine import Sampling
     from curation.synth.vllm_engine import VLLMEngine
@@ -83,7 +85,8 @@ def bench_engine(model_dir: Path, msgs: list, max_tokens: int, wh_root: Path) ->
     def run() -> tuple[float, list, CachedEngine]:
         """Everything a rerun in a new process pays: tokenizer, fingerprint, rendering, cache lookups."""
         t0 = time.perf_counter()
-        eng = CachedEngine(VLLMEngine(str(model_dir), max_model_len=1024), ResponseCache(cache_path(wh)))
+        inner = VLLMEngine(str(model_dir), max_model_len=1024, dtype=dtype, gpu_memory_utilization=memory)
+        eng = CachedEngine(inner, ResponseCache(cache_path(wh)))
         return t0, eng.generate(msgs, sampling), eng
 
     t0, res, eng = run()
@@ -126,6 +129,18 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=None)
     ap.add_argument("--hf-batch1-prompts", type=int, default=None, help="prompts for the batch-1 baseline")
     ap.add_argument("--model-dir", type=Path, default=None, help="reuse/build the random model here")
+    ap.add_argument(
+        "--dtype",
+        choices=["bfloat16", "float32"],
+        default="bfloat16",
+        help="both engines (the model is saved in bf16); float32 is faster where bf16 is emulated",
+    )
+    ap.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        default=0.2,
+        help="vLLM; on CPU the share of RAM for weights and KV cache (float32 on the full shape needs ~0.5)",
+    )
     a = ap.parse_args()
     layers = a.layers or (4 if a.quick else 24)
     n = a.prompts or (8 if a.quick else 32)
@@ -150,11 +165,11 @@ def main() -> None:
     )
     print(f"model ({layers} layers, Qwen2.5-0.5B shape) ready in {time.perf_counter() - t:.1f}s", flush=True)
     msgs = prompts(n)
-    engine, cached = bench_engine(model_dir, msgs, max_tokens, tmp / "warehouse")
+    engine, cached = bench_engine(model_dir, msgs, max_tokens, tmp / "warehouse", a.dtype, a.gpu_memory_utilization)
     print(f"vLLM in-process batched: {engine}", flush=True)
-    hf_batched = bench_transformers(model_dir, msgs, max_tokens, batch=n)
+    hf_batched = bench_transformers(model_dir, msgs, max_tokens, batch=n, dtype=a.dtype)
     print(f"transformers batched: {hf_batched}", flush=True)
-    hf_1 = bench_transformers(model_dir, msgs[:n1], max_tokens, batch=1)
+    hf_1 = bench_transformers(model_dir, msgs[:n1], max_tokens, batch=1, dtype=a.dtype)
     print(f"transformers batch 1: {hf_1}", flush=True)
 
     rows = [
@@ -190,7 +205,8 @@ def main() -> None:
                     "max_tokens": max_tokens,
                     "hf_batch1_prompts": n1,
                     "quick": a.quick,
-                    "dtype": "bfloat16",
+                    "dtype": a.dtype,
+                    "gpu_memory_utilization": a.gpu_memory_utilization,
                     "decoding": "greedy",
                 },
                 "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},

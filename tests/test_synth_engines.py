@@ -127,6 +127,35 @@ def test_vllm_structured_generation_and_token_counts(vllm_engine):
     assert again[0].text == res[0].text
 
 
+def test_dtype_other_than_the_models_runs_and_keys_the_cache(tiny_model, tmp_path):
+    """`dtype: float32` (fast where bf16 is emulated): part of the cache key, and vLLM really runs in it. Its own
+    process, so the session's engine is untouched."""
+    from curation.synth.vllm_engine import VLLMEngine
+
+    auto, f32 = VLLMEngine(str(tiny_model)), VLLMEngine(str(tiny_model), dtype="float32")
+    assert f32.fingerprint() == auto.fingerprint() + "/float32"
+    script = tmp_path / "f32.py"
+    script.write_text(
+        "import json, sys\n"
+        "from curation.synth.engine import Sampling\n"
+        "from curation.synth.vllm_engine import VLLMEngine\n"
+        "if __name__ == '__main__':\n"
+        "    eng = VLLMEngine(sys.argv[1], max_model_len=512, dtype='float32')\n"
+        "    res = eng.generate(['Name a vitamin.', 'Define anaemia.'], Sampling(0.0, 1.0, 8, 0))\n"
+        "    dtype = str(eng._engine().llm_engine.model_config.dtype)\n"
+        "    eng.close()\n"
+        "    print(json.dumps({'dtype': dtype, 'tokens': [r.n_output_tokens for r in res]}))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, str(script), str(tiny_model)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["dtype"] == "torch.float32" and all(n > 0 for n in got["tokens"])
+
+
 def test_vllm_prompt_longer_than_context_is_an_error_result(vllm_engine):
     long = "word " * 3000
     ok, too_long = vllm_engine.generate(["hello", long], Sampling(max_tokens=8))

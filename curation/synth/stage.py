@@ -44,6 +44,7 @@ def configured_engine(cfg: SynthConfig) -> Engine:
         max_model_len=cfg.max_model_len,
         gpu_memory_utilization=cfg.gpu_memory_utilization,
         seed=cfg.sampling.seed,
+        dtype=cfg.dtype,
     )
 
 

@@ -36,6 +36,7 @@ class VLLMEngine:
         max_model_len: int | None = None,
         gpu_memory_utilization: float = 0.2,
         seed: int = 0,
+        dtype: str = "auto",
     ):
         from transformers import AutoTokenizer
 
@@ -46,14 +47,15 @@ class VLLMEngine:
         self.max_model_len = max_model_len or int(cfg.get("max_position_embeddings", 4096))
         self.gpu_memory_utilization = gpu_memory_utilization
         self.seed = seed
+        self.dtype = dtype
         self._llm = None
         self._reaper: Reaper | None = None
         self._fingerprint: str | None = None
         self.load_s = 0.0
 
     def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = fingerprint_dir(self.model_dir)
+        if self._fingerprint is None:  # a dtype other than the model's own changes the outputs: part of the key
+            self._fingerprint = fingerprint_dir(self.model_dir) + ("" if self.dtype == "auto" else f"/{self.dtype}")
         return self._fingerprint
 
     def render(self, prompt: Prompt) -> str:
@@ -78,6 +80,7 @@ class VLLMEngine:
                     max_model_len=self.max_model_len,
                     gpu_memory_utilization=self.gpu_memory_utilization,
                     seed=self.seed,
+                    dtype=self.dtype,
                     enforce_eager=True,
                     **_platform_kwargs(self.max_model_len),
                 )
