@@ -33,12 +33,12 @@ class BlankElements:
         names = b"|".join(re.escape(t.encode()) for t in tags)
         self.raw = raw
         self.limit = limit
-        self._next = re.compile(b"<(" + names + b")" + _ATTRS + rb">|<!--|<!\[CDATA\[|<\?|<!DOCTYPE")
+        markup = b"|".join(re.escape(opener) for opener in _MARKUP_END)
+        self._next = re.compile(b"<(" + names + b")" + _ATTRS + b">|" + markup)
         self._inner = {t.encode(): re.compile(b"</?" + re.escape(t.encode()) + rb"(?=[\s/>])|<[!?]") for t in tags}
         self._start = {t.encode(): re.compile(b"<" + re.escape(t.encode()) + _ATTRS + b"(/?)>") for t in tags}
         self._buf = b""
         self._markup_end: bytes | None = None  # inside a comment/CDATA/PI/DOCTYPE: pass through up to this
-        self._doctype = False
         self._enabled = True
         self._eof = False
         self.blanked = 0  # elements blanked so far
@@ -58,19 +58,19 @@ class BlankElements:
         buf, pos, out = self._buf, 0, []
         while pos < len(buf):
             if self._markup_end is not None:
-                j = buf.find(self._markup_end, pos)
-                if j < 0:
-                    cut = len(buf) if self._eof else max(pos, len(buf) - len(self._markup_end) + 1)
-                    if self._doctype and b"[" in buf[pos:cut]:
-                        self._enabled = False
-                    out.append(buf[pos:cut])
-                    pos = cut
-                    break
-                end = j + len(self._markup_end)
-                if self._doctype and b"[" in buf[pos:j]:
+                end = self._markup_end
+                j = buf.find(end, pos)
+                if j >= 0:
+                    cut = j + len(end)
+                else:  # keep back what may be the start of a terminator cut by the chunk end
+                    cut = len(buf) if self._eof else max(pos, len(buf) - len(end) + 1)
+                if end == _MARKUP_END[b"<!DOCTYPE"] and b"[" in buf[pos:cut]:
                     self._enabled = False  # an internal subset could declare anything: leave the stream alone
-                out.append(buf[pos:end])
-                pos, self._markup_end, self._doctype = end, None, False
+                out.append(buf[pos:cut])
+                pos = cut
+                if j < 0:
+                    break
+                self._markup_end = None
                 continue
             m = self._next.search(buf, pos) if self._enabled else None
             if m is None:
@@ -79,9 +79,8 @@ class BlankElements:
                 pos = cut
                 break
             if m.group(1) is None:
-                token = m.group()
                 out.append(buf[pos : m.end()])
-                pos, self._markup_end, self._doctype = m.end(), _MARKUP_END[token], token == b"<!DOCTYPE"
+                pos, self._markup_end = m.end(), _MARKUP_END[m.group()]
                 continue
             end = self._element_end(buf, m.group(1), m.end())
             if end is None and not self._eof and len(buf) - m.start() <= self.limit:
