@@ -78,7 +78,7 @@ class SynthConfig(StrictModel):
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto",
         description="vLLM weights and activations; auto = the model's own. On a CPU without AMX/AVX512-BF16, bf16 "
-        "is emulated: float32 ran 4.2x faster there (docs/synth.md) at twice the weight memory",
+        "is emulated: float32 ran 3.7x faster there (docs/synth.md) at twice the weight memory",
     )
     tasks: list[TaskName] = Field(default_factory=lambda: ["grounded_qa"])
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
