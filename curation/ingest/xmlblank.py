@@ -62,8 +62,10 @@ class BlankElements:
                 j = buf.find(end, pos)
                 if j >= 0:
                     cut = j + len(end)
+                elif self._eof:
+                    cut = len(buf)
                 else:  # keep back what may be the start of a terminator cut by the chunk end
-                    cut = len(buf) if self._eof else max(pos, len(buf) - len(end) + 1)
+                    cut = max(pos, len(buf) - len(end) + 1)
                 if end == _MARKUP_END[b"<!DOCTYPE"] and b"[" in buf[pos:cut]:
                     self._enabled = False  # an internal subset could declare anything: leave the stream alone
                 out.append(buf[pos:cut])
