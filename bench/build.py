@@ -40,12 +40,21 @@ def generated_manifest(directory: Path, n_files: int, rows: int) -> Path:
     for f in range(n_files):
         with (src / f"medqa-{f:03d}.jsonl").open("w") as fh:
             for i in range(rows):
-                fh.write(json.dumps({"question": f"Case {f}-{i}: patient {i % 97} with finding {f}; next step?",
-                                     "options": {"A": f"a{i}", "B": "b", "C": f"c{f}", "D": "d"},
-                                     "answer_idx": "ABCD"[(f + i) % 4]}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "question": f"Case {f}-{i}: patient {i % 97} with finding {f}; next step?",
+                            "options": {"A": f"a{i}", "B": "b", "C": f"c{f}", "D": "d"},
+                            "answer_idx": "ABCD"[(f + i) % 4],
+                        }
+                    )
+                    + "\n"
+                )
     m = directory / "generated.yaml"
-    m.write_text("name: bench-generated\nstages: [ingest]\n"
-                 "sources:\n  - {name: medqa, format: medqa, split: train, paths: ['src/*.jsonl']}\n")
+    m.write_text(
+        "name: bench-generated\nstages: [ingest]\n"
+        "sources:\n  - {name: medqa, format: medqa, split: train, paths: ['src/*.jsonl']}\n"
+    )
     return m
 
 
@@ -104,19 +113,33 @@ def main() -> None:
         manifest = generated_manifest(work / "gen", 4 if args.quick else 16, 200 if args.quick else 2000)
     m = load_manifest(manifest)
     shard_stages = [s for s in ("ingest", "dedup") if s in m.stages]
-    report: dict = {"manifest": str(manifest), "note": note, "workers": args.workers, "cpus": os.cpu_count(),
-                    "python": platform.python_version(), "quick": args.quick}
+    report: dict = {
+        "manifest": str(manifest),
+        "note": note,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "quick": args.quick,
+    }
 
     with prefect_test_harness(server_startup_timeout=180):
         total, results, counts = timed_build(manifest, work)
-        report["build"] = {"wall_s": round(total, 2), "stages": {
-            s: {"status": r["status"], "seconds": r.get("seconds"), "reason": r.get("reason", "")}
-            for s, r in results.items()}, "rows": counts}
+        report["build"] = {
+            "wall_s": round(total, 2),
+            "stages": {
+                s: {"status": r["status"], "seconds": r.get("seconds"), "reason": r.get("reason", "")}
+                for s, r in results.items()
+            },
+            "rows": counts,
+        }
         runners = {}
         for runner in ("threads", "ray"):
             wall, res, rows = timed_build(manifest, work, to_stage=shard_stages[-1], runner=runner)
-            runners[runner] = {"wall_s": round(wall, 2), "rows": rows,
-                               "stages": {s: r.get("seconds") for s, r in res.items()}}
+            runners[runner] = {
+                "wall_s": round(wall, 2),
+                "rows": rows,
+                "stages": {s: r.get("seconds") for s, r in res.items()},
+            }
         report["runners"] = runners
         report["same_rows"] = runners["threads"]["rows"] == runners["ray"]["rows"]
 

@@ -63,21 +63,34 @@ def load_items(shared: Path) -> list[dict]:
     medmcqa = next((shared / "medmcqa").glob("*.jsonl"))
     rows = parsed("medmcqa", medmcqa, "validation", {"cop_base": 1})  # SOURCE.md: cop 1-4 -> opa..opd
     if rows is None:
-        rows = [{"item_id": f"medmcqa:validation:{o['id']}", "benchmark": "medmcqa", "question": o["question"]}
-                for o in map(json.loads, medmcqa.read_text().splitlines()) if o.get("question")]
+        rows = [
+            {"item_id": f"medmcqa:validation:{o['id']}", "benchmark": "medmcqa", "question": o["question"]}
+            for o in map(json.loads, medmcqa.read_text().splitlines())
+            if o.get("question")
+        ]
     items += rows
     pqal = next((shared / "pubmedqa").glob("*.json"))
     rows = parsed("pubmedqa", pqal, "test")
     if rows is None:
-        rows = [{"item_id": f"pubmedqa:test:{pmid}", "benchmark": "pubmedqa", "question": o["QUESTION"],
-                 "context": "\n\n".join(o["CONTEXTS"]), "pmid": pmid} for pmid, o in json.loads(pqal.read_text()).items()]
+        rows = [
+            {
+                "item_id": f"pubmedqa:test:{pmid}",
+                "benchmark": "pubmedqa",
+                "question": o["QUESTION"],
+                "context": "\n\n".join(o["CONTEXTS"]),
+                "pmid": pmid,
+            }
+            for pmid, o in json.loads(pqal.read_text()).items()
+        ]
     items += rows
     for f in sorted((shared / "mmlu_medical").glob("*.csv")):
         rows = parsed("mmlu", f, "test")
         if rows is None:
             with f.open(newline="") as fh:
-                rows = [{"item_id": f"mmlu:test:{f.stem}:{i}", "benchmark": "mmlu", "question": r[0]}
-                        for i, r in enumerate(csv.reader(fh))]
+                rows = [
+                    {"item_id": f"mmlu:test:{f.stem}:{i}", "benchmark": "mmlu", "question": r[0]}
+                    for i, r in enumerate(csv.reader(fh))
+                ]
         items += rows
     return items
 
@@ -196,8 +209,15 @@ def run(n_clean: int, seed: int) -> dict:
     t_base = time.perf_counter() - t
 
     nc = len(clean)
-    res = {"items": len(items), "clean_docs": nc, "planted_docs": len(planted), "index": index.stats(),
-           "index_build_s": round(t_index, 3), "naive_index_build_s": round(t_naive_index, 3), "methods": {}}
+    res = {
+        "items": len(items),
+        "clean_docs": nc,
+        "planted_docs": len(planted),
+        "index": index.stats(),
+        "index_build_s": round(t_index, 3),
+        "naive_index_build_s": round(t_naive_index, 3),
+        "methods": {},
+    }
     for name, flags, items_of, secs in (
         ("medcurate", [m.contaminated for m in ours], [m.contam_item_id for m in ours], t_ours),
         ("naive-13gram-set", [b is not None for b in base], base, t_base),
@@ -206,25 +226,37 @@ def run(n_clean: int, seed: int) -> dict:
         row = {"fp": fp, "fp_rate": fp / nc, "docs_per_s": round(len(all_docs) / secs, 1), "recall": {}}
         for kind in ("verbatim", "edited", "verbatim-record", "edited-record", "word-edit", "word-edit-record"):
             for bench in [*sorted({it["benchmark"] for it in items}), "all"]:
-                sel = [nc + i for i, (it, k, _) in enumerate(planted)
-                       if k == kind and (bench == "all" or it["benchmark"] == bench)]
+                sel = [
+                    nc + i
+                    for i, (it, k, _) in enumerate(planted)
+                    if k == kind and (bench == "all" or it["benchmark"] == bench)
+                ]
                 if sel:
                     row["recall"][f"{kind}/{bench}"] = sum(flags[i] for i in sel) / len(sel)
         sel = [nc + i for i, p in enumerate(planted) if not p[1].startswith("word-edit")]
         row["recall_all"] = sum(flags[i] for i in sel) / len(sel)
         row["same_item"] = sum(items_of[i] == planted[i - nc][0]["item_id"] for i in sel if flags[i]) / max(
-            1, sum(flags[i] for i in sel))
+            1, sum(flags[i] for i in sel)
+        )
         res["methods"][name] = row
     res["rules"] = {}
     for m in ours[nc:]:
         res["rules"][m.contam_rule or "missed"] = res["rules"].get(m.contam_rule or "missed", 0) + 1
-    res["fp_examples"] = [{"doc": all_docs[i][:200], "item": ours[i].contam_item_id, "rule": ours[i].contam_rule}
-                          for i in range(nc) if ours[i].contaminated][:5]
-    res["missed_examples"] = [{"item": planted[i][0]["question"][:160], "kind": planted[i][1]}
-                              for i in range(len(planted)) if not ours[nc + i].contaminated][:10]
+    res["fp_examples"] = [
+        {"doc": all_docs[i][:200], "item": ours[i].contam_item_id, "rule": ours[i].contam_rule}
+        for i in range(nc)
+        if ours[i].contaminated
+    ][:5]
+    res["missed_examples"] = [
+        {"item": planted[i][0]["question"][:160], "kind": planted[i][1]}
+        for i in range(len(planted))
+        if not ours[nc + i].contaminated
+    ][:10]
     contexts = [it["context"] for it in items if it.get("benchmark") == "pubmedqa" and it.get("context")]
     res["pubmedqa_contexts_as_documents"] = {  # PQA-L abstracts arriving without a PMID (e.g. another source)
-        "n": len(contexts), "flagged": sum(match_text(c, index).contaminated for c in contexts)}
+        "n": len(contexts),
+        "flagged": sum(match_text(c, index).contaminated for c in contexts),
+    }
     res["pubmedqa_abstracts_in_clean_pool"] = {
         "n": len(true_pos),
         "flagged_by_pmid": sum(match_text(tx, index, p).contam_rule == "pmid" for p, tx in true_pos),
@@ -243,17 +275,23 @@ def main() -> None:
         sys.exit(f"shared data not found at {SHARED}")
     res = run(args.clean or (2_000 if args.quick else 20_000), args.seed)
     res["args"] = vars(args)
-    print(f"{res['items']} eval items, {res['clean_docs']} clean docs, {res['planted_docs']} planted docs; "
-          f"index {res['index']['long_ngrams']} long + {res['index']['short_ngrams']} short n-grams "
-          f"built in {res['index_build_s']} s")
-    head = (f"{'method':18} {'recall verb.':>12} {'recall edit':>12} {'rec. rec-v':>12} {'rec. rec-e':>12} "
-            f"{'word-edit':>10} {'recall all':>10} {'FP rate':>9} {'docs/s':>9}")
+    print(
+        f"{res['items']} eval items, {res['clean_docs']} clean docs, {res['planted_docs']} planted docs; "
+        f"index {res['index']['long_ngrams']} long + {res['index']['short_ngrams']} short n-grams "
+        f"built in {res['index_build_s']} s"
+    )
+    head = (
+        f"{'method':18} {'recall verb.':>12} {'recall edit':>12} {'rec. rec-v':>12} {'rec. rec-e':>12} "
+        f"{'word-edit':>10} {'recall all':>10} {'FP rate':>9} {'docs/s':>9}"
+    )
     print(head + "\n" + "-" * len(head))
     for name, r in res["methods"].items():
-        print(f"{name:18} {r['recall']['verbatim/all']:12.4f} {r['recall']['edited/all']:12.4f} "
-              f"{r['recall'].get('verbatim-record/all', 0):12.4f} {r['recall'].get('edited-record/all', 0):12.4f} "
-              f"{r['recall'].get('word-edit/all', 0):10.4f} "
-              f"{r['recall_all']:10.4f} {r['fp_rate']:9.5f} {r['docs_per_s']:9.0f}")
+        print(
+            f"{name:18} {r['recall']['verbatim/all']:12.4f} {r['recall']['edited/all']:12.4f} "
+            f"{r['recall'].get('verbatim-record/all', 0):12.4f} {r['recall'].get('edited-record/all', 0):12.4f} "
+            f"{r['recall'].get('word-edit/all', 0):10.4f} "
+            f"{r['recall_all']:10.4f} {r['fp_rate']:9.5f} {r['docs_per_s']:9.0f}"
+        )
     print("\nrecall by benchmark (medcurate | naive):")
     ours, naive = res["methods"]["medcurate"]["recall"], res["methods"]["naive-13gram-set"]["recall"]
     for k in ours:

@@ -165,7 +165,10 @@ def bench_signal_and_ppl(data: Path, quick: bool, results: dict, rounds: int) ->
         results["signal"]["heldout_ppl_median"] = results["signal"]["test"].pop("real_ppl_median")
         corpus = (held * 10)[: 200 if quick else 600]
         out, secs = interleaved(
-            {"ours": lambda x: [r["ppl"] for r in scorer.score(_docs(x))], "baseline": lambda x: plain_ppl(plain, scorer, x)},
+            {
+                "ours": lambda x: [r["ppl"] for r in scorer.score(_docs(x))],
+                "baseline": lambda x: plain_ppl(plain, scorer, x),
+            },
             corpus,
             rounds,
         )

@@ -94,8 +94,14 @@ def build_flow(
     wh = Warehouse(warehouse).ensure()
     unavailable = generator_unavailable_types()
     results: dict[str, dict[str, Any]] = {}
-    params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "stages": stages, "force": force,
-              "runner": runner, "ray_address": ray_address}
+    params = {
+        "manifest": manifest_path,
+        "manifest_sha256": manifest.sha256,
+        "stages": stages,
+        "force": force,
+        "runner": runner,
+        "ray_address": ray_address,
+    }
     with warehouse_lock(wh, command=f"build {manifest_path}"), start_run(wh, "build", params) as run:
         for stage in stages:
             fingerprint, _ = stage_fingerprint(manifest, wh, stage)
@@ -118,23 +124,37 @@ def build_flow(
                 # it, and go on: later stages (validate, release) work with what exists.
                 reason = summary.get("message") or summary.get("reason") or "stage reported it could not run"
                 logger.warning("stage %s unavailable: %s", stage, reason)
-                results[stage] = {"status": "unavailable", "reason": reason, "run_id": summary.get("run_id"),
-                                  "seconds": round(time.perf_counter() - t0, 3)}
+                results[stage] = {
+                    "status": "unavailable",
+                    "reason": reason,
+                    "run_id": summary.get("run_id"),
+                    "seconds": round(time.perf_counter() - t0, 3),
+                }
                 run.count("stages_unavailable")
                 continue
             seconds = round(time.perf_counter() - t0, 3)
             run_id = summary.get("run_id")
             tables = stage_tables(wh, stage) | run_output_tables(wh, run_id)
             fingerprint, _ = stage_fingerprint(manifest, wh, stage, own=tables)  # with the tables it just wrote
-            save_state(wh, stage, {"stage": stage, "fingerprint": fingerprint, "run_id": run_id,
-                                   "tables": sorted(tables), "build_run_id": run.run_id,
-                                   "finished_at": dt.datetime.now(dt.UTC).isoformat()})
+            save_state(
+                wh,
+                stage,
+                {
+                    "stage": stage,
+                    "fingerprint": fingerprint,
+                    "run_id": run_id,
+                    "tables": sorted(tables),
+                    "build_run_id": run.run_id,
+                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+                },
+            )
             results[stage] = {"status": "ran", "run_id": run_id, "seconds": seconds, "summary": summary}
             run.count("stages_ran")
         run.set("extra", "stages", results)
         refresh_catalog(wh)
-    publish_markdown(f"build-{manifest.name}", _build_markdown(manifest.name, run.run_id, results),
-                     f"build of {manifest.name}")
+    publish_markdown(
+        f"build-{manifest.name}", _build_markdown(manifest.name, run.run_id, results), f"build of {manifest.name}"
+    )
     return results
 
 
@@ -143,4 +163,6 @@ def _build_markdown(name: str, run_id: str, results: dict[str, dict[str, Any]]) 
         f"| {stage} | {r['status']} | {r.get('seconds', '')} | `{r.get('run_id') or ''}` | {r.get('reason', '')} |"
         for stage, r in results.items()
     )
-    return f"# build `{name}` (`{run_id}`)\n\n| stage | status | seconds | run | note |\n|---|---|---|---|---|\n{rows}\n"
+    return (
+        f"# build `{name}` (`{run_id}`)\n\n| stage | status | seconds | run | note |\n|---|---|---|---|---|\n{rows}\n"
+    )

@@ -35,8 +35,9 @@ def decontam_documents_task(warehouse: str, cfg: DecontamConfig, index: EvalInde
 
 
 @task(name="decontam-records", cache_policy=NO_CACHE)
-def decontam_records_task(warehouse: str, cfg: DecontamConfig, index: EvalIndex, run_id: str,
-                          table: str) -> dict[str, Any]:
+def decontam_records_task(
+    warehouse: str, cfg: DecontamConfig, index: EvalIndex, run_id: str, table: str
+) -> dict[str, Any]:
     return annotate_table(Warehouse(warehouse), table, index, run_id, cfg.batch_rows)
 
 
@@ -50,8 +51,11 @@ def run_decontam(warehouse: str, cfg: DecontamConfig, params: dict[str, Any] | N
             index = EvalIndex.from_warehouse(con, cfg)
         run.set("extra", "index", {**index.stats(), "fingerprint": index.fingerprint()})
         if index.n_items == 0:
-            logger.warning("no evaluation items in benchmark_items (eval splits %s): documents are annotated as "
-                           "clean; ingest the benchmark test splits to decontaminate", cfg.eval_splits)
+            logger.warning(
+                "no evaluation items in benchmark_items (eval splits %s): documents are annotated as "
+                "clean; ingest the benchmark test splits to decontaminate",
+                cfg.eval_splits,
+            )
             run.set("extra", "note", "no evaluation items: every row annotated clean")
         with run.timed("documents"):
             docs = decontam_documents_task(str(wh.root), cfg, index, run.run_id)
@@ -70,13 +74,23 @@ def run_decontam(warehouse: str, cfg: DecontamConfig, params: dict[str, Any] | N
             run.count(f"{table}_checked", res["rows"])
             run.count(f"{table}_contaminated", res["contaminated"])
         run.set("extra", "records", records)
-        logger.info("decontam: %d/%d documents contaminated (%s), %.0f docs/s", docs["contaminated"], docs["rows"],
-                    docs["by_rule"], docs["rows_per_s"] or 0)
+        logger.info(
+            "decontam: %d/%d documents contaminated (%s), %.0f docs/s",
+            docs["contaminated"],
+            docs["rows"],
+            docs["by_rule"],
+            docs["rows_per_s"] or 0,
+        )
     refresh_catalog(wh)
     publish_run_artifact(run.snapshot())
-    return {"run_id": run.run_id, "documents": docs["rows"], "contaminated": docs["contaminated"],
-            "docs_per_s": docs["rows_per_s"], "index_items": index.n_items,
-            "records": {t: r["contaminated"] for t, r in records.items()}}
+    return {
+        "run_id": run.run_id,
+        "documents": docs["rows"],
+        "contaminated": docs["contaminated"],
+        "docs_per_s": docs["rows_per_s"],
+        "index_items": index.n_items,
+        "records": {t: r["contaminated"] for t, r in records.items()},
+    }
 
 
 @flow(name="decontam", log_prints=True)

@@ -36,8 +36,15 @@ def release_flow(
     cfg.version = version  # validates the format
     out_dir = Path(out) if out else manifest.resolve(cfg.out) if cfg.out else Path(DEFAULT_OUT)
     req = ReleaseRequest(version=version, out=out_dir, force=force, publish=publish or cfg.publish, dry_run=dry_run)
-    params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "version": version,
-              "out": str(req.out), "force": force, "publish": req.publish, "dry_run": dry_run}
+    params = {
+        "manifest": manifest_path,
+        "manifest_sha256": manifest.sha256,
+        "version": version,
+        "out": str(req.out),
+        "force": force,
+        "publish": req.publish,
+        "dry_run": dry_run,
+    }
     wh = Warehouse(warehouse).ensure()
     with start_run(wh, "release", params) as run:
         result = build_release(wh, manifest, req, run)

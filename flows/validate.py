@@ -34,16 +34,27 @@ def validate_table_task(warehouse: str, table: str, run_id: str, cfg: ValidateCo
 
     wh = Warehouse(warehouse)
     q = Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{run_id}-{table}") if cfg.quarantine_rows else None
-    report = validate_table(wh, table, run_id=run_id, batch_rows=cfg.batch_rows, data_docs=cfg.data_docs,
-                            max_failing_rows=cfg.max_failing_rows, quarantine=q)
+    report = validate_table(
+        wh,
+        table,
+        run_id=run_id,
+        batch_rows=cfg.batch_rows,
+        data_docs=cfg.data_docs,
+        max_failing_rows=cfg.max_failing_rows,
+        quarantine=q,
+    )
     if q is not None:
         q.commit()
-    return {"summary": report.summary(), "explain": report.explain(),
-            "quarantined": dict(q.reasons) if q is not None else {}}
+    return {
+        "summary": report.summary(),
+        "explain": report.explain(),
+        "quarantined": dict(q.reasons) if q is not None else {},
+    }
 
 
-def run_validate(warehouse: str, cfg: ValidateConfig, tables: list[str] | None = None,
-                 params: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_validate(
+    warehouse: str, cfg: ValidateConfig, tables: list[str] | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     logger = get_run_logger()
     wh = Warehouse(warehouse).ensure()
     failures: list[str] = []
@@ -71,10 +82,14 @@ def run_validate(warehouse: str, cfg: ValidateConfig, tables: list[str] | None =
             raise ValidationFailed("dataset-level expectations failed:\n" + "\n".join(failures))
     refresh_catalog(wh)
     publish_run_artifact(run.snapshot())
-    return {"run_id": run.run_id, "tables": len(results), "failed": [t for t, s in results.items() if not s["success"]],
-            "skipped": [t for t, s in results.items() if s["skipped"]],
-            "failing_rows": sum(s["failing_rows"] for s in results.values()),
-            "report_dir": str(wh.root / "validation" / run.run_id)}
+    return {
+        "run_id": run.run_id,
+        "tables": len(results),
+        "failed": [t for t, s in results.items() if not s["success"]],
+        "skipped": [t for t, s in results.items() if s["skipped"]],
+        "failing_rows": sum(s["failing_rows"] for s in results.values()),
+        "report_dir": str(wh.root / "validation" / run.run_id),
+    }
 
 
 @flow(name="validate", log_prints=True)
@@ -83,6 +98,10 @@ def validate_flow(manifest_path: str, warehouse: str, tables: list[str] | None =
 
     manifest = load_manifest(manifest_path)
     cfg = manifest.validate_
-    params = {"manifest": manifest_path, "manifest_sha256": manifest.sha256, "validate": cfg.model_dump(),
-              "tables": tables}
+    params = {
+        "manifest": manifest_path,
+        "manifest_sha256": manifest.sha256,
+        "validate": cfg.model_dump(),
+        "tables": tables,
+    }
     return run_validate(warehouse, cfg, tables, params)

@@ -22,16 +22,21 @@ def write_medqa_files(directory: Path, n_files: int = 4, rows: int = 12) -> list
         p = directory / f"medqa-{f:02d}.jsonl"
         with p.open("w") as fh:
             for i in range(rows):
-                q = {"question": f"Case {f}-{i}: a {20 + i}-year-old presents with fever {f}. Next step?",
-                     "options": {"A": f"drug {i}", "B": "observe", "C": f"test {f}", "D": "refer"},
-                     "answer_idx": "ABCD"[(f + i) % 4], "meta_info": "step1"}
+                q = {
+                    "question": f"Case {f}-{i}: a {20 + i}-year-old presents with fever {f}. Next step?",
+                    "options": {"A": f"drug {i}", "B": "observe", "C": f"test {f}", "D": "refer"},
+                    "answer_idx": "ABCD"[(f + i) % 4],
+                    "meta_info": "step1",
+                }
                 fh.write(json.dumps(q) + "\n")
             fh.write(json.dumps({"question": f"bad {f}", "options": {"A": "x"}, "answer_idx": "Z"}) + "\n")
         paths.append(p)
     return paths
 
 
-def write_manifest(path: Path, stages: list[str] | None = None, glob: str = "src/medqa-*.jsonl", workers: int = 2) -> Path:
+def write_manifest(
+    path: Path, stages: list[str] | None = None, glob: str = "src/medqa-*.jsonl", workers: int = 2
+) -> Path:
     """A manifest over the MedQA files matched by `glob` (relative to the manifest)."""
     stages = stages or ["ingest"]
     path.write_text(
@@ -61,10 +66,15 @@ def release_content(root: Path) -> dict[str, list[tuple]]:
     import duckdb
 
     content = {}
-    for f in sorted(p for p in root.rglob("*.parquet") if not any(q.startswith(".") for q in p.relative_to(root).parts)):
+    for f in sorted(
+        p for p in root.rglob("*.parquet") if not any(q.startswith(".") for q in p.relative_to(root).parts)
+    ):
         rows = duckdb.sql(f"select * from read_parquet('{f}')")
-        keep = [c for c, t in zip(rows.columns, rows.types, strict=True)
-                if not (c in VOLATILE_COLUMNS or c.endswith("_run_id") or "TIMESTAMP" in str(t))]
+        keep = [
+            c
+            for c, t in zip(rows.columns, rows.types, strict=True)
+            if not (c in VOLATILE_COLUMNS or c.endswith("_run_id") or "TIMESTAMP" in str(t))
+        ]
         content[str(f.relative_to(root))] = sorted(rows.project(", ".join(f'"{c}"' for c in keep)).fetchall(), key=repr)
     return content
 
@@ -79,9 +89,11 @@ def describe_difference(got: dict, want: dict, path: str = "") -> list[str]:
         elif g != w:
             extra = [r for r in (g or []) if r not in (w or [])]
             missing = [r for r in (w or []) if r not in (g or [])]
-            out.append(f"{path}{k}: {len(g or [])} rows vs {len(w or [])}; only in rerun {len(extra)}: "
-                       f"{[repr(r)[:300] for r in extra[:2]]}; only in clean {len(missing)}: "
-                       f"{[repr(r)[:300] for r in missing[:2]]}")
+            out.append(
+                f"{path}{k}: {len(g or [])} rows vs {len(w or [])}; only in rerun {len(extra)}: "
+                f"{[repr(r)[:300] for r in extra[:2]]}; only in clean {len(missing)}: "
+                f"{[repr(r)[:300] for r in missing[:2]]}"
+            )
     return out
 
 

@@ -25,8 +25,17 @@ STAND_INS = {
     "annotations_rtest_score": ["heuristic_pass: bool", "edu_int: int32", "edu_score: float32"],
     "annotations_rtest_decontam": ["contaminated: bool", "contam_benchmark: string"],
 }
-SYNTH_COLUMNS = ["record_id: string!", "doc_id: string!", "question: string!", "answer: string!", "model: string",
-                 "prompt_id: string", "prompt_version: string", "contaminated: bool", "run_id: string!"]
+SYNTH_COLUMNS = [
+    "record_id: string!",
+    "doc_id: string!",
+    "question: string!",
+    "answer: string!",
+    "model: string",
+    "prompt_id: string",
+    "prompt_version: string",
+    "contaminated: bool",
+    "run_id: string!",
+]
 
 
 def _columns(spec: list[str]) -> list[dict[str, Any]]:
@@ -55,8 +64,12 @@ def install_schemas(tmp: Path, monkeypatch, repo_schemas: Path) -> None:
     for t in BASE_TABLES:
         shutil.copy(repo_schemas / "tables" / f"{t}.yaml", tables / f"{t}.yaml")
     for name, cols in STAND_INS.items():
-        spec = {"table": name, "path": f"annotations/{name.removeprefix('annotations_')}", "key": ["doc_id"],
-                "columns": _columns(["doc_id: string!", "run_id: string!", *cols])}
+        spec = {
+            "table": name,
+            "path": f"annotations/{name.removeprefix('annotations_')}",
+            "key": ["doc_id"],
+            "columns": _columns(["doc_id: string!", "run_id: string!", *cols]),
+        }
         (tables / f"{name}.yaml").write_text(yaml.safe_dump(spec))
     spec = {"table": "synthetic_rtest_qa", "key": ["record_id"], "columns": _columns(SYNTH_COLUMNS)}
     (tables / "synthetic_rtest_qa.yaml").write_text(yaml.safe_dump(spec))
@@ -86,8 +99,14 @@ DOCS = {
 }
 RELEASED_DOCS = {"pubmed:1", "pubmed:2", "pubmed:3", "pubmed:4", "pubmed:5.2", "pmc:PMC1", "pmc:PMC2"}
 # record_id -> (doc_id, contaminated)
-QA = {"qa1": ("pubmed:1", False), "qa2": ("pubmed:3", False), "qa3": ("pubmed:9", False),
-      "qa4": ("pubmed:2", True), "qa5": ("pubmed:2", False), "qa6": ("pmc:PMC1", False)}
+QA = {
+    "qa1": ("pubmed:1", False),
+    "qa2": ("pubmed:3", False),
+    "qa3": ("pubmed:9", False),
+    "qa4": ("pubmed:2", True),
+    "qa5": ("pubmed:2", False),
+    "qa6": ("pmc:PMC1", False),
+}
 QUARANTINED = {"pubmed:11", "qa5"}
 RELEASED_QA = {"qa1", "qa2", "qa3", "qa6"}  # qa3's document is contaminated but the record itself is not
 
@@ -97,11 +116,22 @@ def build_warehouse(wh: Warehouse, docs: dict = DOCS) -> None:
     for doc_id, (lic, *_rest) in docs.items():
         license, commercial = LIC[lic]
         work, _, ver = doc_id.partition(".")
-        rows.append(doc_row(doc_id, f"Text of {doc_id} about heart failure.", license=license,
-                            commercial_use=commercial, work_id=work, version=int(ver or 1)))
+        rows.append(
+            doc_row(
+                doc_id,
+                f"Text of {doc_id} about heart failure.",
+                license=license,
+                commercial_use=commercial,
+                work_id=work,
+                version=int(ver or 1),
+            )
+        )
     write_documents(wh, rows)
-    for table, idx in (("annotations_rtest_dedup", 1), ("annotations_rtest_score", 2),
-                       ("annotations_rtest_decontam", 4)):
+    for table, idx in (
+        ("annotations_rtest_dedup", 1),
+        ("annotations_rtest_score", 2),
+        ("annotations_rtest_decontam", 4),
+    ):
         with ShardWriter(wh, table, "u0") as w:
             for doc_id, spec in docs.items():
                 if spec[idx] is None:
@@ -115,13 +145,32 @@ def build_warehouse(wh: Warehouse, docs: dict = DOCS) -> None:
                     row.update(contaminated=spec[4], contam_benchmark="medqa" if spec[4] else None)
                 w.write(row)
     with ShardWriter(wh, "deletions", "u0") as w:
-        w.write({"work_id": "pubmed:12", "source": "pubmed", "source_id": "12", "source_file": "/data/pubmed.xml",
-                 "source_file_sha256": "0" * 64, "record_index": 99, "run_id": RUN.format("ingest")})
+        w.write(
+            {
+                "work_id": "pubmed:12",
+                "source": "pubmed",
+                "source_id": "12",
+                "source_file": "/data/pubmed.xml",
+                "source_file_sha256": "0" * 64,
+                "record_index": 99,
+                "run_id": RUN.format("ingest"),
+            }
+        )
     with ShardWriter(wh, "synthetic_rtest_qa", "u0") as w:
         for rid, (doc_id, contaminated) in QA.items():
-            w.write({"record_id": rid, "doc_id": doc_id, "question": f"Q {rid}?", "answer": f"A {rid}",
-                     "model": "tiny-llm", "prompt_id": "grounded_qa", "prompt_version": "v1",
-                     "contaminated": contaminated, "run_id": RUN.format("synth")})
+            w.write(
+                {
+                    "record_id": rid,
+                    "doc_id": doc_id,
+                    "question": f"Q {rid}?",
+                    "answer": f"A {rid}",
+                    "model": "tiny-llm",
+                    "prompt_id": "grounded_qa",
+                    "prompt_version": "v1",
+                    "contaminated": contaminated,
+                    "run_id": RUN.format("synth"),
+                }
+            )
     with Quarantine(wh, "validate", RUN.format("validate")) as q:
         for ref in sorted(QUARANTINED):
             q.add("row_check_failed", ref, None, "stand-in")
@@ -134,13 +183,21 @@ def manifest_yaml(path: Path, **release: Any) -> Path:
         "validation_fraction": 0.3,
         "shard_target_rows": 2,
         "configs": [
-            {"name": "documents", "columns": ["doc_id", "source", "title", "text", "license", "commercial_use",
-                                              "edu_int", "run_id"],
-             "rules": [{"name": "not_duplicate", "where": "NOT is_duplicate"},
-                       {"name": "heuristics", "where": "heuristic_pass"},
-                       {"name": "educational", "where": "edu_int >= 3"}]},
-            {"name": "grounded_qa", "source": "synthetic_rtest_qa", "key": "record_id",
-             "task_category": "question-answering"},
+            {
+                "name": "documents",
+                "columns": ["doc_id", "source", "title", "text", "license", "commercial_use", "edu_int", "run_id"],
+                "rules": [
+                    {"name": "not_duplicate", "where": "NOT is_duplicate"},
+                    {"name": "heuristics", "where": "heuristic_pass"},
+                    {"name": "educational", "where": "edu_int >= 3"},
+                ],
+            },
+            {
+                "name": "grounded_qa",
+                "source": "synthetic_rtest_qa",
+                "key": "record_id",
+                "task_category": "question-answering",
+            },
         ],
     }
     cfg.update(release)

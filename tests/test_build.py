@@ -110,7 +110,8 @@ def test_run_artifacts_are_published(prefect_harness, project):
     with get_client(sync_client=True) as client:
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-run"])))
         builds = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["build-orchestration-test"])))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["build-orchestration-test"]))
+        )
     assert any(results["ingest"]["run_id"] in a.data for a in arts)
     ingest_md = next(a.data for a in arts if results["ingest"]["run_id"] in a.data)
     assert "| answer_not_in_options | 2 |" in ingest_md and "| benchmark_items | 10 |" in ingest_md
@@ -118,15 +119,21 @@ def test_run_artifacts_are_published(prefect_harness, project):
 
 
 def test_cli_build_refuses_a_locked_warehouse(project):
-    hold = ("import sys, time\nfrom curation.warehouse.lock import warehouse_lock\n"
-            "with warehouse_lock(sys.argv[1], command='other build'):\n    print('held', flush=True)\n    time.sleep(600)\n")
+    hold = (
+        "import sys, time\nfrom curation.warehouse.lock import warehouse_lock\n"
+        "with warehouse_lock(sys.argv[1], command='other build'):\n    print('held', flush=True)\n    time.sleep(600)\n"
+    )
     wh = project / "wh"
     holder = subprocess.Popen([sys.executable, "-c", hold, str(wh)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         manifest = write_manifest(project / "m.yaml", ["ingest"])
-        r = subprocess.run([sys.executable, "-m", "curation.cli", "-w", str(wh), "build", str(manifest)],
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "curation.cli", "-w", str(wh), "build", str(manifest)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 2
         message = " ".join(r.stderr.split())  # rich wraps long lines
         assert f"locked by pid {holder.pid}" in message and "other build" in message

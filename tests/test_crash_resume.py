@@ -62,15 +62,34 @@ def _pipeline_project(tmp: Path) -> Path:
         "stages": ["ingest", "dedup", "decontam", "synth", "release"],
         "sources": sources,
         # Checks loose enough that the random model's schema-constrained pairs pass, so every batch publishes a unit.
-        "synth": {"model": str(MODEL), "tasks": ["grounded_qa"], "batch_size": 4,
-                  "sampling": {"temperature": 1.0, "max_tokens": 200, "seed": 3},
-                  "passages": {"max_tokens": 80, "min_tokens": 5, "limit_docs": 4, "tokenizer": str(MODEL)},
-                  "grounded_qa": {"pairs_per_passage": 2, "limit": 12, "min_grounding": 0.0,
-                                  "min_question_chars": 1, "min_answer_chars": 1,
-                                  "max_question_chars": 60, "max_answer_chars": 60}},
-        "release": {"version": "1.0.0", "out": str(tmp / "release"), "validate": False, "configs": [
-            {"name": "documents", "rules": [{"name": "not_duplicate", "where": "NOT coalesce(is_duplicate, false)"}]},
-            {"name": "grounded_qa", "source": "synthetic_grounded_qa_checked", "key": "record_id"}]},
+        "synth": {
+            "model": str(MODEL),
+            "tasks": ["grounded_qa"],
+            "batch_size": 4,
+            "sampling": {"temperature": 1.0, "max_tokens": 200, "seed": 3},
+            "passages": {"max_tokens": 80, "min_tokens": 5, "limit_docs": 4, "tokenizer": str(MODEL)},
+            "grounded_qa": {
+                "pairs_per_passage": 2,
+                "limit": 12,
+                "min_grounding": 0.0,
+                "min_question_chars": 1,
+                "min_answer_chars": 1,
+                "max_question_chars": 60,
+                "max_answer_chars": 60,
+            },
+        },
+        "release": {
+            "version": "1.0.0",
+            "out": str(tmp / "release"),
+            "validate": False,
+            "configs": [
+                {
+                    "name": "documents",
+                    "rules": [{"name": "not_duplicate", "where": "NOT coalesce(is_duplicate, false)"}],
+                },
+                {"name": "grounded_qa", "source": "synthetic_grounded_qa_checked", "key": "record_id"},
+            ],
+        },
     }
     path = tmp / "pipeline.yaml"
     path.write_text(yaml.safe_dump(spec))
@@ -175,7 +194,8 @@ def test_killed_build_reruns_to_the_clean_result(case, tmp_path, prefect_server,
     assert visible_temp_files(tmp_path) == []
     got = _content(tmp_path)
     assert got == expected, "\n".join(describe_difference(got, expected))
-    statuses = connect(Warehouse(wh)).execute(
-        "select stage, status, count(*) from runs group by all order by all").fetchall()
+    statuses = (
+        connect(Warehouse(wh)).execute("select stage, status, count(*) from runs group by all order by all").fetchall()
+    )
     assert ("build", "completed", 1) in statuses and (case.stage, "completed", 1) in statuses
     assert ("build", "interrupted", 1) in statuses and (case.stage, "interrupted", 1) in statuses

@@ -11,11 +11,15 @@ from curation.decontam.rules import match_text, pmid_of
 from curation.warehouse import connect
 from tests.factories import doc_row, item_row, write_documents, write_items
 
-LONG_Q = ("A 45-year-old man presents to the emergency department with crushing chest pain radiating to the left "
-          "arm, diaphoresis and nausea for two hours. Which of the following is the most likely diagnosis?")
+LONG_Q = (
+    "A 45-year-old man presents to the emergency department with crushing chest pain radiating to the left "
+    "arm, diaphoresis and nausea for two hours. Which of the following is the most likely diagnosis?"
+)
 SHORT_Q = "The energy for all forms of muscle contraction is provided by:"
-CLEAN = ("Hepatic stellate cells are activated after liver injury and produce extracellular matrix proteins that "
-         "contribute to fibrosis; we measured collagen deposition in a murine model over twelve weeks.")
+CLEAN = (
+    "Hepatic stellate cells are activated after liver injury and produce extracellular matrix proteins that "
+    "contribute to fibrosis; we measured collagen deposition in a murine model over twelve weeks."
+)
 
 
 def items():
@@ -23,8 +27,11 @@ def items():
         item_row("medqa:test:1", LONG_Q),
         item_row("mmlu:test:2", SHORT_Q, subject="college_medicine"),
         item_row("pubmedqa:test:3", "Is aspirin protective?", answer="yes", pmid="111", context=CLEAN.upper()),
-        item_row("medqa:train:4", "A train question about renal tubular acidosis in a young woman with stones "
-                 "and a normal anion gap metabolic acidosis."),
+        item_row(
+            "medqa:train:4",
+            "A train question about renal tubular acidosis in a young woman with stones "
+            "and a normal anion gap metabolic acidosis.",
+        ),
     ]
 
 
@@ -50,8 +57,9 @@ def test_eval_selection_defaults():
     assert is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pubmedqa_train.json"}, cfg)
     narrow = DecontamConfig(all_splits_files={"pubmedqa": ["*pqal*"]})
     assert is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqal_nontest.json"}, narrow)
-    assert not is_eval_item({"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqa_artificial.json"},
-                            narrow)
+    assert not is_eval_item(
+        {"benchmark": "pubmedqa", "split": "train", "source_file": "/d/pqa_artificial.json"}, narrow
+    )
 
 
 def test_index_skips_train_items(index):
@@ -115,8 +123,11 @@ def test_records_and_synthetic_annotations(wh, index):
     assert got["r4"].contam_rule == "pmid"
     n = write_record_annotations(wh, "synthetic_grounded_qa", rows, index, "run-1")
     assert n == 4
-    res = connect(wh).execute(
-        "SELECT record_id, contaminated, contam_rule FROM synthetic_decontam ORDER BY record_id").fetchall()
+    res = (
+        connect(wh)
+        .execute("SELECT record_id, contaminated, contam_rule FROM synthetic_decontam ORDER BY record_id")
+        .fetchall()
+    )
     assert res == [("r1", True, "fuzzy"), ("r2", False, None), ("r3", True, "ngram"), ("r4", True, "pmid")]
     from curation.validate import validate_table
 
@@ -134,21 +145,30 @@ def test_decontam_flow_annotates_documents(wh, tmp_path, prefect_harness):
     from flows.decontam import decontam_flow
 
     write_items(wh, items())
-    write_documents(wh, [
-        doc_row("pubmed:111", "abstract text", pmid="111"),
-        doc_row("pmc:PMC9", "Intro. " + LONG_Q),
-        doc_row("pubmed:5", "Renal physiology of the loop of Henle in mammals."),
-        doc_row("pubmed:6", "A train question about renal tubular acidosis in a young woman with stones and a "
-                "normal anion gap metabolic acidosis."),  # a train item is not evaluation data
-    ])
+    write_documents(
+        wh,
+        [
+            doc_row("pubmed:111", "abstract text", pmid="111"),
+            doc_row("pmc:PMC9", "Intro. " + LONG_Q),
+            doc_row("pubmed:5", "Renal physiology of the loop of Henle in mammals."),
+            doc_row(
+                "pubmed:6",
+                "A train question about renal tubular acidosis in a young woman with stones and a "
+                "normal anion gap metabolic acidosis.",
+            ),  # a train item is not evaluation data
+        ],
+    )
     s = decontam_flow(_manifest(tmp_path), str(wh.root))
     assert (s["documents"], s["contaminated"], s["index_items"]) == (4, 2, 3)
-    rows = dict(connect(wh).execute(
-        "SELECT doc_id, contam_rule FROM documents_enriched ORDER BY doc_id").fetchall())
+    rows = dict(connect(wh).execute("SELECT doc_id, contam_rule FROM documents_enriched ORDER BY doc_id").fetchall())
     assert rows == {"pmc:PMC9": "ngram", "pubmed:111": "pmid", "pubmed:5": None, "pubmed:6": None}
-    counts, extra = connect(wh).execute(
-        "SELECT counts->>'documents_contaminated', extra->'index'->>'items' FROM runs WHERE stage = 'decontam'"
-    ).fetchone()
+    counts, extra = (
+        connect(wh)
+        .execute(
+            "SELECT counts->>'documents_contaminated', extra->'index'->>'items' FROM runs WHERE stage = 'decontam'"
+        )
+        .fetchone()
+    )
     assert (counts, extra) == ("2", "3")
     from curation.validate import validate_table
 
@@ -191,9 +211,12 @@ def test_annotate_table_in_batches(wh, index):
     from curation.decontam import annotate_table
 
     con = connect(wh)  # a table of that name in the connection stands in for the warehouse view
-    con.execute("CREATE TABLE generated_questions AS SELECT 'r' || i AS record_id, "
-                "CASE WHEN i % 2 = 0 THEN ? ELSE 'What enzyme converts angiotensin I?' END AS question "
-                "FROM range(250) t(i)", [LONG_Q])
+    con.execute(
+        "CREATE TABLE generated_questions AS SELECT 'r' || i AS record_id, "
+        "CASE WHEN i % 2 = 0 THEN ? ELSE 'What enzyme converts angiotensin I?' END AS question "
+        "FROM range(250) t(i)",
+        [LONG_Q],
+    )
     res = annotate_table(wh, "generated_questions", index, "run-2", batch_rows=100, con=con)
     assert (res["rows"], res["contaminated"], res["by_rule"]) == (250, 125, {"ngram": 125})
     assert len(wh.units("synthetic_decontam")) == 3

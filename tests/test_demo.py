@@ -12,6 +12,8 @@ from curation.warehouse import Warehouse, connect
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "manifests" / "demo.yaml"
+
+
 def demo_manifest(tmp: Path, stages: list[str] | None = None) -> Path:
     """The demo manifest with absolute source paths, a tiny generator and the release built under `tmp`."""
     from curation.synth.tiny_model import make_tiny_model
@@ -65,16 +67,14 @@ def test_demo_benchmark_items_exact(demo_build):
     }
     assert con.execute("select count(distinct item_id) from benchmark_items").fetchone()[0] == 25
     # the planted contamination: a PubMedQA test item whose PMID is a demo PubMed record
-    assert con.execute("select pmid from benchmark_items where benchmark='pubmedqa' and pmid like '9000%'").fetchall() == [
-        ("90000009",)
-    ]
+    assert con.execute(
+        "select pmid from benchmark_items where benchmark='pubmedqa' and pmid like '9000%'"
+    ).fetchall() == [("90000009",)]
     bad = con.execute(
         "select reason, source_ref from quarantine where source_ref like '%medmcqa_train.jsonl%'"
     ).fetchall()
     assert bad == [("answer_out_of_range", f"{(ROOT / 'data/demo/benchmarks/medmcqa_train.jsonl').resolve()}:5")]
-    gold = con.execute(
-        "select answer, answer_text from benchmark_items where question like 'Koplik spots%'"
-    ).fetchone()
+    gold = con.execute("select answer, answer_text from benchmark_items where question like 'Koplik spots%'").fetchone()
     assert gold == ("D", "Measles")  # cop 4, 1-based
 
 
@@ -84,9 +84,12 @@ def test_demo_documents(demo_build):
     assert con.execute("select count(*) from documents where source='pubmed'").fetchone()[0] == 38
     current = dict(con.execute("select source, count(*) from documents_current group by 1").fetchall())
     assert current == {"pubmed": 35, "pmc": 2}
-    latest = {r[0]: r[1:] for r in con.execute(
-        "select doc_id, is_current, is_deleted, superseded_by from documents_latest where source='pubmed'"
-    ).fetchall()}
+    latest = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select doc_id, is_current, is_deleted, superseded_by from documents_latest where source='pubmed'"
+        ).fetchall()
+    }
     assert latest["pubmed:90000012"][1] is True
     assert latest["pubmed:90000007"] == (False, False, "pubmed:90000007.2")
     assert "pubmed:90000099" not in latest
@@ -99,19 +102,22 @@ def test_demo_every_stage_ran_and_did_its_planted_work(demo_build):
 
     wh, summaries, _ = demo_build
     assert {s: r["status"] for s, r in summaries.items()} == dict.fromkeys(
-        ["ingest", "dedup", "score", "decontam", "synth", "validate", "release"], "ran")
+        ["ingest", "dedup", "score", "decontam", "synth", "validate", "release"], "ran"
+    )
     con = connect(wh)
     # dedup: the planted near-duplicate in the update file is marked, and it points at the kept record
     dups = con.execute("select doc_id, dup_of from documents_enriched where is_duplicate").fetchall()
     assert dups and all(kept for _, kept in dups)
     # score: every current document has heuristics and a perplexity under the reference LM trained offline
     n_current = con.execute("select count(*) from documents_current").fetchone()[0]
-    scored = con.execute("select count(heuristic_pass), count(ppl) from documents_enriched where is_current "
-                         "and not is_deleted").fetchone()
+    scored = con.execute(
+        "select count(heuristic_pass), count(ppl) from documents_enriched where is_current and not is_deleted"
+    ).fetchone()
     assert scored == (n_current, n_current)
     # decontam: the PubMed record whose PMID is a PubMedQA test item
     assert con.execute("select doc_id, contam_rule from documents_enriched where contaminated").fetchall() == [
-        ("pubmed:90000009", "pmid")]
+        ("pubmed:90000009", "pmid")
+    ]
     # synth: every generated row was checked for contamination; failures are in quarantine, not nulls
     assert con.execute("select count(*) from synthetic_mcq_cot_checked where contaminated is null").fetchone() == (0,)
     assert con.execute("select count(*) from quarantine where stage = 'synth'").fetchone()[0] > 0
@@ -119,12 +125,16 @@ def test_demo_every_stage_ran_and_did_its_planted_work(demo_build):
     release = Path(summaries["release"]["summary"]["path"])
     assert verify(release) == []
     rel = connect(wh)
-    rel.execute(f"create view released as select * from read_parquet('{release}/data/documents/*/*.parquet', filename=true)")
+    rel.execute(
+        f"create view released as select * from read_parquet('{release}/data/documents/*/*.parquet', filename=true)"
+    )
     assert rel.execute("select count(*) from released where doc_id = 'pubmed:90000009'").fetchone() == (0,)
-    assert rel.execute("select count(*) from released where doc_id in (select doc_id from documents_enriched "
-                       "where is_duplicate)").fetchone() == (0,)
-    assert rel.execute("select count(*) from released where filename like '%/commercial/%' "
-                       "and not commercial_use").fetchone() == (0,)
+    assert rel.execute(
+        "select count(*) from released where doc_id in (select doc_id from documents_enriched where is_duplicate)"
+    ).fetchone() == (0,)
+    assert rel.execute(
+        "select count(*) from released where filename like '%/commercial/%' and not commercial_use"
+    ).fetchone() == (0,)
 
 
 def test_build_cli_prints_what_it_built(tmp_path, prefect_harness):

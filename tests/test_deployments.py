@@ -61,25 +61,56 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     manifest, wh = _project(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "curation.cli", "-w", str(wh), "deploy", "--manifest", str(manifest),
-                        "--pool", "test-pool", "--only", "pubmed-weekly-update", "--only", "nightly-synth",
-                        "--only", "release"], env=_env(prefect_server), capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "curation.cli",
+            "-w",
+            str(wh),
+            "deploy",
+            "--manifest",
+            str(manifest),
+            "--pool",
+            "test-pool",
+            "--only",
+            "pubmed-weekly-update",
+            "--only",
+            "nightly-synth",
+            "--only",
+            "release",
+        ],
+        env=_env(prefect_server),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr
     with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
         weekly = client.read_deployment_by_name("build/pubmed-weekly-update")
         assert weekly.work_pool_name == "test-pool" and weekly.entrypoint == "flows.build.build_flow"
-        assert weekly.parameters == {"manifest_path": str(manifest), "warehouse": str(wh.resolve()),
-                                     "from_stage": "ingest", "to_stage": "decontam"}
+        assert weekly.parameters == {
+            "manifest_path": str(manifest),
+            "warehouse": str(wh.resolve()),
+            "from_stage": "ingest",
+            "to_stage": "decontam",
+        }
         assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in weekly.schedules] == [
-            ("0 3 * * 1", "UTC", True)]
+            ("0 3 * * 1", "UTC", True)
+        ]
         nightly = client.read_deployment_by_name("build/nightly-synth")
         assert [s.schedule.cron for s in nightly.schedules] == ["0 1 * * *"]
         assert nightly.parameters["from_stage"] == nightly.parameters["to_stage"] == "synth"
         assert client.read_deployment_by_name("build/release").schedules == []
 
         run = client.create_flow_run_from_deployment(weekly.id)
-        worker = subprocess.run([sys.executable, "-m", "prefect", "worker", "start", "--pool", "test-pool",
-                                 "--run-once"], env=_env(prefect_server), capture_output=True, text=True, timeout=400)
+        worker = subprocess.run(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "test-pool", "--run-once"],
+            env=_env(prefect_server),
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         done = _wait_for_run(client, run.id)
         assert done.state.is_completed(), f"{done.state}\n{worker.stdout[-3000:]}\n{worker.stderr[-3000:]}"
     n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
@@ -93,10 +124,14 @@ def test_serve_runs_a_triggered_deployment(prefect_server, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     manifest, wh = _project(tmp_path)
-    serve = subprocess.Popen([sys.executable, "-m", "curation.cli", "-w", str(wh), "serve", "--manifest",
-                              str(manifest), "--only", "build"],
-                             env=_env(prefect_server), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "curation.cli", "-w", str(wh), "serve", "--manifest", str(manifest), "--only", "build"],
+        env=_env(prefect_server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
             deadline = time.monotonic() + 180

@@ -28,8 +28,11 @@ MMLU_COUNTS = {
 def test_medqa_shared(wh, shared_data):
     res = ingest(wh, shared_data / "medqa_usmle" / "medqa_us_4opt_test_rows0000-0099.jsonl", "medqa")
     assert (res.rows, res.quarantined) == (100, 0)
-    assert rows(wh, "select split, count(distinct item_id), count(*) filter (where answer in ('A','B','C','D')) "
-                    "from benchmark_items group by 1") == [("test", 100, 100)]
+    assert rows(
+        wh,
+        "select split, count(distinct item_id), count(*) filter (where answer in ('A','B','C','D')) "
+        "from benchmark_items group by 1",
+    ) == [("test", 100, 100)]
     first = rows(wh, "select answer, answer_text, subject from benchmark_items where record_index = 0")[0]
     assert first[0] in "ABCD" and first[1] and first[2] in ("step1", "step2&3")
 

@@ -135,7 +135,10 @@ def test_hf_data_files(wh, tmp_path):
     [
         ({"fields": {"txt": "abstract"}, "constants": {"source": "s"}}, "fields.txt: not a column of documents"),
         ({"fields": {"text": "abstract"}}, "needs ['source', 'source_id']"),
-        ({"fields": {"source_id": "id", "text": "a"}, "constants": {"source": "s"}, "mapping": {}}, "mapping: unknown key"),
+        (
+            {"fields": {"source_id": "id", "text": "a"}, "constants": {"source": "s"}, "mapping": {}},
+            "mapping: unknown key",
+        ),
         ({"table": "papers", "fields": {}}, "table"),
         ({"fields": {"source_id": "id", "text": "a", "source": "s"}, "constants": {"source": "s"}}, "both set"),
     ],

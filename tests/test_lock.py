@@ -71,8 +71,11 @@ def test_killed_holder_is_recovered_and_its_staging_swept(wh):
 
 def _foreign_record(root, age_s: float) -> None:
     beat = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)).isoformat()
-    (root / ".lock.json").write_text(json.dumps(
-        {"pid": 4242, "host": "other-node", "command": "build elsewhere", "started_at": beat, "heartbeat_at": beat}))
+    (root / ".lock.json").write_text(
+        json.dumps(
+            {"pid": 4242, "host": "other-node", "command": "build elsewhere", "started_at": beat, "heartbeat_at": beat}
+        )
+    )
 
 
 def test_live_lease_on_another_host_blocks_and_expired_one_is_taken_over(wh, monkeypatch):

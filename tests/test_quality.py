@@ -208,9 +208,7 @@ def test_max_line_perplexity_flags_one_garbage_line(reference_lm):
 
 def test_max_line_perplexity_of_a_one_segment_document_is_its_perplexity(reference_lm):
     scorer = PerplexityScorer(str(reference_lm), PerplexityConfig())
-    one, short, tiny = scorer.score(
-        [Doc("one", SENTENCES[0]), Doc("short", "A b.\nC d.\nE."), Doc("tiny", "Fever")]
-    )
+    one, short, tiny = scorer.score([Doc("one", SENTENCES[0]), Doc("short", "A b.\nC d.\nE."), Doc("tiny", "Fever")])
     assert one["n_tokens"] >= 5 and one["ppl_max_line"] == pytest.approx(one["ppl"], rel=1e-9)
     # no line of >= line_min_tokens scored tokens: the document's perplexity
     assert short["ppl_max_line"] == short["ppl"] and tiny["ppl_max_line"] == tiny["ppl"]
@@ -225,9 +223,11 @@ def test_max_line_perplexity_is_written(wh, reference_lm):
     with start_run(wh, "score") as run:
         totals = run_scorer(wh, PerplexityScorer(str(reference_lm), PerplexityConfig()), run)
     assert totals == {"scored": 7, "quarantined": 0}
-    rows = connect(wh).execute(
-        "select doc_id, ppl, ppl_max_line, ppl_max_line_nll from documents_enriched order by doc_id"
-    ).fetchall()
+    rows = (
+        connect(wh)
+        .execute("select doc_id, ppl, ppl_max_line, ppl_max_line_nll from documents_enriched order by doc_id")
+        .fetchall()
+    )
     assert len(rows) == 7
     for doc_id, ppl, line, line_nll in rows:
         assert math.isfinite(line) and line >= 1 and line_nll == pytest.approx(math.log(line))
@@ -390,9 +390,7 @@ def test_teacher_annotation_through_the_vllm_engine(labelled_wh, vllm_engine):
     for edu, doc_type, domain, model, n_out in labels:
         assert 1 <= edu <= 5 and doc_type in DOC_TYPES and domain in DOMAINS
         assert model == str(vllm_engine.model_dir) and n_out > 0
-    quarantined = con.execute(
-        "select reason, detail, payload from quarantine where run_id = ?", [first_run]
-    ).fetchall()
+    quarantined = con.execute("select reason, detail, payload from quarantine where run_id = ?", [first_run]).fetchall()
     assert len(quarantined) == s["quarantined"]
     for reason, detail, _ in quarantined:
         assert reason in ("teacher_parse_error", "teacher_engine_error") and detail
@@ -449,7 +447,9 @@ def test_classifier_trains_saves_reloads_and_scores(labelled_wh, tmp_path, finet
     )
     assert 1 <= row[1] <= 5 and row[2] in ("clinical_case", "study", "review", "other")
     precision = "" if scorer.predictor.precision == "fp32" else f"/{scorer.predictor.precision}"
-    assert row[3] in ("clinical", "biomedical", "other") and row[4] == f"medcurate-edu-classifier@{dest.name}{precision}"
+    assert (
+        row[3] in ("clinical", "biomedical", "other") and row[4] == f"medcurate-edu-classifier@{dest.name}{precision}"
+    )
 
 
 def test_classifier_with_other_encoder_is_incompatible(labelled_wh, tmp_path):

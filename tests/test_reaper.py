@@ -40,8 +40,13 @@ PARENT = textwrap.dedent(
 
 
 def _run(mode: str) -> tuple[subprocess.CompletedProcess, int, int]:
-    r = subprocess.run([sys.executable, "-c", PARENT, mode], capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, "-c", PARENT, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     child, reaper = map(int, r.stdout.split()[:2])
     return r, child, reaper
 

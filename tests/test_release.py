@@ -55,11 +55,21 @@ def test_never_a_row_excluded_by_any_rule(env):
     con = connect(wh)
     manifest = json.loads((d / "manifest.json").read_text())
     rules = manifest["configs"]["documents"]["rules"]
-    assert [r["name"] for r in rules] == ["current_not_deleted", "not_quarantined", "not_contaminated",
-                                          "not_duplicate", "heuristics", "educational"]
+    assert [r["name"] for r in rules] == [
+        "current_not_deleted",
+        "not_quarantined",
+        "not_contaminated",
+        "not_duplicate",
+        "heuristics",
+        "educational",
+    ]
     for rule in rules:  # each rule on its own: nothing it rejects may be released
-        rejected = {r[0] for r in con.execute(
-            f"SELECT doc_id FROM documents_enriched WHERE ({rule['where']}) IS NOT TRUE").fetchall()}
+        rejected = {
+            r[0]
+            for r in con.execute(
+                f"SELECT doc_id FROM documents_enriched WHERE ({rule['where']}) IS NOT TRUE"
+            ).fetchall()
+        }
         assert rejected, rule["name"]
         assert not rejected & released, rule["name"]
     assert sum(r["removed"] for r in rules) == 15 - 7
@@ -94,10 +104,16 @@ def test_splits_are_stable_and_shards_named(env):
     wh, m = env
     d1 = release(wh, m, "1.0.0")
     d2 = release(wh, m, "1.1.0")
-    split = {(r["doc_id"], p.parent.name, p.name.split("-")[0]) for p in (d1 / "data/documents").rglob("*.parquet")
-             for r in rows(d1, "documents", f"{p.parent.name}/{p.name}")}
-    split2 = {(r["doc_id"], p.parent.name, p.name.split("-")[0]) for p in (d2 / "data/documents").rglob("*.parquet")
-              for r in rows(d2, "documents", f"{p.parent.name}/{p.name}")}
+    split = {
+        (r["doc_id"], p.parent.name, p.name.split("-")[0])
+        for p in (d1 / "data/documents").rglob("*.parquet")
+        for r in rows(d1, "documents", f"{p.parent.name}/{p.name}")
+    }
+    split2 = {
+        (r["doc_id"], p.parent.name, p.name.split("-")[0])
+        for p in (d2 / "data/documents").rglob("*.parquet")
+        for r in rows(d2, "documents", f"{p.parent.name}/{p.name}")
+    }
     assert split == split2
     assert {s for _, _, s in split} == {"train", "validation"}
     names = sorted(p.name for p in (d1 / "data/documents/commercial").glob("train-*.parquet"))
@@ -132,8 +148,12 @@ def test_manifest_json_and_card(env):
     assert meta["task_categories"] == ["question-answering", "text-generation"]
     assert meta["size_categories"] == ["n<1K"]
     names = {c["config_name"] for c in meta["configs"]}
-    assert names == {"documents-commercial", "documents-noncommercial", "grounded_qa-commercial",
-                     "grounded_qa-noncommercial"}
+    assert names == {
+        "documents-commercial",
+        "documents-noncommercial",
+        "grounded_qa-commercial",
+        "grounded_qa-noncommercial",
+    }
     for c in meta["configs"]:
         for f in c["data_files"]:
             assert list(d.glob(f["path"])), f
@@ -147,14 +167,20 @@ def test_manifest_json_and_card(env):
 def test_diff_against_previous_release(env, wh, tmp_path):
     _, m = env
     d1 = release(wh, m, "1.0.0")
-    with start_run(wh, "validate") as run, __import__("curation.warehouse", fromlist=["Quarantine"]).Quarantine(
-            wh, "validate", run.run_id) as q:
+    with (
+        start_run(wh, "validate") as run,
+        __import__("curation.warehouse", fromlist=["Quarantine"]).Quarantine(wh, "validate", run.run_id) as q,
+    ):
         q.add("row_check_failed", "pubmed:2")
     d2 = release(wh, m, "1.1.0")
     man = json.loads((d2 / "manifest.json").read_text())
     assert man["diff"]["previous_version"] == "1.0.0"
-    assert man["diff"]["configs"]["documents"] == {"added": 0, "removed": 1, "added_examples": [],
-                                                   "removed_examples": ["pubmed:2"]}
+    assert man["diff"]["configs"]["documents"] == {
+        "added": 0,
+        "removed": 1,
+        "added_examples": [],
+        "removed_examples": ["pubmed:2"],
+    }
     assert man["diff"]["configs"]["grounded_qa"]["removed"] == 0
     assert json.loads((d1 / "manifest.json").read_text())["diff"]["previous_version"] is None
 

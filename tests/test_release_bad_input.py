@@ -24,8 +24,12 @@ TOKEN = "hf_" + "abcdefghijklmnopqrstuvwxyz0123"
 
 def test_rule_on_missing_column_names_rule_and_column(env):
     wh, tmp = env
-    m = rs.manifest_yaml(tmp / "m.yaml", configs=[{"name": "documents", "rules": [
-        {"name": "quality", "where": "edu_int >= 3 AND toxicity_score < 0.5"}]}])
+    m = rs.manifest_yaml(
+        tmp / "m.yaml",
+        configs=[
+            {"name": "documents", "rules": [{"name": "quality", "where": "edu_int >= 3 AND toxicity_score < 0.5"}]}
+        ],
+    )
     with pytest.raises(ReleaseError, match=r"rule 'quality': column 'toxicity_score' does not exist"):
         release(wh, m)
     assert not (tmp / "releases" / "medtest" / "1.0.0").exists()
@@ -36,22 +40,26 @@ def test_builtin_decontam_rule_needs_the_decontam_column(env):
     m = rs.manifest_yaml(tmp / "m.yaml", configs=[{"name": "documents", "source": "documents_latest"}])
     with pytest.raises(ReleaseError, match=r"rule 'not_contaminated': column 'contaminated'.*decontam stage"):
         release(wh, m)
-    m = rs.manifest_yaml(tmp / "m.yaml", configs=[{"name": "documents", "source": "documents_latest",
-                                                   "require_decontam": False}])
+    m = rs.manifest_yaml(
+        tmp / "m.yaml", configs=[{"name": "documents", "source": "documents_latest", "require_decontam": False}]
+    )
     assert release(wh, m).is_dir()
 
 
 def test_invalid_predicate_is_a_clear_error(env):
     wh, tmp = env
-    m = rs.manifest_yaml(tmp / "m.yaml", configs=[{"name": "documents", "rules": [{"name": "bad", "where": "edu_int >"}]}])
+    m = rs.manifest_yaml(
+        tmp / "m.yaml", configs=[{"name": "documents", "rules": [{"name": "bad", "where": "edu_int >"}]}]
+    )
     with pytest.raises(ReleaseError, match=r"rule 'bad': invalid SQL predicate"):
         release(wh, m)
 
 
 def test_empty_selection_is_an_error(env):
     wh, tmp = env
-    m = rs.manifest_yaml(tmp / "m.yaml", configs=[{"name": "documents", "rules": [
-        {"name": "impossible", "where": "edu_int >= 99"}]}])
+    m = rs.manifest_yaml(
+        tmp / "m.yaml", configs=[{"name": "documents", "rules": [{"name": "impossible", "where": "edu_int >= 99"}]}]
+    )
     with pytest.raises(ReleaseError, match=r"selection is empty: all 15 rows.*impossible removed 10"):
         release(wh, m)
     assert not any((tmp / "releases" / "medtest").glob("*"))  # no staging left behind
@@ -59,10 +67,19 @@ def test_empty_selection_is_an_error(env):
 
 def test_optional_empty_source_is_skipped(env):
     wh, tmp = env
-    m = rs.manifest_yaml(tmp / "m.yaml", configs=[
-        {"name": "documents", "require_decontam": True},
-        {"name": "dialogue", "source": "benchmark_items", "key": "item_id", "optional": True,
-         "require_decontam": False}])
+    m = rs.manifest_yaml(
+        tmp / "m.yaml",
+        configs=[
+            {"name": "documents", "require_decontam": True},
+            {
+                "name": "dialogue",
+                "source": "benchmark_items",
+                "key": "item_id",
+                "optional": True,
+                "require_decontam": False,
+            },
+        ],
+    )
     d = release(wh, m)
     assert json.loads((d / "manifest.json").read_text())["configs"].keys() == {"documents"}
 
@@ -167,8 +184,9 @@ def _stand_in_validator(fail_on: str | None):
         ok = table != fail_on
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "report.json").write_text(json.dumps({"table": table, "rows": n, "success": ok}))
-        return StandInReport(ok, [{"expectation": "row_count", "success": True},
-                                  {"expectation": "key_unique", "success": ok}])
+        return StandInReport(
+            ok, [{"expectation": "row_count", "success": True}, {"expectation": "key_unique", "success": ok}]
+        )
 
     return validate_table, seen
 
@@ -183,8 +201,13 @@ def test_validation_hook_passes_summary_into_card(env, monkeypatch):
     assert seen["documents"] == (load_schema("documents").names, 7)  # the table's own columns, released rows
     assert seen["synthetic_rtest_qa"] == (load_schema("synthetic_rtest_qa").names, 4)
     man = json.loads((d / "manifest.json").read_text())
-    assert man["validation"]["documents"] == {"table": "documents", "success": True, "expectations": 2,
-                                              "failed": 0, "failing_rows": 0}
+    assert man["validation"]["documents"] == {
+        "table": "documents",
+        "success": True,
+        "expectations": 2,
+        "failed": 0,
+        "failing_rows": 0,
+    }
     assert (d / "validation/documents/report.json").is_file()
     assert "| documents | documents | True | 2 | 0 |" in (d / "README.md").read_text()
 

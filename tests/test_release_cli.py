@@ -18,8 +18,10 @@ def invoke(args: list[str]):
     """CliRunner swaps sys.stderr for a stream it closes afterwards; Prefect's console handlers configured during
     a flow run keep that closed stream, so point them back at the real stderr after each in-process invocation."""
     r = CliRunner().invoke(app, args)
-    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
-                                      if isinstance(lg, logging.Logger))]
+    loggers = [
+        logging.getLogger(),
+        *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)),
+    ]
     for h in (h for lg in loggers for h in lg.handlers):
         if isinstance(h, logging.StreamHandler) and getattr(h.stream, "closed", False):
             h.stream = sys.__stderr__

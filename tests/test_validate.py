@@ -24,8 +24,16 @@ def test_every_table_has_a_suite_and_ge_accepts_it(tmp_path):
 
     suites = all_suites()
     assert set(all_schemas()) <= set(suites)
-    for t in ("annotations_dedup", "annotations_clean", "annotations_perplexity", "annotations_edu",
-              "passages", "synthetic_grounded_qa", "synthetic_mcq_cot", "synthetic_dialogue"):
+    for t in (
+        "annotations_dedup",
+        "annotations_clean",
+        "annotations_perplexity",
+        "annotations_edu",
+        "passages",
+        "synthetic_grounded_qa",
+        "synthetic_mcq_cot",
+        "synthetic_dialogue",
+    ):
         assert t in suites
     for s in suites.values():  # GE validates each expectation's type and kwargs when the suite is built
         _GXRunner(s.table, s.batch_expectations(), list(s.key), None)
@@ -34,8 +42,11 @@ def test_every_table_has_a_suite_and_ge_accepts_it(tmp_path):
 def test_structural_expectations_come_from_the_table_schema():
     s = load_suite("documents")
     types = {e["type"] for e in s.all_expectations()}
-    assert {"expect_table_columns_to_match_set", "expect_column_values_to_not_be_null",
-            "expect_compound_columns_to_be_unique"} <= types
+    assert {
+        "expect_table_columns_to_match_set",
+        "expect_column_values_to_not_be_null",
+        "expect_compound_columns_to_be_unique",
+    } <= types
     not_null = {e["kwargs"]["column"] for e in s.structural() if e["type"] == "expect_column_values_to_not_be_null"}
     assert not_null == set(all_schemas()["documents"].required())
 
@@ -60,7 +71,11 @@ def test_bad_value_fails_with_a_clear_report(wh):
     assert not r.success
     [f] = r.failed()
     assert (f["expectation_type"], f["column"], f["observed"], f["unexpected_count"]) == (
-        "expect_column_values_to_match_regex", "license", ["All rights reserved"], 1)
+        "expect_column_values_to_match_regex",
+        "license",
+        ["All rights reserved"],
+        1,
+    )
     assert "FAILED expect_column_values_to_match_regex on column 'license'" in r.explain()
     assert r.failing_rows == ["pubmed:9|/data/pubmed.xml|0"]
 
@@ -78,8 +93,17 @@ def test_duplicate_keys_found_across_batches(wh):
 def test_mostly_is_evaluated_on_totals_across_batches(wh):
     from curation.validate.runner import _finish_merge
 
-    acc = {"0": {"kwargs": {"mostly": 0.9}, "batches": 2, "element_count": 200, "_missing": 0,
-                 "unexpected_count": 15, "success": False, "exception": None}}
+    acc = {
+        "0": {
+            "kwargs": {"mostly": 0.9},
+            "batches": 2,
+            "element_count": 200,
+            "_missing": 0,
+            "unexpected_count": 15,
+            "success": False,
+            "exception": None,
+        }
+    }
     assert _finish_merge(acc)[0]["success"] is True  # 15/200 unexpected <= 10 %
     acc["0"].update(unexpected_count=25, _missing=0)
     assert _finish_merge(acc)[0]["success"] is False
@@ -118,32 +142,56 @@ def test_missing_table_is_skipped(wh):
 
 def test_row_rules():
     mcq = {"question": "q", "options": [{"label": "A", "text": "x"}, {"label": "B", "text": "y"}], "answer": "B"}
-    good, bad = validate_rows("benchmark_items", [mcq, {**mcq, "answer": "C"}, {**mcq, "options": None,
-                                                                                  "answer": "maybe"}])
+    good, bad = validate_rows(
+        "benchmark_items", [mcq, {**mcq, "answer": "C"}, {**mcq, "options": None, "answer": "maybe"}]
+    )
     assert len(good) == 2 and bad[0][1][0].rule == "mcq_answer_in_options"
     cot = {**mcq, "item_id": "i", "gold_answer": "B", "final_answer": "A"}
     _, bad = validate_rows("synthetic_mcq_cot", [cot])
     assert {v.rule for v in bad[0][1]} == {"mcq_final_answer_is_gold"}
     turns = [{"role": "patient", "text": "I feel ill"}, {"role": "doctor", "text": "Since when?"}]
-    good, bad = validate_rows("synthetic_dialogue", [
-        {"turns": turns}, {"turns": [turns[0], turns[0]]}, {"turns": turns[:1]},
-        {"turns": [turns[0], {"role": "doctor", "text": " "}]}])
+    good, bad = validate_rows(
+        "synthetic_dialogue",
+        [
+            {"turns": turns},
+            {"turns": [turns[0], turns[0]]},
+            {"turns": turns[:1]},
+            {"turns": [turns[0], {"role": "doctor", "text": " "}]},
+        ],
+    )
     assert len(good) == 1 and [b[1][0].detail.split()[0] for b in bad] == ["turns", "1", "turn"]
-    good, bad = validate_rows("synthetic_grounded_qa", [{"question": "q?", "answer": "a"},
-                                                        {"question": "q?", "answer": "  "}])
+    good, bad = validate_rows(
+        "synthetic_grounded_qa", [{"question": "q?", "answer": "a"}, {"question": "q?", "answer": "  "}]
+    )
     assert len(good) == 1 and bad[0][1][0].rule == "non_empty_answer"
     _, bad = validate_rows("documents", [{"text": "t", "license": "CC-BY-NC-4.0", "commercial_use": True}])
     assert bad[0][1][0].rule == "commercial_use_matches_licence"
 
 
 def test_synthetic_table_via_data_and_quarantine(wh):
-    base = {"passage_id": "pubmed:1#0", "doc_id": "pubmed:1", "n_turns": 2, "grounding_score": 0.5, "model": "m",
-            "prompt_id": "dialogue", "prompt_version": "1", "sampling": "{}", "judge": "{}", "sample_index": 0,
-            "n_prompt_tokens": 10, "n_output_tokens": 10, "cached": False, "run_id": "x"}
-    rows = pa.Table.from_pylist([
-        {**base, "record_id": "r1", "turns": [{"role": "patient", "text": "a"}, {"role": "doctor", "text": "b"}]},
-        {**base, "record_id": "r2", "turns": [{"role": "patient", "text": "a"}]},
-    ], schema=load_schema("synthetic_dialogue").arrow)
+    base = {
+        "passage_id": "pubmed:1#0",
+        "doc_id": "pubmed:1",
+        "n_turns": 2,
+        "grounding_score": 0.5,
+        "model": "m",
+        "prompt_id": "dialogue",
+        "prompt_version": "1",
+        "sampling": "{}",
+        "judge": "{}",
+        "sample_index": 0,
+        "n_prompt_tokens": 10,
+        "n_output_tokens": 10,
+        "cached": False,
+        "run_id": "x",
+    }
+    rows = pa.Table.from_pylist(
+        [
+            {**base, "record_id": "r1", "turns": [{"role": "patient", "text": "a"}, {"role": "doctor", "text": "b"}]},
+            {**base, "record_id": "r2", "turns": [{"role": "patient", "text": "a"}]},
+        ],
+        schema=load_schema("synthetic_dialogue").arrow,
+    )
     q = Quarantine(wh, "validate", "run-q")
     r = validate_table(wh, "synthetic_dialogue", data=rows, run_id="run-q", quarantine=q)
     q.commit()
@@ -169,7 +217,8 @@ def test_validate_flow_quarantines_and_fails(wh, tmp_path, prefect_harness):
     assert s["failed"] == [] and s["skipped"] == ["synthetic_mcq_cot"] and s["failing_rows"] == 1
     con = connect(wh)
     assert con.execute("SELECT reason FROM quarantine WHERE stage = 'validate'").fetchall() == [
-        ("row_rule:non_empty_text",)]
+        ("row_rule:non_empty_text",)
+    ]
     extra = con.execute("SELECT extra->'validation'->'documents'->>'success' FROM runs").fetchone()[0]
     assert extra == "true"
     write_documents(wh, [doc_row("pubmed:8", "t", license="weird")], unit="bad")

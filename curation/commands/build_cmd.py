@@ -48,15 +48,22 @@ def build(
         select_stages(load_manifest(manifest), from_stage, to_stage)
         with warehouse_lock(warehouse(), command=f"medcurate build {manifest}"):  # fail fast, before Prefect starts
             results = build_flow(
-                manifest_path=str(manifest), warehouse=warehouse_arg(), from_stage=from_stage, to_stage=to_stage,
-                force=force, runner=runner, ray_address=ray_address,
+                manifest_path=str(manifest),
+                warehouse=warehouse_arg(),
+                from_stage=from_stage,
+                to_stage=to_stage,
+                force=force,
+                runner=runner,
+                ray_address=ray_address,
             )
     wh = warehouse()
     out.print(f"\n[bold green]built[/] {manifest} into {wh.root}")
     for stage, r in results.items():
         brief = {k: v for k, v in (r.get("summary") or {}).items() if isinstance(v, int | float | str)}
         note = r.get("reason") or brief
-        out.print(f"  {stage}: [{STATUS_STYLE.get(r['status'], 'white')}]{r['status']}[/] {r.get('seconds', '')} {note}")
+        out.print(
+            f"  {stage}: [{STATUS_STYLE.get(r['status'], 'white')}]{r['status']}[/] {r.get('seconds', '')} {note}"
+        )
     con = connect(wh)
     out.print("\n[bold]warehouse contents[/]")
     for label, q in BUILT:

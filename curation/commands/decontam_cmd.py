@@ -24,8 +24,10 @@ def decontam(manifest: Path = typer.Argument(None, help="manifest YAML (default:
         if not manifest.is_file():
             raise FileNotFoundError(f"manifest not found: {manifest}")
         s = decontam_flow(manifest_path=str(manifest), warehouse=warehouse_arg())
-    out.print(f"run {s['run_id']}: {s['contaminated']}/{s['documents']} documents contaminated "
-              f"({s['index_items']} eval items indexed, {s['docs_per_s']} docs/s)")
+    out.print(
+        f"run {s['run_id']}: {s['contaminated']}/{s['documents']} documents contaminated "
+        f"({s['index_items']} eval items indexed, {s['docs_per_s']} docs/s)"
+    )
     for table, n in s["records"].items():
         out.print(f"  {table}: {n} contaminated records")
 

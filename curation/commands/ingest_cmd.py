@@ -42,8 +42,13 @@ def ingest(
         if format is None:
             if len(paths) != 1 or paths[0].suffix not in (".yaml", ".yml"):
                 raise ValueError("without --format, give exactly one manifest (.yaml)")
-            summary = ingest_flow(manifest_path=str(paths[0]), warehouse=warehouse_arg(), force=force,
-                                  runner=runner, ray_address=ray_address)
+            summary = ingest_flow(
+                manifest_path=str(paths[0]),
+                warehouse=warehouse_arg(),
+                force=force,
+                runner=runner,
+                ray_address=ray_address,
+            )
         else:
             options = dict(_parse_option(o) for o in option or [])
             check_options(format, options)
@@ -66,7 +71,7 @@ def _print_summary(s: dict) -> None:
         console.print(f"  quarantined {n} × {reason}")
     if s.get("quarantined"):
         console.print(
-            f'  see: medcurate sql "select reason, source_ref, detail from quarantine where run_id = \'{s["run_id"]}\'"'
+            f"  see: medcurate sql \"select reason, source_ref, detail from quarantine where run_id = '{s['run_id']}'\""
         )
 
 

@@ -47,8 +47,14 @@ def deploy(
     with cli_errors():
         ensure_process_pool(pool)
         deployments = runner_deployments(only, manifest, warehouse_arg(), work_pool=pool, paused=paused)
-        ids = prefect_deploy(*deployments, work_pool_name=pool, build=False, push=False,
-                             print_next_steps_message=False, ignore_warnings=True)
+        ids = prefect_deploy(
+            *deployments,
+            work_pool_name=pool,
+            build=False,
+            push=False,
+            print_next_steps_message=False,
+            ignore_warnings=True,
+        )
     for d, i in zip(deployments, ids, strict=True):
         out.print(f"deployed build/{d.name} ({i}) to pool {pool}")
 

@@ -42,9 +42,15 @@ def build(
     from flows.release import release_flow
 
     with cli_errors():
-        r = release_flow(manifest_path=str(manifest), warehouse=warehouse_arg(), version=version,
-                         out=str(out_dir) if out_dir else None, force=force,
-                         publish=publish.value if publish else None, dry_run=dry_run)
+        r = release_flow(
+            manifest_path=str(manifest),
+            warehouse=warehouse_arg(),
+            version=version,
+            out=str(out_dir) if out_dir else None,
+            force=force,
+            publish=publish.value if publish else None,
+            dry_run=dry_run,
+        )
     out.print(f"[bold green]released[/] {r['path']}: {r['rows']} rows (run {r['run_id']})")
     if r.get("archive"):
         out.print(f"archive {r['archive']}")

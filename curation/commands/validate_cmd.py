@@ -22,8 +22,10 @@ def validate(
         manifest = manifest or default_manifest()
         tables_to_validate(load_manifest(manifest).validate_, table or None)  # unknown tables: fail before the flow
         s = validate_flow(manifest_path=str(manifest), warehouse=warehouse_arg(), tables=table or None)
-    out.print(f"run {s['run_id']}: {s['tables']} tables, failed {s['failed'] or 'none'}, "
-              f"skipped {s['skipped'] or 'none'}, {s['failing_rows']} failing rows quarantined")
+    out.print(
+        f"run {s['run_id']}: {s['tables']} tables, failed {s['failed'] or 'none'}, "
+        f"skipped {s['skipped'] or 'none'}, {s['failing_rows']} failing rows quarantined"
+    )
     out.print(f"reports: {s['report_dir']}")
 
 

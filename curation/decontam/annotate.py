@@ -38,9 +38,14 @@ class DecontamStats:
             self.by_benchmark[m.contam_benchmark] += 1
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "contaminated": self.contaminated, "by_rule": dict(self.by_rule),
-                "by_benchmark": dict(self.by_benchmark), "seconds": round(self.seconds, 3),
-                "rows_per_s": round(self.rows / self.seconds, 1) if self.seconds else None}
+        return {
+            "rows": self.rows,
+            "contaminated": self.contaminated,
+            "by_rule": dict(self.by_rule),
+            "by_benchmark": dict(self.by_benchmark),
+            "seconds": round(self.seconds, 3),
+            "rows_per_s": round(self.rows / self.seconds, 1) if self.seconds else None,
+        }
 
 
 def _field_text(v: Any) -> str:
@@ -87,8 +92,9 @@ def annotate_documents(
         unit = f"{run_id}-{k:05d}"
         cols = batch.to_pydict()
         with ShardWriter(wh, "annotations_decontam", unit) as w:
-            for doc_id, pmid, title, text in zip(cols["doc_id"], cols["pmid"], cols["title"], cols["text"],
-                                                 strict=True):
+            for doc_id, pmid, title, text in zip(
+                cols["doc_id"], cols["pmid"], cols["title"], cols["text"], strict=True
+            ):
                 m = match_text(f"{title}\n{text}" if title else text, index, pmid_of(pmid, doc_id))
                 stats.add(m)
                 w.write({"doc_id": doc_id, "run_id": run_id, **m.columns()})
@@ -97,8 +103,14 @@ def annotate_documents(
 
 
 def write_record_annotations(
-    wh: Warehouse, source_table: str, records: Iterable[Mapping[str, Any]], index: EvalIndex, run_id: str,
-    stats: DecontamStats | None = None, *, unit: str | None = None,
+    wh: Warehouse,
+    source_table: str,
+    records: Iterable[Mapping[str, Any]],
+    index: EvalIndex,
+    run_id: str,
+    stats: DecontamStats | None = None,
+    *,
+    unit: str | None = None,
     text_fields: Iterable[str] = DEFAULT_TEXT_FIELDS,
 ) -> int:
     """Write synthetic_decontam rows (source_table, record_id, the Match columns) for records of any table."""
@@ -112,8 +124,9 @@ def write_record_annotations(
     return w.stats.rows
 
 
-def annotate_table(wh: Warehouse, table: str, index: EvalIndex, run_id: str, batch_rows: int = 20_000,
-                   con: Any = None) -> dict[str, Any]:
+def annotate_table(
+    wh: Warehouse, table: str, index: EvalIndex, run_id: str, batch_rows: int = 20_000, con: Any = None
+) -> dict[str, Any]:
     """Check every row of a record table (passages, synthetic_<task>) and write synthetic_decontam, one unit per
     batch. For the release: the build runs decontam before synth, so synthetic tables are checked again here."""
     from curation.warehouse import connect
@@ -122,6 +135,5 @@ def annotate_table(wh: Warehouse, table: str, index: EvalIndex, run_id: str, bat
     stats = DecontamStats()
     reader = con.sql(f'SELECT * FROM "{table}"').to_arrow_reader(batch_rows)
     for k, batch in enumerate(rechunk(reader, batch_rows)):
-        write_record_annotations(wh, table, batch.to_pylist(), index, run_id, stats,
-                                         unit=f"{table}-{run_id}-{k:05d}")
+        write_record_annotations(wh, table, batch.to_pylist(), index, run_id, stats, unit=f"{table}-{run_id}-{k:05d}")
     return {"table": table, **stats.as_dict()}

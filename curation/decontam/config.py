@@ -32,7 +32,9 @@ class DecontamConfig(StrictModel):
       similar length.
     """
 
-    eval_splits: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_EVAL_SPLITS.items()})
+    eval_splits: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_EVAL_SPLITS.items()}
+    )
     all_splits_files: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_ALL_SPLITS_FILES.items()}
     )

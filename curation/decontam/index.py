@@ -50,8 +50,10 @@ def eval_items_sql(cfg: DecontamConfig) -> tuple[str, list[Any]]:
             conds.append("(benchmark = ? AND regexp_extract(source_file, '[^/]+$') GLOB ?)")
             params += [bench, g]
     where = " OR ".join(conds) or "false"
-    return (f"SELECT item_id, benchmark, split, question, context, pmid, source_file FROM benchmark_items "
-            f"WHERE {where} ORDER BY item_id"), params
+    return (
+        f"SELECT item_id, benchmark, split, question, context, pmid, source_file FROM benchmark_items "
+        f"WHERE {where} ORDER BY item_id"
+    ), params
 
 
 @dataclass
@@ -68,8 +70,9 @@ class EvalIndex:
     n_items: int = 0
 
     @classmethod
-    def from_items(cls, rows: Iterable[Mapping[str, Any]], cfg: DecontamConfig | None = None,
-                   *, filter_eval: bool = False) -> EvalIndex:
+    def from_items(
+        cls, rows: Iterable[Mapping[str, Any]], cfg: DecontamConfig | None = None, *, filter_eval: bool = False
+    ) -> EvalIndex:
         """Index item rows (question, context, pmid, item_id, benchmark). With filter_eval, rows that are not
         evaluation items under `cfg` are skipped (the warehouse path filters in SQL instead)."""
         cfg = cfg or DecontamConfig()
@@ -135,8 +138,9 @@ class EvalIndex:
             "short_ngrams": len(self.short_hashes),
             "short_segments": len(self.short_by_len),
             "pmids": len(self.pmids),
-            "bytes": int(self.long_hashes.nbytes + self.long_segs.nbytes + self.short_hashes.nbytes
-                         + self.short_segs.nbytes),
+            "bytes": int(
+                self.long_hashes.nbytes + self.long_segs.nbytes + self.short_hashes.nbytes + self.short_segs.nbytes
+            ),
         }
 
     def fingerprint(self) -> str:

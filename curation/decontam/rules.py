@@ -73,14 +73,17 @@ def match_text(text: str | None, index: EvalIndex, pmid: str | None = None) -> M
         wh = word_hashes(ws)
         prefix = prefix_hashes(wh)
         if len(ws) >= cfg.ngram_n and len(index.long_hashes):
-            segs, counts = np.unique(_hits(ngram_hashes(wh, cfg.ngram_n, prefix), index.long_hashes, index.long_segs),
-                                     return_counts=True)
+            segs, counts = np.unique(
+                _hits(ngram_hashes(wh, cfg.ngram_n, prefix), index.long_hashes, index.long_segs), return_counts=True
+            )
             for seg, c in zip(segs.tolist(), counts.tolist(), strict=True):
                 ov = c / index.segments[seg].n_grams
                 if c >= cfg.min_ngram_matches or ov >= cfg.min_overlap:
                     cands.append((1, -ov, seg, "ngram", c))
         if len(ws) >= cfg.short_n and len(index.short_hashes):
-            for seg in np.unique(_hits(ngram_hashes(wh, cfg.short_n, prefix), index.short_hashes, index.short_segs)).tolist():
+            for seg in np.unique(
+                _hits(ngram_hashes(wh, cfg.short_n, prefix), index.short_hashes, index.short_segs)
+            ).tolist():
                 norm = norm or " ".join(ws)
                 score = fuzz.partial_ratio(index.segments[seg].text, norm, score_cutoff=cfg.fuzzy_threshold)
                 if score:

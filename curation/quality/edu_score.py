@@ -108,7 +108,9 @@ class EduPredictor:
         self.quantized = quantize and self.backend == "onnx"
         self.precision = resolve_precision(precision) if self.backend == "torch" else "fp32"
         self.model = model.eval()
-        if self.precision == "bf16":  # a bf16 copy of the encoder; pooling and heads stay fp32 (caller's model untouched)
+        if (
+            self.precision == "bf16"
+        ):  # a bf16 copy of the encoder; pooling and heads stay fp32 (caller's model untouched)
             self.model = copy.deepcopy(self.model)
             self.model.encoder.to(torch.bfloat16)
         self.session = None

@@ -140,7 +140,9 @@ class PerplexityScorer:
         self.window = min(cfg.window, int(ctx))
         self.stride = min(cfg.stride, max(1, self.window // 2))  # every later token keeps ≥ window/2 context
         head = self.model.get_output_embeddings()
-        plain_head = isinstance(head, torch.nn.Linear) and not getattr(self.model.config, "final_logit_softcapping", None)
+        plain_head = isinstance(head, torch.nn.Linear) and not getattr(
+            self.model.config, "final_logit_softcapping", None
+        )
         self.head = head if plain_head and self.model.base_model is not self.model else None
         self.bos = self.tok.bos_token_id
         self.pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else (self.tok.eos_token_id or 0)

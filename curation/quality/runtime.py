@@ -30,8 +30,11 @@ def native_bf16() -> bool:
         return torch.cuda.is_bf16_supported()
     try:
         flags = next(
-            (line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-             if line.startswith("flags")),
+            (
+                line.split(":", 1)[1].split()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("flags")
+            ),
             [],
         )
     except OSError:

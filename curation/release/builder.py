@@ -52,8 +52,13 @@ def _write_config(con: duckdb.DuckDBPyConnection, sel: Selection, stage: Path, m
     for bucket in BUCKETS:
         for split in SPLITS:
             shards = write_partition(
-                con, sel.partition_sql(bucket, split), stage / "data" / sel.config.name / bucket, split,
-                target_bytes=manifest.release.shard_target_bytes, target_rows=manifest.release.shard_target_rows)
+                con,
+                sel.partition_sql(bucket, split),
+                stage / "data" / sel.config.name / bucket,
+                split,
+                target_bytes=manifest.release.shard_target_bytes,
+                target_rows=manifest.release.shard_target_rows,
+            )
             if shards:
                 splits.setdefault(bucket, {})[split] = sum(s.rows for s in shards)
     return splits
@@ -62,7 +67,7 @@ def _write_config(con: duckdb.DuckDBPyConnection, sel: Selection, stage: Path, m
 def _group_counts(con: duckdb.DuckDBPyConnection, sel: Selection, column: str) -> dict[str, int]:
     if column not in sel.source_columns:
         return {}
-    q = f'SELECT coalesce(CAST("{column}" AS VARCHAR), \'unknown\'), count(*) FROM ({sel.kept_sql}) GROUP BY 1'
+    q = f"SELECT coalesce(CAST(\"{column}\" AS VARCHAR), 'unknown'), count(*) FROM ({sel.kept_sql}) GROUP BY 1"
     return dict(con.execute(q).fetchall())
 
 
@@ -79,10 +84,15 @@ def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_d
 def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) -> dict[str, Any]:
     c = sel.config
     return {
-        "source": c.source, "key": c.key, "task_category": c.task_category, "columns": sel.columns,
-        "rows_in": sel.rows_in, "rows_out": sel.rows_out,
+        "source": c.source,
+        "key": c.key,
+        "task_category": c.task_category,
+        "columns": sel.columns,
+        "rows_in": sel.rows_in,
+        "rows_out": sel.rows_out,
         "rules": [{"name": e.name, "where": e.where, "removed": e.removed, "builtin": e.builtin} for e in sel.effects],
-        "splits": splits, "by_source": _group_counts(con, sel, "source"),
+        "splits": splits,
+        "by_source": _group_counts(con, sel, "source"),
         "by_license": _group_counts(con, sel, "license"),
     }
 
@@ -127,13 +137,21 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
     if req.publish == "tar":
         result["archive"] = str(publish.publish_tar(final))
     elif req.publish == "hf":
-        result["operations"] = publish.publish_hf(final, manifest.release.hf_repo, req.version,
-                                                  manifest.release.hf_private, req.dry_run)
+        result["operations"] = publish.publish_hf(
+            final, manifest.release.hf_repo, req.version, manifest.release.hf_private, req.dry_run
+        )
     return result
 
 
-def _build(con: duckdb.DuckDBPyConnection, manifest: Manifest, req: ReleaseRequest, run: RunRecorder,
-           sels: list[Selection], stage: Path, final: Path) -> dict[str, Any]:
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    req: ReleaseRequest,
+    run: RunRecorder,
+    sels: list[Selection],
+    stage: Path,
+    final: Path,
+) -> dict[str, Any]:
     configs = {}
     for sel in sels:
         with run.timed(f"write_{sel.config.name}"):
@@ -156,15 +174,23 @@ def _build(con: duckdb.DuckDBPyConnection, manifest: Manifest, req: ReleaseReque
         for k, v in c["by_license"].items():
             licenses[k] = licenses.get(k, 0) + v
     facts: dict[str, Any] = {
-        "name": final.parent.name, "version": req.version, "pretty_name": manifest.release.pretty_name or
-        f"{final.parent.name} {req.version}", "description": manifest.release.description,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(), "code_version": code_version(), "run_id": run.run_id,
-        "manifest_sha256": manifest.sha256, "total_rows": sum(c["rows_out"] for c in configs.values()),
-        "configs": configs, "licenses": licenses or {"unknown": 0},
+        "name": final.parent.name,
+        "version": req.version,
+        "pretty_name": manifest.release.pretty_name or f"{final.parent.name} {req.version}",
+        "description": manifest.release.description,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "code_version": code_version(),
+        "run_id": run.run_id,
+        "manifest_sha256": manifest.sha256,
+        "total_rows": sum(c["rows_out"] for c in configs.values()),
+        "configs": configs,
+        "licenses": licenses or {"unknown": 0},
         "keys": {s.config.name: s.config.key for s in sels},
         "schema": {n: manifest_json.schema_of(next((stage / "data" / n).rglob("*.parquet"))) for n in configs},
-        "validation": results, "lineage": lineage.collect(con, sels),
-        "plots": plots.render(con, sels, stage / "plots"), "limitations": manifest.release.limitations,
+        "validation": results,
+        "lineage": lineage.collect(con, sels),
+        "plots": plots.render(con, sels, stage / "plots"),
+        "limitations": manifest.release.limitations,
     }
     facts["diff"] = diff.diff(diff.find_previous(final.parent, req.version), stage, facts["keys"])
     (stage / "README.md").write_text(card.render(facts))

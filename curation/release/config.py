@@ -16,8 +16,24 @@ from curation.config_base import StrictModel
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.\-]+)?$")
 DOCUMENT_COLUMNS = [
-    "doc_id", "source", "source_id", "title", "text", "lang", "license", "license_url", "commercial_use",
-    "published", "journal", "pmid", "pmcid", "doi", "mesh", "pub_types", "url", "run_id",
+    "doc_id",
+    "source",
+    "source_id",
+    "title",
+    "text",
+    "lang",
+    "license",
+    "license_url",
+    "commercial_use",
+    "published",
+    "journal",
+    "pmid",
+    "pmcid",
+    "doi",
+    "mesh",
+    "pub_types",
+    "url",
+    "run_id",
 ]
 
 
@@ -32,13 +48,19 @@ class DatasetConfig(StrictModel):
     """One dataset config of the release (a Hugging Face `config_name`)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
-    source: str = Field(default="documents_enriched", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-                        description="warehouse view the rows come from")
+    source: str = Field(
+        default="documents_enriched",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="warehouse view the rows come from",
+    )
     key: str = "doc_id"
     rules: list[Rule] = Field(default_factory=list)
     columns: list[str] | None = Field(default=None, description="columns to export; default: all of the source")
     task_category: str = "text-generation"
-    validate_table: str | None = Field(default=None, description="suite to validate against; default: the source table (documents for documents_* views)")
+    validate_table: str | None = Field(
+        default=None,
+        description="suite to validate against; default: the source table (documents for documents_* views)",
+    )
     optional: bool = Field(default=False, description="skip (not fail) when the source has no rows at all")
     require_decontam: bool = Field(default=True, description="add the built-in rule: contaminated IS FALSE")
 
@@ -57,8 +79,11 @@ def _default_configs() -> list[DatasetConfig]:
 class ReleaseConfig(StrictModel):
     name: str | None = Field(default=None, description="release name; default: the manifest name")
     version: str | None = Field(default=None, description="X.Y.Z; the CLI --version overrides it")
-    out: str | None = Field(default=None, description="releases directory, relative to the manifest; default: "
-                                                      "./release in the working directory, like ./warehouse")
+    out: str | None = Field(
+        default=None,
+        description="releases directory, relative to the manifest; default: "
+        "./release in the working directory, like ./warehouse",
+    )
     configs: list[DatasetConfig] = Field(default_factory=_default_configs)
     validation_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
     shard_target_bytes: int = Field(default=256 * 1024 * 1024, gt=0)

@@ -19,8 +19,13 @@ def version_tuple(v: str) -> tuple[int, ...]:
 def find_previous(name_dir: Path, version: str) -> Path | None:
     """The highest released version below `version` (a directory with a manifest.json)."""
     cands = [
-        d for d in name_dir.glob("*") if d.is_dir() and not d.name.startswith(".") and (d / "manifest.json").is_file()
-        and re.match(r"^\d+\.\d+\.\d+", d.name) and version_tuple(d.name) < version_tuple(version)
+        d
+        for d in name_dir.glob("*")
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and (d / "manifest.json").is_file()
+        and re.match(r"^\d+\.\d+\.\d+", d.name)
+        and version_tuple(d.name) < version_tuple(version)
     ]
     return max(cands, key=lambda d: version_tuple(d.name), default=None)
 

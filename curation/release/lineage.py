@@ -39,8 +39,10 @@ def collect(con: duckdb.DuckDBPyConnection, selections: list[Selection]) -> dict
     models: dict[str, Any] = {}
     if run_ids:
         ids = ", ".join("'" + r.replace("'", "''") + "'" for r in sorted(run_ids))
-        q = (f"SELECT run_id, stage, status, code_version, CAST(models AS VARCHAR) FROM runs "
-             f"WHERE run_id IN ({ids}) ORDER BY run_id")
+        q = (
+            f"SELECT run_id, stage, status, code_version, CAST(models AS VARCHAR) FROM runs "
+            f"WHERE run_id IN ({ids}) ORDER BY run_id"
+        )
         for run_id, stage, status, code, m in con.execute(q).fetchall():
             runs.append({"run_id": run_id, "stage": stage, "status": status, "code_version": code})
             for k, v in (json.loads(m) if m else {}).items():

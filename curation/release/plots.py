@@ -19,8 +19,20 @@ import matplotlib.pyplot as plt
 from curation.release.selection import Selection
 
 QUALITY_COLUMN = re.compile(r"^(edu_|ppl|perplexity|heuristic|quality_)")
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UTINYINT",
-            "USMALLINT", "UINTEGER", "UBIGINT")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 BINS = 20
 
 
@@ -34,8 +46,9 @@ def _save(fig, path: Path) -> Path:
 
 def _bar(con: duckdb.DuckDBPyConnection, sel: Selection, column: str, path: Path) -> Path:
     rows = con.execute(
-        f'SELECT coalesce(CAST("{column}" AS VARCHAR), \'(none)\') AS v, count(*) FROM ({sel.kept_sql}) '
-        "GROUP BY 1 ORDER BY 2 DESC LIMIT 25").fetchall()
+        f"SELECT coalesce(CAST(\"{column}\" AS VARCHAR), '(none)') AS v, count(*) FROM ({sel.kept_sql}) "
+        "GROUP BY 1 ORDER BY 2 DESC LIMIT 25"
+    ).fetchall()
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.barh([r[0] for r in rows][::-1], [r[1] for r in rows][::-1])
     ax.set_title(f"{sel.config.name}: released rows by {column}")
@@ -53,10 +66,12 @@ def _hist(con: duckdb.DuckDBPyConnection, sel: Selection, column: str, is_bool: 
     width = (hi - lo) / BINS or 1.0
     for label, sql in (("candidates", sel.base_sql), ("released", sel.kept_sql)):
         b = f"least(CAST(floor(({val} - {lo}) / {width}) AS INTEGER), {BINS - 1})"
-        rows = con.execute(f"SELECT {b} AS b, count(*) FROM ({sql}) WHERE {val} IS NOT NULL GROUP BY 1 ORDER BY 1"
-                           ).fetchall()
-        ax.bar([lo + (r[0] + 0.5) * width for r in rows], [r[1] for r in rows], width=width * 0.9, alpha=0.6,
-               label=label)
+        rows = con.execute(
+            f"SELECT {b} AS b, count(*) FROM ({sql}) WHERE {val} IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        ax.bar(
+            [lo + (r[0] + 0.5) * width for r in rows], [r[1] for r in rows], width=width * 0.9, alpha=0.6, label=label
+        )
     ax.set_title(f"{sel.config.name}: {column}")
     ax.set_ylabel("rows")
     ax.legend()
@@ -77,5 +92,7 @@ def render(con: duckdb.DuckDBPyConnection, selections: list[Selection], plots_di
             if QUALITY_COLUMN.match(col) and (is_bool or typ.startswith(_NUMERIC)):
                 p = _hist(con, sel, col, is_bool, plots_dir / f"{name}_{col}.png")
                 if p is not None:
-                    out.append({"title": f"{name}: {col} (candidates vs released)", "path": f"{plots_dir.name}/{p.name}"})
+                    out.append(
+                        {"title": f"{name}: {col} (candidates vs released)", "path": f"{plots_dir.name}/{p.name}"}
+                    )
     return out

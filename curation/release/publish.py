@@ -32,11 +32,14 @@ def publish_tar(release_dir: Path) -> Path:
 def hf_token() -> str:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
-        raise ReleaseError(f"publishing to the Hugging Face Hub needs a token in the {TOKEN_ENV} environment "
-                           "variable (it is never read from files or written anywhere)")
+        raise ReleaseError(
+            f"publishing to the Hugging Face Hub needs a token in the {TOKEN_ENV} environment "
+            "variable (it is never read from files or written anywhere)"
+        )
     if not _TOKEN_RE.match(token):
-        raise ReleaseError(f"{TOKEN_ENV} is not a valid Hugging Face token (expected hf_ followed by letters and "
-                           "digits)")
+        raise ReleaseError(
+            f"{TOKEN_ENV} is not a valid Hugging Face token (expected hf_ followed by letters and digits)"
+        )
     return token
 
 
@@ -69,7 +72,12 @@ def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bo
     except Exception as e:  # offline mode, DNS, TLS: say so instead of a traceback
         raise ReleaseError(f"could not reach the Hugging Face Hub to check {TOKEN_ENV}: {type(e).__name__}") from None
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=release_dir, delete_patterns=_REPLACED,
-                      commit_message=f"release {version}")
+    api.upload_folder(
+        repo_id=repo_id,
+        repo_type="dataset",
+        folder_path=release_dir,
+        delete_patterns=_REPLACED,
+        commit_message=f"release {version}",
+    )
     api.create_tag(repo_id, repo_type="dataset", tag=f"v{version}", exist_ok=True)
     return ops

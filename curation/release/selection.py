@@ -55,14 +55,17 @@ def describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
 def _base_sql(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig) -> str:
     views = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if cfg.source not in views:
-        raise ReleaseError(f"release config {cfg.name!r}: source view {cfg.source!r} does not exist; known: "
-                           f"{sorted(views)}")
+        raise ReleaseError(
+            f"release config {cfg.name!r}: source view {cfg.source!r} does not exist; known: {sorted(views)}"
+        )
     cols = describe(con, f"SELECT * FROM {cfg.source}")
     if "commercial_use" in cols or "doc_id" not in cols:
         return f"SELECT * FROM {cfg.source}"
     # Synthetic rows inherit the licence of the document they were generated from.
-    return (f"SELECT s.*, d.license, d.commercial_use FROM {cfg.source} s "
-            "LEFT JOIN (SELECT doc_id, license, commercial_use FROM documents_latest) d USING (doc_id)")
+    return (
+        f"SELECT s.*, d.license, d.commercial_use FROM {cfg.source} s "
+        "LEFT JOIN (SELECT doc_id, license, commercial_use FROM documents_latest) d USING (doc_id)"
+    )
 
 
 def builtin_rules(cfg: DatasetConfig, columns: dict[str, str]) -> list[Rule]:
@@ -71,24 +74,30 @@ def builtin_rules(cfg: DatasetConfig, columns: dict[str, str]) -> list[Rule]:
     if "is_current" in columns and "is_deleted" in columns:
         rules.append(Rule(name="current_not_deleted", where="is_current AND NOT is_deleted"))
     keys = [cfg.key] + (["doc_id"] if "doc_id" in columns and cfg.key != "doc_id" else [])
-    rules.append(Rule(name="not_quarantined", where=" AND ".join(
-        f'CAST("{k}" AS VARCHAR) NOT IN ({_QUARANTINED})' for k in keys)))
+    rules.append(
+        Rule(
+            name="not_quarantined", where=" AND ".join(f'CAST("{k}" AS VARCHAR) NOT IN ({_QUARANTINED})' for k in keys)
+        )
+    )
     if cfg.require_decontam:
         rules.append(Rule(name="not_contaminated", where="contaminated IS FALSE"))
     return rules
 
 
-def _check_rule(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, base: str, rule: Rule, builtin: bool,
-                columns: dict[str, str]) -> None:
+def _check_rule(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, base: str, rule: Rule, builtin: bool, columns: dict[str, str]
+) -> None:
     try:
         con.execute(f"DESCRIBE SELECT ({rule.where}) IS TRUE FROM ({base})")
     except duckdb.BinderException as e:
         m = _MISSING_COLUMN.search(str(e))
         if not m:
             raise ReleaseError(f"release config {cfg.name!r}, rule {rule.name!r}: {e}") from None
-        hint = ("run the decontam stage first, or set require_decontam: false for this config"
-                if builtin and rule.name == "not_contaminated"
-                else "it comes from a stage that has not run, or it is misspelt")
+        hint = (
+            "run the decontam stage first, or set require_decontam: false for this config"
+            if builtin and rule.name == "not_contaminated"
+            else "it comes from a stage that has not run, or it is misspelt"
+        )
         raise ReleaseError(
             f"release config {cfg.name!r}, rule {rule.name!r}: column {m.group(1)!r} does not exist in "
             f"{cfg.source} ({hint}); available columns: {', '.join(sorted(columns))}"
@@ -120,8 +129,10 @@ def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseC
     row = con.execute(f"SELECT {', '.join(counts)} FROM ({base})").fetchone()
     where = " AND ".join(kept) or "true"
     skey = split_key(set(columns), cfg.key)
-    kept_sql = (f"SELECT *, {bucket_sql(set(columns))} AS _bucket, "
-                f"{split_sql(skey, release.validation_fraction)} AS _split FROM ({base}) WHERE {where}")
+    kept_sql = (
+        f"SELECT *, {bucket_sql(set(columns))} AS _bucket, "
+        f"{split_sql(skey, release.validation_fraction)} AS _split FROM ({base}) WHERE {where}"
+    )
     sel = Selection(cfg, base, kept_sql, export, columns, rows_in=row[0])
     sel.effects = [RuleEffect(r.name, r.where, n, b) for (r, b), n in zip(rules, row[1:], strict=True)]
     sel.rows_out = sel.rows_in - sum(e.removed for e in sel.effects)
@@ -132,8 +143,12 @@ def check_not_empty(sel: Selection) -> None:
     if sel.rows_out:
         return
     if not sel.rows_in:
-        raise ReleaseError(f"release config {sel.config.name!r}: source {sel.config.source} has no rows "
-                           "(mark the config optional: true to skip it when empty)")
+        raise ReleaseError(
+            f"release config {sel.config.name!r}: source {sel.config.source} has no rows "
+            "(mark the config optional: true to skip it when empty)"
+        )
     effects = ", ".join(f"{e.name} removed {e.removed}" for e in sel.effects if e.removed)
-    raise ReleaseError(f"release config {sel.config.name!r}: the selection is empty: all {sel.rows_in} rows of "
-                       f"{sel.config.source} were removed ({effects})")
+    raise ReleaseError(
+        f"release config {sel.config.name!r}: the selection is empty: all {sel.rows_in} rows of "
+        f"{sel.config.source} were removed ({effects})"
+    )

@@ -23,7 +23,7 @@ def bucket_sql(columns: set[str]) -> str:
 def split_sql(split_key: str, validation_fraction: float) -> str:
     threshold = round(validation_fraction * _HASH_SPACE)
     return (
-        f"CASE WHEN md5_number(CAST(\"{split_key}\" AS VARCHAR)) % {_HASH_SPACE} < {threshold} "
+        f'CASE WHEN md5_number(CAST("{split_key}" AS VARCHAR)) % {_HASH_SPACE} < {threshold} '
         "THEN 'validation' ELSE 'train' END"
     )
 

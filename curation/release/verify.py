@@ -46,12 +46,19 @@ def _check_card(release_dir: Path, doc: dict) -> list[str]:
         meta = read_front_matter((release_dir / "README.md").read_text())
     except (OSError, ValueError) as e:
         return [f"README.md: {e}"]
-    card_rows = Counter({(c["config_name"], s["name"]): s["num_examples"]
-                         for c in meta.get("dataset_info", []) for s in c.get("splits", [])})
-    problems = [f"README.md: {cfg}/{split} has {card_rows.get((cfg, split))} rows in the card, "
-                f"{shard_rows.get((cfg, split))} in the shards"
-                for cfg, split in sorted(set(card_rows) | set(shard_rows))
-                if card_rows.get((cfg, split)) != shard_rows.get((cfg, split))]
+    card_rows = Counter(
+        {
+            (c["config_name"], s["name"]): s["num_examples"]
+            for c in meta.get("dataset_info", [])
+            for s in c.get("splits", [])
+        }
+    )
+    problems = [
+        f"README.md: {cfg}/{split} has {card_rows.get((cfg, split))} rows in the card, "
+        f"{shard_rows.get((cfg, split))} in the shards"
+        for cfg, split in sorted(set(card_rows) | set(shard_rows))
+        if card_rows.get((cfg, split)) != shard_rows.get((cfg, split))
+    ]
     if doc.get("total_rows") != sum(shard_rows.values()):
         problems.append(f"manifest.json: total_rows {doc.get('total_rows')} != {sum(shard_rows.values())} in shards")
     return problems

@@ -56,14 +56,18 @@ class ValidationReport:
         """Human-readable: one line per failed expectation naming the expectation, column and observed values."""
         if self.skipped:
             return f"{self.table}: skipped ({self.skipped})"
-        head = f"{self.table}: {'passed' if self.success else 'FAILED'} {len(self.results) - len(self.failed())}" \
-               f"/{len(self.results)} expectations on {self.rows} rows; {len(self.failing_rows)} failing rows"
+        head = (
+            f"{self.table}: {'passed' if self.success else 'FAILED'} {len(self.results) - len(self.failed())}"
+            f"/{len(self.results)} expectations on {self.rows} rows; {len(self.failing_rows)} failing rows"
+        )
         lines = [head]
         for r in self.failed():
             where = f" on column {r['column']!r}" if r["column"] else ""
             extra = f", {r['unexpected_count']} unexpected" if r.get("unexpected_count") else ""
-            lines.append(f"  FAILED {r['expectation_type']}{where}{extra}: observed {r['observed']!r}"
-                         + (f" ({r['exception']})" if r.get("exception") else ""))
+            lines.append(
+                f"  FAILED {r['expectation_type']}{where}{extra}: observed {r['observed']!r}"
+                + (f" ({r['exception']})" if r.get("exception") else "")
+            )
         for f in self.row_failures[:10]:
             lines.append(f"  row {f['key']}: {f['rule']}: {f['detail']}")
         return "\n".join(lines)

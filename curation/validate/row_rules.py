@@ -97,21 +97,42 @@ def _dialogue_alternates(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-MCQ_ANSWER = RowRule("mcq_answer_in_options", ("options", "answer"), _answer_in_options("answer"),
-                     "the gold answer is one of the option labels (yes/no/maybe when there are no options)")
-COT_GOLD = RowRule("mcq_answer_in_options", ("options", "gold_answer"), _answer_in_options("gold_answer"),
-                   "the gold answer is one of the option labels (yes/no/maybe when there are no options)")
-FINAL_IN_OPTIONS = RowRule("mcq_final_answer_in_options", ("options", "final_answer"), _final_answer_in_options,
-                           "the generated final answer is one of the option labels")
-FINAL_IS_GOLD = RowRule("mcq_final_answer_is_gold", ("final_answer", "gold_answer"), _final_answer_is_gold,
-                        "kept chain-of-thought reaches the gold answer")
+MCQ_ANSWER = RowRule(
+    "mcq_answer_in_options",
+    ("options", "answer"),
+    _answer_in_options("answer"),
+    "the gold answer is one of the option labels (yes/no/maybe when there are no options)",
+)
+COT_GOLD = RowRule(
+    "mcq_answer_in_options",
+    ("options", "gold_answer"),
+    _answer_in_options("gold_answer"),
+    "the gold answer is one of the option labels (yes/no/maybe when there are no options)",
+)
+FINAL_IN_OPTIONS = RowRule(
+    "mcq_final_answer_in_options",
+    ("options", "final_answer"),
+    _final_answer_in_options,
+    "the generated final answer is one of the option labels",
+)
+FINAL_IS_GOLD = RowRule(
+    "mcq_final_answer_is_gold",
+    ("final_answer", "gold_answer"),
+    _final_answer_is_gold,
+    "kept chain-of-thought reaches the gold answer",
+)
 QUESTION = RowRule("non_empty_question", ("question",), _non_empty("question"), "question is not blank")
 ANSWER = RowRule("non_empty_answer", ("answer",), _non_empty("answer"), "grounded answer is not blank")
-LICENCE = RowRule("commercial_use_matches_licence", ("license", "commercial_use"), _commercial_licence,
-                  "no non-commercial or unknown licence is marked commercial_use")
+LICENCE = RowRule(
+    "commercial_use_matches_licence",
+    ("license", "commercial_use"),
+    _commercial_licence,
+    "no non-commercial or unknown licence is marked commercial_use",
+)
 TEXT = RowRule("non_empty_text", ("text",), _non_empty("text"), "text is not blank")
-DIALOGUE = RowRule("dialogue_roles_alternate", ("turns",), _dialogue_alternates,
-                   "at least two turns, non-empty, roles alternate")
+DIALOGUE = RowRule(
+    "dialogue_roles_alternate", ("turns",), _dialogue_alternates, "at least two turns, non-empty, roles alternate"
+)
 
 TABLE_RULES: dict[str, tuple[RowRule, ...]] = {
     "documents": (TEXT, LICENCE),

@@ -122,17 +122,24 @@ class _GXRunner:
         self.site = None
         if docs_dir is not None:
             self.site = "medcurate"
-            self.ctx.add_data_docs_site(self.site, {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
-        batch_def = (self.ctx.data_sources.add_pandas("warehouse").add_dataframe_asset(table)
-                     .add_batch_definition_whole_dataframe("batch"))
+            self.ctx.add_data_docs_site(
+                self.site,
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        batch_def = (
+            self.ctx.data_sources.add_pandas("warehouse")
+            .add_dataframe_asset(table)
+            .add_batch_definition_whole_dataframe("batch")
+        )
         suite = gx.ExpectationSuite(name=table)
         for e in expectations:
-            suite.add_expectation_configuration(ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"],
-                                                                         meta=e.get("meta") or None))
+            suite.add_expectation_configuration(
+                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or None)
+            )
         suite = self.ctx.suites.add(suite)
         self.vd = self.ctx.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch_def, suite=suite))
         self.result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": key}
@@ -169,8 +176,14 @@ def _merge(acc: dict[str, dict[str, Any]], gx_result) -> list[tuple[str, str, di
         cur = acc.get(label)
         observed = res.get("observed_value", res.get("partial_unexpected_list"))
         if cur is None:
-            cur = acc[label] = _result({"type": cfg.type, "kwargs": dict(cfg.kwargs)}, r.success, observed,
-                                       "great_expectations", batches=0, element_count=0)
+            cur = acc[label] = _result(
+                {"type": cfg.type, "kwargs": dict(cfg.kwargs)},
+                r.success,
+                observed,
+                "great_expectations",
+                batches=0,
+                element_count=0,
+            )
             cur["_missing"] = 0
         cur["batches"] += 1
         cur["success"] = cur["success"] and r.success
@@ -220,7 +233,8 @@ def _relation(wh_or_con: Any, table: str, data: Any) -> tuple[duckdb.DuckDBPyCon
     if data is None:
         exists = con.execute(
             "SELECT count(*) FROM duckdb_views() WHERE view_name = ? UNION ALL "
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table, table]
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+            [table, table],
         ).fetchall()
         if not any(n for (n,) in exists) or (wh is not None and _no_data_yet(wh, table)):
             return con, None, wh
@@ -299,14 +313,28 @@ def validate_table(
             ge_log.write(res.to_json_dict())
         for etype, column, entry in _merge(acc, res):
             k = _key_of(key, entry)
-            _add_failure(report, failures, k, f"expectation:{etype}" + (f":{column}" if column else ""),
-                         f"{column}={entry.get(column)!r}" if column else "", entry, max_failing_rows)
+            _add_failure(
+                report,
+                failures,
+                k,
+                f"expectation:{etype}" + (f":{column}" if column else ""),
+                f"{column}={entry.get(column)!r}" if column else "",
+                entry,
+                max_failing_rows,
+            )
         if rules:  # only the columns the rules read; the full row is fetched for a failing row alone
             needed = [c for c in batch.schema.names if c in set(key).union(*(r.columns for r in rules))]
             for i, row in enumerate(batch.select(needed).to_pylist()):
                 for v in check_row(rules, row):
-                    _add_failure(report, failures, _key_of(key, row), f"row_rule:{v.rule}", v.detail,
-                                 batch.slice(i, 1).to_pylist()[0], max_failing_rows)
+                    _add_failure(
+                        report,
+                        failures,
+                        _key_of(key, row),
+                        f"row_rule:{v.rule}",
+                        v.detail,
+                        batch.slice(i, 1).to_pylist()[0],
+                        max_failing_rows,
+                    )
     if not schema_checked:  # no batches at all: still check the declared columns and types
         report.results.extend(_type_results(suite, _empty_schema(rel)))
         res = gx_runner.run(_empty_frame(rel))
@@ -334,8 +362,15 @@ def _empty_frame(rel: duckdb.DuckDBPyRelation):
     return rel.limit(0).to_arrow_table().to_pandas()
 
 
-def _add_failure(report: ValidationReport, failures: dict[str, dict[str, Any]], key: str, rule: str, detail: str,
-                 row: dict[str, Any], limit: int) -> None:
+def _add_failure(
+    report: ValidationReport,
+    failures: dict[str, dict[str, Any]],
+    key: str,
+    rule: str,
+    detail: str,
+    row: dict[str, Any],
+    limit: int,
+) -> None:
     if key not in failures and len(failures) >= limit:
         report.truncated_failures += 1
         return

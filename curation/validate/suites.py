@@ -28,8 +28,11 @@ from curation.warehouse.schemas import Column, _parse, all_schemas
 
 _SUITE_KEYS = {"table", "description", "key", "columns", "expectations"}
 # Expectations that need the whole table at once: computed with DuckDB over the table, never per batch.
-TABLE_LEVEL = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
-               "expect_table_row_count_to_be_between"}
+TABLE_LEVEL = {
+    "expect_column_values_to_be_unique",
+    "expect_compound_columns_to_be_unique",
+    "expect_table_row_count_to_be_between",
+}
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,16 @@ class Suite:
     def structural(self) -> list[dict[str, Any]]:
         """Column set, non-null columns and key uniqueness, from the columns and key."""
         out: list[dict[str, Any]] = [
-            {"type": "expect_table_columns_to_match_set",
-             "kwargs": {"column_set": [c.name for c in self.columns], "exact_match": self.exact_columns}},
+            {
+                "type": "expect_table_columns_to_match_set",
+                "kwargs": {"column_set": [c.name for c in self.columns], "exact_match": self.exact_columns},
+            },
         ]
-        out += [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": c.name}}
-                for c in self.columns if not c.nullable]
+        out += [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": c.name}}
+            for c in self.columns
+            if not c.nullable
+        ]
         if len(self.key) == 1:
             out.append({"type": "expect_column_values_to_be_unique", "kwargs": {"column": self.key[0]}})
         elif self.key:

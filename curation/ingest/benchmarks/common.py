@@ -76,7 +76,11 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quaranti
         except StopIteration:
             break
         except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a truncated or corrupt .gz: keep what came before
-            yield index, 0, Quarantined("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}")
+            yield (
+                index,
+                0,
+                Quarantined("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}"),
+            )
             return
         ref = f"{path}:{line_no}"
         if line is None:

@@ -86,7 +86,9 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         cop = _cop(obj.get("cop"))
         if cop is None or not base <= cop < base + len(OPTION_KEYS):
             allowed = f"{base}..{base + len(OPTION_KEYS) - 1}"
-            yield Quarantined("answer_out_of_range", ref, obj, f"cop {obj.get('cop')!r} not in {allowed} (cop_base {base})")
+            yield Quarantined(
+                "answer_out_of_range", ref, obj, f"cop {obj.get('cop')!r} not in {allowed} (cop_base {base})"
+            )
             continue
         options = [{"label": LABELS[i], "text": t} for i, t in enumerate(texts)]
         meta = {("explanation" if k == "exp" else k): obj.get(k) for k in META_KEYS}

@@ -35,7 +35,9 @@ _NAME = re.compile(r"^(?P<subject>[a-z_]+?)_(?P<split>dev|val|test|train|auxilia
 class Options(StrictModel):
     split: str | None = None  # default: the file name's suffix (dev, val, test)
     subject: str | None = None  # default: the file name's prefix
-    subjects: list[str] = Field(default_factory=lambda: list(MEDICAL_SUBJECTS))  # subjects to ingest; others are quarantined per file
+    subjects: list[str] = Field(
+        default_factory=lambda: list(MEDICAL_SUBJECTS)
+    )  # subjects to ingest; others are quarantined per file
 
 
 def name_parts(path: Path) -> tuple[str | None, str | None]:
