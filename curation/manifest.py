@@ -5,60 +5,59 @@ from __future__ import annotations
 import glob
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from curation.config_base import StrictModel
-from curation.decontam.config import DecontamConfig
-from curation.dedup.config import DedupConfig
-from curation.ingest.config import IngestConfig, SourceConfig
-from curation.quality.config import QualityConfig
-from curation.release.config import ReleaseConfig
-from curation.synth.config import SynthConfig
-from curation.validate.config import ValidateConfig
-
-STAGE_ORDER = ("ingest", "dedup", "score", "decontam", "synth", "validate", "release")
-Stage = Literal["ingest", "dedup", "score", "decontam", "synth", "validate", "release"]
+from curation.config_base import SectionsModel
+from curation.errors import UserError
+from curation.ingest.config import SourceConfig
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest that cannot be used; the message lists every problem with its key path."""
 
 
-class Manifest(StrictModel):
+class Manifest(SectionsModel):
+    """name, description, stages and sources; then one section per registered stage (`dedup:`, `synth:`, ...),
+    validated by that stage's config model. Read a section with `manifest.section("dedup")`."""
+
+    component_kind: ClassVar[str] = "stage"
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""
-    stages: list[Stage] = Field(default_factory=lambda: ["ingest"])
+    stages: list[str] = Field(default_factory=lambda: ["ingest"])
     sources: list[SourceConfig] = Field(default_factory=list)
-    ingest: IngestConfig = Field(default_factory=IngestConfig)
-    dedup: DedupConfig = Field(default_factory=DedupConfig)
-    quality: QualityConfig = Field(default_factory=QualityConfig)
-    decontam: DecontamConfig = Field(default_factory=DecontamConfig)
-    synth: SynthConfig = Field(default_factory=SynthConfig)
-    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
-    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     # Set by load_manifest: where relative paths resolve, and the hash recorded in run records.
     base_dir: Path = Field(default=Path("."), exclude=True)
     sha256: str = Field(default="", exclude=True)
+    path: Path | None = Field(default=None, exclude=True)
 
-    model_config = StrictModel.model_config | {"populate_by_name": True}
+    @classmethod
+    def section_models(cls) -> dict[str, type[BaseModel]]:
+        from curation.stages import pipeline
+
+        return {s.section: s.config for s in pipeline()}
 
     @model_validator(mode="after")
     def _check(self) -> Manifest:
+        from curation.ingest.formats import check_options
+        from curation.stages import stage_names
+
         names = [s.name for s in self.sources]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate source names: {dupes}")
+        order = stage_names()
+        unknown = [s for s in self.stages if s not in order]
+        if unknown:
+            raise ValueError(f"stages: unknown stage(s) {unknown}; registered: {order}")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError("stages: a stage is listed twice")
-        order = [STAGE_ORDER.index(s) for s in self.stages]
-        if order != sorted(order):
-            raise ValueError(f"stages must follow the pipeline order {list(STAGE_ORDER)}")
-        from curation.ingest.formats import check_options
-
+        if [order.index(s) for s in self.stages] != sorted(order.index(s) for s in self.stages):
+            raise ValueError(f"stages must follow the pipeline order {order}")
         for i, src in enumerate(self.sources):
             try:
                 check_options(src.format, src.options)
@@ -112,7 +111,8 @@ def load_manifest(path: str | Path, *, check_paths: bool = True) -> Manifest:
         m = Manifest.model_validate(data)
     except ValidationError as e:
         raise ManifestError(_format_errors(e, str(path))) from None
-    m.base_dir = path.resolve().parent
+    m.path = path.resolve()
+    m.base_dir = m.path.parent
     m.sha256 = hashlib.sha256(raw).hexdigest()
     if check_paths:
         for src in m.sources:

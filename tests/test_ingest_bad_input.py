@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from curation.ingest import pmc, pubmed
 from curation.ingest.config import IngestConfig
-from curation.ingest.items import Quarantined, Record
+from curation.ingest.items import Rejection, Record
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import IngestJob, ingest_file
 from curation.manifest import ManifestError, load_manifest
@@ -26,15 +26,15 @@ def _items(path: Path) -> list:
     return list(pubmed.parse(path, pubmed.Options(), None))
 
 
-def _split(items: list) -> tuple[list[str], list[Quarantined]]:
-    return [i.row["pmid"] for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Quarantined)]
+def _split(items: list) -> tuple[list[str], list[Rejection]]:
+    return [i.row["pmid"] for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Rejection)]
 
 
 def _ingest(wh, path: Path, fmt: str = "pubmed", cfg: IngestConfig | None = None):
     return ingest_file(wh, IngestJob(str(path), fmt, fmt), "run-bad", Ledger(wh), cfg)
 
 
-def _offset(q: Quarantined) -> int:
+def _offset(q: Rejection) -> int:
     return int(q.source_ref.rsplit("@", 1)[1])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from curation.ingest import pmc
-from curation.ingest.items import Quarantined, Record
+from curation.ingest.items import Rejection, Record
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import IngestJob, ingest_file
 from curation.warehouse import connect
@@ -124,7 +124,7 @@ def test_pmcid_normalized_and_missing_pmcid_quarantined(tmp_path):
     bad = tmp_path / "b.nxml"
     bad.write_text(art.format(ids='<article-id pub-id-type="pmid">9</article-id>'))
     (item,) = pmc.parse(bad, pmc.Options(), None)
-    assert isinstance(item, Quarantined) and item.reason == "missing_pmcid"
+    assert isinstance(item, Rejection) and item.reason == "missing_pmcid"
 
 
 @pytest.mark.shared_data

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from curation.ingest import pubmed
-from curation.ingest.items import Deleted, Quarantined, Record
+from curation.ingest.items import Deleted, Rejection, Record
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import IngestJob, ingest_file
 from curation.warehouse import connect
@@ -153,7 +153,7 @@ def test_shared_file_counts(pubmed_dir, name):
     items = _parse(pubmed_dir / name)
     records = [i.row for i in items if isinstance(i, Record)]
     deleted = [i for i in items if isinstance(i, Deleted)]
-    assert not [i for i in items if isinstance(i, Quarantined)]
+    assert not [i for i in items if isinstance(i, Rejection)]
     assert sorted(r["pmid"] for r in records) == sorted(exp["pmids"])
     assert all(r["doc_id"] == f"pubmed:{r['pmid']}" and r["version"] == 1 for r in records)  # no Version > 1 here
     assert len(deleted) == exp["deleted"]
@@ -219,7 +219,7 @@ def test_book_article_ingested_or_quarantined(tmp_path):
     assert (book["doc_id"], book["title"], book["meta"]["kind"]) == ("pubmed:555", "A chapter", "book")
     assert book["text"] == "SUMMARY: Chapter text." and book["published"] == dt.date(1993, 1, 1)
     items = _parse(f, book_articles="quarantine")
-    assert isinstance(items[0], Quarantined) and items[0].reason == "book_article"
+    assert isinstance(items[0], Rejection) and items[0].reason == "book_article"
     assert "<PubmedBookArticle>" in items[0].payload.decode()
     assert isinstance(items[1], Record)
 

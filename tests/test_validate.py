@@ -145,10 +145,10 @@ def test_row_rules():
     good, bad = validate_rows(
         "benchmark_items", [mcq, {**mcq, "answer": "C"}, {**mcq, "options": None, "answer": "maybe"}]
     )
-    assert len(good) == 2 and bad[0][1][0].rule == "mcq_answer_in_options"
+    assert len(good) == 2 and bad[0][1][0].reason == "mcq_answer_in_options"
     cot = {**mcq, "item_id": "i", "gold_answer": "B", "final_answer": "A"}
     _, bad = validate_rows("synthetic_mcq_cot", [cot])
-    assert {v.rule for v in bad[0][1]} == {"mcq_final_answer_is_gold"}
+    assert {v.reason for v in bad[0][1]} == {"mcq_final_answer_is_gold"}
     turns = [{"role": "patient", "text": "I feel ill"}, {"role": "doctor", "text": "Since when?"}]
     good, bad = validate_rows(
         "synthetic_dialogue",
@@ -163,9 +163,9 @@ def test_row_rules():
     good, bad = validate_rows(
         "synthetic_grounded_qa", [{"question": "q?", "answer": "a"}, {"question": "q?", "answer": "  "}]
     )
-    assert len(good) == 1 and bad[0][1][0].rule == "non_empty_answer"
+    assert len(good) == 1 and bad[0][1][0].reason == "non_empty_answer"
     _, bad = validate_rows("documents", [{"text": "t", "license": "CC-BY-NC-4.0", "commercial_use": True}])
-    assert bad[0][1][0].rule == "commercial_use_matches_licence"
+    assert bad[0][1][0].reason == "commercial_use_matches_licence"
 
 
 def test_synthetic_table_via_data_and_quarantine(wh):

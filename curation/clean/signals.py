@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from curation.quality.config import HeuristicThresholds
+from curation.clean.config import HeuristicThresholds
 
 _WORD = re.compile(r"\S+")
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")

@@ -6,16 +6,23 @@ from pydantic import Field, model_validator
 
 from curation.config_base import StrictModel
 
-DEFAULT_EVAL_SPLITS: dict[str, list[str]] = {
-    "medqa": ["test"],
-    "medmcqa": ["validation", "dev", "test"],  # MedMCQA's "dev" file is its validation split
-    "pubmedqa": ["test"],
-    "mmlu": ["test"],
-}
-# PubMedQA's expert-labelled PQA-L is used as an evaluation set whole: its items count in every split. The
-# pubmedqa loader reads the PQA-L file layout, so by default every PubMedQA item is an evaluation item; to train on
-# PQA-A/PQA-U files, narrow this to the PQA-L file names (e.g. ["*pqal*", "*pqa_labeled*"]).
-DEFAULT_ALL_SPLITS_FILES: dict[str, list[str]] = {"pubmedqa": ["*"]}
+
+def _eval_splits() -> dict[str, list[str]]:
+    from curation.ingest.benchmarks.kinds import BENCHMARKS
+
+    return {b.name: list(b.eval_splits) for b in BENCHMARKS.values()}
+
+
+def _all_splits_files() -> dict[str, list[str]]:
+    from curation.ingest.benchmarks.kinds import BENCHMARKS
+
+    return {b.name: list(b.all_splits_files) for b in BENCHMARKS.values() if b.all_splits_files}
+
+
+def _synthetic_tables() -> list[str]:
+    from curation.synth.tasks import TASKS
+
+    return ["passages", *(t.table for t in TASKS.values())]
 
 
 class DecontamConfig(StrictModel):
@@ -32,12 +39,8 @@ class DecontamConfig(StrictModel):
       similar length.
     """
 
-    eval_splits: dict[str, list[str]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in DEFAULT_EVAL_SPLITS.items()}
-    )
-    all_splits_files: dict[str, list[str]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in DEFAULT_ALL_SPLITS_FILES.items()}
-    )
+    eval_splits: dict[str, list[str]] = Field(default_factory=_eval_splits)
+    all_splits_files: dict[str, list[str]] = Field(default_factory=_all_splits_files)
     pmid_rule: bool = True
     ngram_n: int = Field(default=13, ge=8, le=13)
     short_n: int = Field(default=6, ge=3, le=13)
@@ -47,9 +50,7 @@ class DecontamConfig(StrictModel):
     fuzzy_max_words: int = Field(default=64, ge=0)
     index_context: bool = Field(default=True, description="also index item contexts (PubMedQA abstracts)")
     batch_rows: int = Field(default=20_000, ge=100)
-    synthetic_tables: list[str] = Field(
-        default_factory=lambda: ["passages", "synthetic_grounded_qa", "synthetic_mcq_cot", "synthetic_dialogue"]
-    )
+    synthetic_tables: list[str] = Field(default_factory=_synthetic_tables)
 
     @model_validator(mode="after")
     def _check(self) -> DecontamConfig:

@@ -1,6 +1,6 @@
-"""The dedup stage over the warehouse: sign what is new or revised (in shards), find and verify candidate pairs
-against the persistent band index, recluster, and annotate what changed. Plain functions; flows/dedup.py runs
-the shards as Prefect tasks."""
+"""The dedup stage over the warehouse: sign what is new or revised (in shards, each a unit of work on the stage's
+executor), find and verify candidate pairs against the persistent band index, recluster, and annotate what
+changed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from curation.dedup.clusters import write_annotations
 from curation.dedup.config import DedupConfig
 from curation.dedup.index import find_edges, pending, prepare, sign_shard
 from curation.dedup.signer import Signer
+from curation.stages import STAGES, Stage, StageContext
 from curation.warehouse import RunRecorder, Warehouse
 
 ShardRunner = Callable[..., Future]
@@ -59,7 +60,39 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     with run.timed("cluster_annotate"):
         counts.update(write_annotations(wh, cfg, params_id, run.run_id))
     for k, v in counts.items():
-        run.count(k, v)
+        run.count(f"dedup.{k}", v)
     if counts.get("status_empty"):
         run.quarantined({"empty_text": counts["status_empty"]})
     return {"run_id": run.run_id, "params_id": params_id, "bands": bands, "rows": rows, **counts}
+
+
+def run(ctx: StageContext) -> dict[str, Any]:
+    def submit(fn: Callable[..., Any], *args: Any) -> Any:  # args: wh, batch, cfg, params_id, run_id, unit, signer
+        return ctx.submit(fn, *args, name=f"dedup:sign {args[5]}", retries=1)
+
+    return run_dedup(ctx.warehouse, ctx.config, ctx.run, submit=submit)
+
+
+def _summary(s: dict[str, Any]) -> str:
+    return (
+        f"signed {s.get('signed', 0)}, candidates {s.get('candidates', 0)}, new edges {s.get('edges_new', 0)}, "
+        f"{s.get('duplicates', 0)} duplicates in {s.get('clusters', 0)} clusters, "
+        f"{s.get('annotations_written', 0)} annotations written (bands×rows {s['bands']}×{s['rows']})"
+    )
+
+
+STAGES.register(
+    Stage(
+        name="dedup",
+        order=20,
+        run=run,
+        config=DedupConfig,
+        description="exact and MinHash near-duplicate clusters, incremental, with a keep policy",
+        reads=("documents_current",),
+        writes=("annotations_dedup",),
+        # two shard threads per signing worker: while one waits for its batch's signatures, the other reads or writes
+        threads=lambda cfg: 2 * cfg.workers,
+        commands="curation.dedup.cli:register",
+        summary=_summary,
+    )
+)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from curation.config_base import StrictModel
-
-FORMATS = ("pubmed", "pmc", "medqa", "medmcqa", "pubmedqa", "mmlu", "jsonl", "parquet", "csv", "hf")
-Format = Literal["pubmed", "pmc", "medqa", "medmcqa", "pubmedqa", "mmlu", "jsonl", "parquet", "csv", "hf"]
 
 
 class SourceConfig(StrictModel):
@@ -19,10 +14,18 @@ class SourceConfig(StrictModel):
     """
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
-    format: Format
+    format: str = Field(description="a registered format (`medcurate plugins` lists them)")
     paths: list[str] = Field(min_length=1)
     split: str | None = None
     options: dict = Field(default_factory=dict)
+
+    @field_validator("format")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        from curation.ingest.formats import FORMATS
+
+        FORMATS.get(v)  # raises with the known names
+        return v
 
 
 class IngestConfig(StrictModel):

@@ -1,61 +1,46 @@
-"""Registry of source formats: which module parses each, which table it fills, and its options model.
-
-A format module defines `Options` (a StrictModel) and `parse(path, options, split) -> Iterator[Item]`.
-Modules are imported lazily so that reading a manifest does not load every parser.
-"""
+"""The registry of source formats. A format module defines its options model and
+`parse(path, options, split) -> Iterator[Item]` and registers them; plugins add formats through the entry-point
+group `medcurate.formats`."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from pydantic import ValidationError
 
 from curation.config_base import StrictModel
 from curation.ingest.items import Item
+from curation.registry import Registry
 
 
 @dataclass(frozen=True)
 class FormatSpec:
-    name: str
-    module: str
-    table: str  # default table; tabular formats may choose with options.table
+    """A source format: its parser, its options model and the table it fills (tabular formats may choose with
+    options.table). A format module registers one with `FORMATS.register(FormatSpec(...))`."""
 
-    def load(self) -> ModuleType:
-        return importlib.import_module(self.module)
+    name: str
+    parse: Callable[[Path, Any, str | None], Iterator[Item]]
+    options_model: type[StrictModel]
+    table: str
 
     def options(self, raw: dict[str, Any]) -> StrictModel:
-        return self.load().Options.model_validate(raw)
+        return self.options_model.model_validate(raw)
 
     def table_for(self, options: StrictModel) -> str:
         return getattr(options, "table", None) or self.table
 
-    def parser(self) -> Callable[[Path, StrictModel, str | None], Iterator[Item]]:
-        return self.load().parse
+    def parser(self) -> Callable[[Path, Any, str | None], Iterator[Item]]:
+        return self.parse
 
 
-FORMATS: dict[str, FormatSpec] = {
-    "pubmed": FormatSpec("pubmed", "curation.ingest.pubmed", "documents"),
-    "pmc": FormatSpec("pmc", "curation.ingest.pmc", "documents"),
-    "medqa": FormatSpec("medqa", "curation.ingest.benchmarks.medqa", "benchmark_items"),
-    "medmcqa": FormatSpec("medmcqa", "curation.ingest.benchmarks.medmcqa", "benchmark_items"),
-    "pubmedqa": FormatSpec("pubmedqa", "curation.ingest.benchmarks.pubmedqa", "benchmark_items"),
-    "mmlu": FormatSpec("mmlu", "curation.ingest.benchmarks.mmlu", "benchmark_items"),
-    "jsonl": FormatSpec("jsonl", "curation.ingest.tabular", "documents"),
-    "parquet": FormatSpec("parquet", "curation.ingest.tabular", "documents"),
-    "csv": FormatSpec("csv", "curation.ingest.tabular", "documents"),
-    "hf": FormatSpec("hf", "curation.ingest.hf", "documents"),
-}
+FORMATS: Registry[FormatSpec] = Registry("formats", scan=("curation.ingest.*", "curation.ingest.benchmarks.*"))
 
 
 def get_format(name: str) -> FormatSpec:
-    if name not in FORMATS:
-        raise ValueError(f"unknown format {name!r}; known: {sorted(FORMATS)}")
-    return FORMATS[name]
+    return FORMATS.get(name)
 
 
 def check_options(fmt: str, raw: dict[str, Any]) -> StrictModel:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from curation.ingest.formats import FORMATS, FormatSpec
 from curation.ingest.items import Item
 from curation.ingest.mapping import Mapper, MappingOptions
 from curation.ingest.tabular import format_of, map_rows
@@ -47,3 +48,6 @@ def open_dataset(source: str | Path, options: Options, split: str | None = None)
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     rows = ((i, f"{path}#row{i}", row) for i, row in enumerate(open_dataset(path, options, split)))
     yield from map_rows(rows, Mapper(options, split))
+
+
+FORMATS.register(FormatSpec("hf", parse, Options, "documents"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from curation.warehouse.quarantine import Rejection
 
 
 @dataclass
@@ -26,13 +28,4 @@ class Deleted:
     record_index: int
 
 
-@dataclass
-class Quarantined:
-    reason: str
-    source_ref: str
-    payload: Any = None
-    detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Item = Record | Deleted | Quarantined
+Item = Record | Deleted | Rejection

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from curation.config_base import StrictModel
 from curation.ingest.benchmarks.common import LABELS, stable_item_id
-from curation.ingest.items import Quarantined, Record
+from curation.ingest.items import Record, Rejection
 from curation.ingest.licenses import normalize_license
 from curation.warehouse.schemas import load_schema
 
@@ -132,11 +132,11 @@ class Mapper:
         self.types = {c.name: c.type for c in self.schema.columns}
         self.required = set(NEEDED[options.table]) | {c for c in self.schema.required() if c not in LINEAGE}
 
-    def __call__(self, raw: dict[str, Any], index: int, ref: str) -> Record | Quarantined:
+    def __call__(self, raw: dict[str, Any], index: int, ref: str) -> Record | Rejection:
         try:
             row = self._map(raw)
         except MappingError as e:
-            return Quarantined(e.reason, ref, raw, str(e))
+            return Rejection(e.reason, ref, raw, str(e))
         row.update(record_index=index, source_ref=ref)
         return Record(row)
 

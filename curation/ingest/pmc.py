@@ -17,7 +17,8 @@ from lxml import etree
 
 from curation.config_base import StrictModel
 from curation.ingest import licenses
-from curation.ingest.items import Item, Quarantined, Record
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Item, Record, Rejection
 from curation.ingest.xmldates import ymd
 from curation.ingest.xmlstream import element_payload, iter_records, text_of
 
@@ -42,7 +43,7 @@ class Options(StrictModel):
 
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     for index, elem in enumerate(iter_records(path, ("article",))):
-        if isinstance(elem, Quarantined):
+        if isinstance(elem, Rejection):
             yield elem
             return
         yield _record(elem, options, f"{path}:{elem.sourceline}", index)
@@ -51,11 +52,11 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
 def _record(article: etree._Element, options: Options, ref: str, index: int) -> Item:
     meta_el = article.find("front/article-meta")
     if meta_el is None:
-        return Quarantined("missing_field", ref, element_payload(article), "no front/article-meta")
+        return Rejection("missing_field", ref, element_payload(article), "no front/article-meta")
     ids = {a.get("pub-id-type"): (a.text or "").strip() for a in meta_el.iterfind("article-id") if a.text}
     pmcid = _pmcid(ids.get("pmc") or ids.get("pmcid"))
     if not pmcid:
-        return Quarantined("missing_pmcid", ref, element_payload(article), "no article-id of type pmc")
+        return Rejection("missing_pmcid", ref, element_payload(article), "no article-id of type pmc")
     lic, lic_source = _license(meta_el)
     extras = _extra_sections(article, options)
     _drop(article, options)
@@ -207,3 +208,6 @@ def _drop(article: etree._Element, options: Options) -> None:
     if not options.include_formulas:
         tags += FORMULAS
     etree.strip_elements(article, *tags, with_tail=False)
+
+
+FORMATS.register(FormatSpec("pmc", parse, Options, "documents"))

@@ -17,7 +17,8 @@ from typing import Any, Literal
 from lxml import etree
 
 from curation.config_base import StrictModel
-from curation.ingest.items import Deleted, Item, Quarantined, Record
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Deleted, Item, Record, Rejection
 from curation.ingest.xmldates import ymd
 from curation.ingest.xmlstream import by_tag, child, children, element_payload, first, iter_records, text_at, text_of
 
@@ -57,7 +58,7 @@ class Options(StrictModel):
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     index = 0
     for elem in iter_records(path, TAGS, blank=NOT_READ):
-        if isinstance(elem, Quarantined):
+        if isinstance(elem, Rejection):
             yield elem
             return
         ref = f"{path}:{elem.sourceline}"
@@ -67,11 +68,11 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
                 if pmid_text:
                     yield Deleted(f"{SOURCE}:{pmid_text}", SOURCE, pmid_text, index)
                 else:
-                    yield Quarantined("missing_pmid", ref, element_payload(pmid), "empty PMID in DeleteCitation")
+                    yield Rejection("missing_pmid", ref, element_payload(pmid), "empty PMID in DeleteCitation")
                 index += 1
             continue
         if elem.tag == "PubmedBookArticle" and options.book_articles == "quarantine":
-            yield Quarantined("book_article", ref, element_payload(elem), "book_articles: quarantine")
+            yield Rejection("book_article", ref, element_payload(elem), "book_articles: quarantine")
         else:
             yield _record(elem, ref, index)
         index += 1
@@ -83,7 +84,7 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
     pmid_el = child(cit, "PMID")
     pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
     if not pmid.isdigit():
-        return Quarantined("missing_pmid", ref, element_payload(elem), f"no usable {elem.tag}/…/PMID ({pmid!r})")
+        return Rejection("missing_pmid", ref, element_payload(elem), f"no usable {elem.tag}/…/PMID ({pmid!r})")
     try:
         version = int(pmid_el.get("Version") or 1)
     except ValueError:
@@ -257,3 +258,6 @@ def _published(
 
 def _iso(date: dt.date | None) -> str | None:
     return date.isoformat() if date else None
+
+
+FORMATS.register(FormatSpec("pubmed", parse, Options, "documents"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from curation.ingest.config import IngestConfig
 from curation.ingest.formats import get_format
-from curation.ingest.items import Deleted, Quarantined, Record
+from curation.ingest.items import Deleted, Record, Rejection
 from curation.ingest.ledger import Ledger
 from curation.warehouse.quarantine import Quarantine
 from curation.warehouse.runs import sha256_file
@@ -151,7 +151,7 @@ def ingest_file(
                     }
                 )
                 res.deleted += 1
-            elif isinstance(item, Quarantined):
+            elif isinstance(item, Rejection):
                 quarantine.add(item.reason, item.source_ref, item.payload, item.detail)
             else:
                 raise TypeError(f"parser for {job.format} yielded {type(item).__name__}")

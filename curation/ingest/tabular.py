@@ -17,7 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from curation.ingest.benchmarks.common import iter_jsonl
-from curation.ingest.items import Item, Quarantined
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Item, Rejection
 from curation.ingest.mapping import Mapper, MappingOptions
 from curation.ingest.textio import open_binary
 
@@ -28,16 +29,16 @@ class Options(MappingOptions):
     reader: Literal["auto", "jsonl", "parquet", "csv"] = "auto"  # auto: from the file suffix
 
 
-def _rows_jsonl(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Quarantined]]:
+def _rows_jsonl(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Rejection]]:
     for index, line_no, obj in iter_jsonl(path):
         yield index, f"{path}:{line_no}", obj
 
 
-def _rows_parquet(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Quarantined]]:
+def _rows_parquet(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Rejection]]:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as e:
-        yield 0, str(path), Quarantined("invalid_parquet", str(path), None, str(e))
+        yield 0, str(path), Rejection("invalid_parquet", str(path), None, str(e))
         return
     index = 0
     for batch in pf.iter_batches(batch_size=BATCH_ROWS):
@@ -55,16 +56,16 @@ def _csv_header(path: Path) -> list[str] | None:
     return next(csv.reader([first.decode("utf-8-sig", errors="replace")]))
 
 
-def _rows_csv(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Quarantined]]:
+def _rows_csv(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Rejection]]:
     names = _csv_header(path)
     if not names:
-        yield 0, str(path), Quarantined("empty_file", str(path), None, "no header row")
+        yield 0, str(path), Rejection("empty_file", str(path), None, "no header row")
         return
-    bad: list[Quarantined] = []
+    bad: list[Rejection] = []
 
     def invalid_row(row: Any) -> str:
         why = f"expected {row.expected_columns} columns, got {row.actual_columns}"
-        bad.append(Quarantined("invalid_csv", f"{path}:{row.number or '?'}", row.text, why))
+        bad.append(Rejection("invalid_csv", f"{path}:{row.number or '?'}", row.text, why))
         return "skip"
 
     read = pacsv.ReadOptions(column_names=names, skip_rows=1)
@@ -82,7 +83,7 @@ def _rows_csv(path: Path) -> Iterator[tuple[int, str, dict[str, Any] | Quarantin
                     yield index, ref, {n: c.decode("utf-8") for n, c in zip(names, cells, strict=True)}
                 except UnicodeDecodeError as e:
                     raw = b",".join(cells)
-                    yield index, ref, Quarantined("wrong_encoding", ref, raw, f"not UTF-8: {e}")
+                    yield index, ref, Rejection("wrong_encoding", ref, raw, f"not UTF-8: {e}")
                 index += 1
         for q in bad:
             yield index, q.source_ref, q
@@ -99,12 +100,16 @@ def format_of(path: Path) -> str:
     raise ValueError(f"cannot tell the tabular format of {path.name}: use .jsonl, .parquet or .csv")
 
 
-def map_rows(rows: Iterator[tuple[int, str, dict[str, Any] | Quarantined]], mapper: Mapper) -> Iterator[Item]:
+def map_rows(rows: Iterator[tuple[int, str, dict[str, Any] | Rejection]], mapper: Mapper) -> Iterator[Item]:
     """Apply a mapping to (index, ref, raw row) items; shared with the Hugging Face connector."""
     for index, ref, raw in rows:
-        yield raw if isinstance(raw, Quarantined) else mapper(raw, index, ref)
+        yield raw if isinstance(raw, Rejection) else mapper(raw, index, ref)
 
 
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     reader = format_of(path) if options.reader == "auto" else options.reader
     yield from map_rows(READERS[reader](path), Mapper(options, split))
+
+
+for _name in ("jsonl", "parquet", "csv"):
+    FORMATS.register(FormatSpec(_name, parse, Options, "documents"))

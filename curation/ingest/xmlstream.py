@@ -3,7 +3,7 @@
 Every XML connector reads through `iter_records`: lxml iterparse over the (decompressed) binary stream, each
 record element cleared after use and its finished siblings deleted, so memory stays at one record whatever the
 file size. When the stream breaks (truncated gzip, invalid XML, wrong encoding, an element beyond libxml2's size
-limits) the records already yielded stay, and the rest of the file becomes a single `Quarantined` item that names
+limits) the records already yielded stay, and the rest of the file becomes a single `Rejection` item that names
 the byte offset in the decompressed stream, the parser's message and a bounded piece of the raw input.
 """
 
@@ -19,7 +19,7 @@ from typing import IO
 from lxml import etree
 
 from curation.ingest.gzthread import ThreadedGzipReader
-from curation.ingest.items import Quarantined
+from curation.ingest.items import Rejection
 from curation.ingest.textio import is_gzip
 from curation.ingest.xmlblank import BlankElements
 
@@ -95,7 +95,7 @@ def classify(error: BaseException, bytes_read: int) -> str:
     return "invalid_xml"
 
 
-def stream_error(path: Path, reader: CountingReader, error: BaseException, records_before: int) -> Quarantined:
+def stream_error(path: Path, reader: CountingReader, error: BaseException, records_before: int) -> Rejection:
     """The rest of a file after its stream broke, as one quarantine item."""
     reason = classify(error, reader.bytes)
     line, column = getattr(error, "position", None) or (0, 0)
@@ -106,13 +106,13 @@ def stream_error(path: Path, reader: CountingReader, error: BaseException, recor
         f"{records_before} records before this point were kept, the rest of the file was not parsed"
     )
     payload = None if reason == "empty_file" else reader.window(offset)
-    return Quarantined(reason, f"{path}@{offset}", payload, detail)
+    return Rejection(reason, f"{path}@{offset}", payload, detail)
 
 
 def iter_records(
     path: Path, tags: tuple[str, ...], blank: tuple[str, ...] = ()
-) -> Iterator[etree._Element | Quarantined]:
-    """Yield each complete element named in `tags`; a broken stream ends with one Quarantined item.
+) -> Iterator[etree._Element | Rejection]:
+    """Yield each complete element named in `tags`; a broken stream ends with one Rejection item.
 
     The element is only valid until the next iteration: it is cleared, with its finished siblings, afterwards.
     `blank` names elements the caller never reads: they are blanked before parsing (curation/ingest/xmlblank.py),

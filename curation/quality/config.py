@@ -1,35 +1,12 @@
-"""Manifest settings for quality scoring (`quality:`): clean heuristics, perplexity, educational classifier."""
+"""Manifest settings of the quality models (perplexity LM, educational classifier, teacher) and of the score stage."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from curation.config_base import StrictModel
-
-
-class HeuristicThresholds(StrictModel):
-    """Gopher / FineWeb-style rule thresholds; a document failing any rule gets heuristic_pass = false."""
-
-    min_words: int = Field(default=50, ge=0)
-    max_words: int = Field(default=100_000, ge=1)
-    min_mean_word_length: float = Field(default=3.0, ge=0)
-    max_mean_word_length: float = Field(default=10.0, gt=0)
-    max_symbol_word_ratio: float = Field(default=0.1, ge=0)
-    min_line_punct_fraction: float = Field(default=0.0, ge=0, le=1)
-    max_duplicate_line_fraction: float = Field(default=0.3, ge=0, le=1)
-    max_duplicate_paragraph_fraction: float = Field(default=0.3, ge=0, le=1)
-    max_non_alpha_fraction: float = Field(default=0.4, ge=0, le=1)
-    max_boilerplate_lines: int = Field(default=2, ge=0)
-    languages: list[str] = Field(default_factory=lambda: ["en"], description="accepted language codes; [] = any")
-    min_lang_score: float = Field(default=0.5, ge=0, le=1)
-
-
-class CleanConfig(StrictModel):
-    enabled: bool = True
-    thresholds: HeuristicThresholds = Field(default_factory=HeuristicThresholds)
-    max_chars: int = Field(default=2_000_000, ge=1000, description="longer texts are quarantined (oversized_text)")
+from curation.config_base import SectionsModel, StrictModel
 
 
 class ReferenceLMConfig(StrictModel):
@@ -132,10 +109,18 @@ class EduConfig(StrictModel):
     keep_threshold: float = Field(default=3.0, description="edu_score at or above this is 'educational'")
 
 
-class QualityConfig(StrictModel):
-    clean: CleanConfig = Field(default_factory=CleanConfig)
-    perplexity: PerplexityConfig = Field(default_factory=PerplexityConfig)
-    edu: EduConfig = Field(default_factory=EduConfig)
+class ScoreConfig(SectionsModel):
+    """The score stage (manifest key `score`): shared settings, then one section per registered scorer
+    (`clean:`, `perplexity:`, `edu:`), validated by that scorer's config model."""
+
+    component_kind: ClassVar[str] = "scorer"
+
     batch_rows: int = Field(default=1000, ge=1, description="documents read and written per unit")
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; unset = all cores")
     force: bool = Field(default=False, description="rescore documents already scored with the same settings")
+
+    @classmethod
+    def section_models(cls) -> dict[str, type[BaseModel]]:
+        from curation.quality.scoring import SCORERS
+
+        return {s.name: s.config for s in SCORERS.values()}

@@ -23,7 +23,7 @@ from curation.quality.config import EduConfig
 from curation.quality.corpus import Doc
 from curation.quality.edu_model import DOC_TYPES, DOMAINS, EduClassifier, load_classifier
 from curation.quality.runtime import device, length_buckets, resolve_precision
-from curation.quality.scoring import Rejected
+from curation.warehouse.quarantine import Rejection
 
 OUTPUTS = ("score", "doc_type_logits", "domain_logits")
 
@@ -173,9 +173,9 @@ class EduScorer:
         precision = "" if self.predictor.precision == "fp32" else f"/{self.predictor.precision}"
         self.version = f"{info.get('name', 'edu-classifier')}@{info.get('version', 'unversioned')}{precision}"
 
-    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
+    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejection]:
         keep = [i for i, d in enumerate(docs) if d.text.strip()]
-        out: list[dict[str, Any] | Rejected] = [Rejected("empty_text", "nothing to score")] * len(docs)
+        out: list[dict[str, Any] | Rejection] = [Rejection("empty_text", detail="nothing to score")] * len(docs)
         if not keep:
             return out
         scores, types, domains = self.predictor.predict([docs[i].text for i in keep])

@@ -41,7 +41,7 @@ from curation.quality.runtime import (
     length_buckets,
     resolve_precision,
 )
-from curation.quality.scoring import Rejected
+from curation.warehouse.quarantine import Rejection
 
 MODEL_FILES = ("config.json",)
 HEAD_CHUNK_ELEMENTS = 1 << 22  # logits computed per chunk of target rows: 16 MiB of fp32 at most
@@ -257,13 +257,13 @@ class PerplexityScorer:
             ]
         )
 
-    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
-        results: list[dict[str, Any] | Rejected] = []
+    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejection]:
+        results: list[dict[str, Any] | Rejection] = []
         for (total, n, truncated, worst), doc in zip(self.nll_with_segments([d.text for d in docs]), docs, strict=True):
             if not doc.text.strip():
-                results.append(Rejected("empty_text", "nothing to score"))
+                results.append(Rejection("empty_text", detail="nothing to score"))
             elif n == 0:
-                results.append(Rejected("too_short", "fewer than two tokens"))
+                results.append(Rejection("too_short", detail="fewer than two tokens"))
             else:
                 mean = total / n
                 line = mean if worst is None else worst

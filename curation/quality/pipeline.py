@@ -1,11 +1,6 @@
-"""The score stage as plain functions: which scorers run, which models they use, and training what is missing.
-
-- clean always runs (unless disabled);
-- perplexity runs with `perplexity.model`, else with the reference LM under the warehouse, trained first when it
-  is missing and `train_reference_if_missing` is set;
-- edu runs with `edu.model`, else when a teacher is configured: label a sample, train, then score (once: later
-  runs reuse the trained classifier under the warehouse; `quality annotate` / `quality train` refresh it).
-"""
+"""The score stage as plain functions: which registered scorers run, which models they use, and training what is
+missing (the perplexity scorer's reference LM, the educational classifier from teacher labels: once, later runs
+reuse the trained model under the warehouse; `score annotate` / `score train` refresh it)."""
 
 from __future__ import annotations
 
@@ -13,11 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from curation.clean.annotate import CleanScorer
-from curation.quality.config import QualityConfig, TeacherConfig
+from curation.quality.config import ScoreConfig, TeacherConfig
 from curation.quality.reference_lm import NoTrustedDocuments, train_from_warehouse
 from curation.quality.runtime import configure_threads
-from curation.quality.scoring import Scorer, run_scorer
+from curation.quality.scoring import Scorer, ScorerEnv, run_scorer, scorer_specs
 from curation.quality.teacher import annotate, make_engine
 from curation.synth.engine import Engine
 from curation.warehouse import Warehouse
@@ -39,7 +33,7 @@ def model_ref(wh: Warehouse, path: str) -> str:
     return str(wh.root / p) if (wh.root / p).exists() else path
 
 
-def train_reference(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path:
+def train_reference(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> Path:
     with run.timed("train_reference_lm"):
         dest = train_from_warehouse(
             wh, cfg.perplexity.reference, under_warehouse(wh, cfg.perplexity.reference.output_dir)
@@ -48,7 +42,7 @@ def train_reference(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path
     return dest
 
 
-def perplexity_model(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> str | None:
+def perplexity_model(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> str | None:
     if not cfg.perplexity.enabled:
         return None
     if cfg.perplexity.model:
@@ -66,7 +60,7 @@ def perplexity_model(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> str
     return str(ref)
 
 
-def train_edu(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path:
+def train_edu(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> Path:
     from curation.quality.edu_train import load_examples, train_classifier
 
     teacher = cfg.edu.teacher.model if cfg.edu.teacher else None
@@ -80,7 +74,7 @@ def train_edu(wh: Warehouse, cfg: QualityConfig, run: RunRecorder) -> Path:
 
 
 def edu_model(
-    wh: Warehouse, cfg: QualityConfig, run: RunRecorder, engine_factory: EngineFactory = make_engine
+    wh: Warehouse, cfg: ScoreConfig, run: RunRecorder, engine_factory: EngineFactory = make_engine
 ) -> str | None:
     if cfg.edu.model:
         return model_ref(wh, cfg.edu.model)
@@ -100,23 +94,14 @@ def edu_model(
 
 def scorers(
     wh: Warehouse,
-    cfg: QualityConfig,
+    cfg: ScoreConfig,
     run: RunRecorder,
     only: set[str] | None = None,
     engine_factory: EngineFactory = make_engine,
 ) -> list[Scorer]:
-    """The scorers to run, in order; models are trained or loaded only for the scorers that run."""
-    from curation.quality.edu_score import EduScorer
-    from curation.quality.perplexity import PerplexityScorer
-
-    def wanted(name: str) -> bool:
-        return only is None or name in only
-
-    out: list[Scorer] = [CleanScorer(cfg.clean)] if cfg.clean.enabled and wanted("clean") else []
-    if wanted("perplexity") and (lm := perplexity_model(wh, cfg, run)) is not None:
-        out.append(PerplexityScorer(lm, cfg.perplexity))
-    if wanted("edu") and (clf := edu_model(wh, cfg, run, engine_factory)) is not None:
-        out.append(EduScorer(clf, cfg.edu))
+    """The registered scorers to run, in order; models are trained or loaded only for the scorers that run."""
+    env = ScorerEnv(wh, cfg, run, engine_factory)
+    out = [s for spec in scorer_specs() if (only is None or spec.name in only) and (s := spec.build(env)) is not None]
     for s in out:
         run.set("models", s.name, s.version)
     return out
@@ -124,7 +109,7 @@ def scorers(
 
 def run_score(
     wh: Warehouse,
-    cfg: QualityConfig,
+    cfg: ScoreConfig,
     run: RunRecorder,
     *,
     only: set[str] | None = None,

@@ -11,10 +11,12 @@ from typing import TypeVar
 
 import torch
 
+from curation.errors import UserError
+
 T = TypeVar("T")
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(UserError, ValueError):
     """A model path or id that cannot be used; the message names the path and what was expected."""
 
 

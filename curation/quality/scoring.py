@@ -5,32 +5,32 @@ rerun (which skips documents already scored with the same version) resumes where
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
 
 from curation.quality.corpus import Doc, stream_docs
+from curation.registry import Registry
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
+from curation.warehouse.quarantine import Rejection, quarantine_unit
 from curation.warehouse.runs import RunRecorder
+
+if TYPE_CHECKING:
+    from curation.quality.config import ScoreConfig
+    from curation.synth.engine import Engine
 
 STAGE = "score"
 
 
-@dataclass(frozen=True)
-class Rejected:
-    """A document a scorer cannot score: it goes to quarantine with this reason code."""
-
-    reason: str
-    detail: str = ""
-
-
 class Scorer(Protocol):
-    name: str  # clean | perplexity | edu
+    name: str
     table: str  # annotations_<name>
     version_column: str
     version: str
 
-    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejected]:
+    def score(self, docs: Sequence[Doc]) -> list[dict[str, Any] | Rejection]:
         """One result per document, in order."""
         ...
 
@@ -51,12 +51,14 @@ def run_scorer(
             unit = f"{run.run_id}-{k:05d}"
             with (
                 ShardWriter(wh, scorer.table, unit) as writer,
-                Quarantine(wh, STAGE, run.run_id, unit=f"{STAGE}-{scorer.name}-{unit}") as quarantine,
+                Quarantine(
+                    wh, STAGE, run.run_id, unit=quarantine_unit(STAGE, run.run_id, scorer.name, f"{k:05d}")
+                ) as quarantine,
             ):
                 for doc, result in zip(docs, scorer.score(docs), strict=True):
                     if isinstance(result, dict) and (bad := nonfinite_columns(result)):
-                        result = Rejected("nonfinite_score", f"non-finite {bad}: {result}")
-                    if isinstance(result, Rejected):
+                        result = Rejection("nonfinite_score", detail=f"non-finite {bad}: {result}")
+                    if isinstance(result, Rejection):
                         quarantine.add(result.reason, doc.doc_id, doc.text, f"{scorer.name}: {result.detail}")
                         continue
                     writer.write(
@@ -66,6 +68,40 @@ def run_scorer(
             run.quarantined(quarantine.reasons)
             totals["scored"] += writer.stats.rows
             totals["quarantined"] += quarantine.n
-    run.count(f"{scorer.name}_scored", totals["scored"])
-    run.count(f"{scorer.name}_quarantined", totals["quarantined"])
+    run.count(f"{scorer.name}.scored", totals["scored"])
+    run.count(f"{scorer.name}.quarantined", totals["quarantined"])
     return totals
+
+
+@dataclass
+class ScorerEnv:
+    """What building a scorer may need: the warehouse, the stage's settings, the run (to record trained models),
+    and the engine factory (a teacher LLM)."""
+
+    wh: Warehouse
+    cfg: ScoreConfig
+    run: RunRecorder
+    engine_factory: Callable[[Any, Warehouse], Engine]
+
+    def section(self, name: str) -> Any:
+        return self.cfg.section(name)
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """A registered scorer: its `score.<name>` config model, and `build(env)` returning the Scorer, or None when it
+    is switched off or has no model (it then does not run). `order`: scorers run in this order."""
+
+    name: str
+    config: type[BaseModel]
+    build: Callable[[ScorerEnv], Scorer | None]
+    table: str  # its annotation table (schemas/tables/<table>.yaml)
+    order: int = 100
+    description: str = ""
+
+
+SCORERS: Registry[ScorerSpec] = Registry("scorers", scan=("curation.quality.scorers.*",))
+
+
+def scorer_specs() -> list[ScorerSpec]:
+    return sorted(SCORERS.values(), key=lambda s: (s.order, s.name))

@@ -112,8 +112,8 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
     final = target_dir(manifest, req)
     if final.exists() and not req.force:
         raise ReleaseError(f"release {final} already exists; bump --version or pass --force to replace it")
-    if req.publish == "hf" and not req.dry_run:
-        publish.hf_token()  # fail before any work, not after
+    publisher = publish.PUBLISHERS.get(req.publish)
+    publisher.check(manifest.release, req.dry_run)  # fail before any work, not after
     if manifest.release.validate_:
         validation.require()
     _sweep_stale(final.parent)
@@ -134,12 +134,7 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(spill, ignore_errors=True)
     result = {"path": str(final), "rows": facts["total_rows"], "publish": req.publish, "operations": []}
-    if req.publish == "tar":
-        result["archive"] = str(publish.publish_tar(final))
-    elif req.publish == "hf":
-        result["operations"] = publish.publish_hf(
-            final, manifest.release.hf_repo, req.version, manifest.release.hf_private, req.dry_run
-        )
+    result.update(publisher.publish(final, manifest.release, req.version, req.dry_run))
     return result
 
 

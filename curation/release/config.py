@@ -8,7 +8,6 @@ used without code changes; a rule that names a column no stage produced is an er
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -88,7 +87,16 @@ class ReleaseConfig(StrictModel):
     validation_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
     shard_target_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     shard_target_rows: int = Field(default=1_000_000, gt=0)
-    publish: Literal["local", "tar", "hf"] = "local"
+    publish: str = Field("local", description="a registered publisher: local | tar | hf")
+
+    @field_validator("publish")
+    @classmethod
+    def _registered_publisher(cls, v: str) -> str:
+        from curation.release.publish import PUBLISHERS
+
+        PUBLISHERS.get(v)  # raises with the known names
+        return v
+
     hf_repo: str | None = Field(default=None, description="owner/name on the Hugging Face Hub")
     hf_private: bool = True
     validate_: bool = Field(default=True, alias="validate", description="run the validation suites on the release")

@@ -1,4 +1,5 @@
-"""Publish targets: the local directory (always), a tar.gz archive, or the Hugging Face Hub.
+"""Publishers (a registry; plugins add more through the entry-point group `medcurate.publishers`): the local
+directory (always written), a tar.gz archive, or the Hugging Face Hub.
 
 The Hub token is read from the environment (HF_TOKEN) only, passed to HfApi in memory, and never written to a
 file, a run record or a log line. `dry_run` returns the operations that would run, without network.
@@ -9,8 +10,12 @@ from __future__ import annotations
 import os
 import re
 import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from curation.registry import Registry
 from curation.release.errors import ReleaseError
 
 TOKEN_ENV = "HF_TOKEN"
@@ -81,3 +86,32 @@ def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bo
     )
     api.create_tag(repo_id, repo_type="dataset", tag=f"v{version}", exist_ok=True)
     return ops
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """`publish(release_dir, release_cfg, version, dry_run)` returns what to report (archive path, operations);
+    `check(release_cfg, dry_run)` runs before any work so that a missing token fails first."""
+
+    name: str
+    publish: Callable[[Path, Any, str, bool], dict[str, Any]]
+    check: Callable[[Any, bool], None] = lambda cfg, dry_run: None
+
+
+PUBLISHERS: Registry[Publisher] = Registry("publishers", scan=("curation.release.publish",))
+
+
+def _check_hf(cfg: Any, dry_run: bool) -> None:
+    if not dry_run:
+        hf_token()
+
+
+PUBLISHERS.register(Publisher("local", lambda d, cfg, version, dry_run: {}))
+PUBLISHERS.register(Publisher("tar", lambda d, cfg, version, dry_run: {"archive": str(publish_tar(d))}))
+PUBLISHERS.register(
+    Publisher(
+        "hf",
+        lambda d, cfg, version, dry_run: {"operations": publish_hf(d, cfg.hf_repo, version, cfg.hf_private, dry_run)},
+        _check_hf,
+    )
+)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from curation.config_base import StrictModel
-
-TaskName = Literal["grounded_qa", "mcq_cot", "dialogue"]
+from curation.config_base import SectionsModel, StrictModel
 
 
 class SamplingConfig(StrictModel):
@@ -31,39 +29,11 @@ class PassageConfig(StrictModel):
     limit_docs: int | None = Field(None, ge=1)
 
 
-class GroundedQAConfig(StrictModel):
-    pairs_per_passage: int = Field(3, ge=1, le=20)
-    min_question_chars: int = 12
-    max_question_chars: int = 400
-    min_answer_chars: int = 12
-    max_answer_chars: int = 2000
-    min_grounding: float = Field(0.5, ge=0, le=1, description="share of answer content words found in the passage")
-    judge: bool = Field(False, description="second pass: an LLM judge labels each pair good/bad with a rubric")
-    prompt_version: str = "v1"
-    limit: int | None = Field(None, ge=1, description="at most this many passages")
+class SynthConfig(SectionsModel):
+    """The generator (in-process vLLM or OpenAI-compatible endpoints), the tasks, sampling and limits; then one
+    section per registered task (`grounded_qa:`, `mcq_cot:`, ...) validated by that task's config model."""
 
-
-class MCQCoTConfig(StrictModel):
-    splits: list[str] = Field(default_factory=lambda: ["train"])
-    benchmarks: list[str] | None = None
-    samples: int = Field(1, ge=1, le=64, description="k samples per item; pass rate = correct / k")
-    min_passes: int = Field(1, ge=0, description="keep an item's correct samples only if passes >= this")
-    max_passes: int | None = Field(None, ge=0, description="... and passes <= this (difficulty filter, e.g. 7 of 16)")
-    max_reasoning_chars: int = Field(4000, ge=1)
-    prompt_version: str = "v1"
-    limit: int | None = Field(None, ge=1, description="at most this many items")
-
-
-class DialogueConfig(StrictModel):
-    min_turns: int = Field(4, ge=2)
-    max_turns: int = Field(16, ge=2)
-    min_turn_chars: int = 2
-    prompt_version: str = "v1"
-    limit: int | None = Field(None, ge=1)
-
-
-class SynthConfig(StrictModel):
-    """The generator (in-process vLLM or OpenAI-compatible endpoints), the tasks, sampling and limits."""
+    component_kind: ClassVar[str] = "task"
 
     engine: Literal["vllm", "openai"] = "vllm"
     model: str | None = Field(None, description="HF id (already cached locally) or local model directory")
@@ -80,19 +50,29 @@ class SynthConfig(StrictModel):
         description="vLLM weights and activations; auto = the model's own. On a CPU without AMX/AVX512-BF16, bf16 "
         "is emulated: float32 ran 3.7x faster there (docs/synth.md) at twice the weight memory",
     )
-    tasks: list[TaskName] = Field(default_factory=lambda: ["grounded_qa"])
+    tasks: list[str] = Field(default_factory=lambda: ["grounded_qa"], description="registered task names")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     batch_size: int = Field(64, ge=1, description="inputs per batch (a Prefect task and an output unit)")
     cache: bool = True
     passages: PassageConfig = Field(default_factory=PassageConfig)
-    grounded_qa: GroundedQAConfig = Field(default_factory=GroundedQAConfig)
-    mcq_cot: MCQCoTConfig = Field(default_factory=MCQCoTConfig)
-    dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
+
+    @classmethod
+    def section_models(cls) -> dict[str, type[BaseModel]]:
+        from curation.synth.tasks import TASKS
+
+        return {t.name: t.config for t in TASKS.values()}
+
+    @field_validator("tasks")
+    @classmethod
+    def _registered(cls, v: list[str]) -> list[str]:
+        from curation.synth.tasks import TASKS
+
+        for name in v:
+            TASKS.get(name)  # raises with the known names
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> SynthConfig:
         if self.engine == "openai" and not self.endpoints:
             raise ValueError("engine openai needs at least one entry in endpoints")
-        if self.dialogue.min_turns > self.dialogue.max_turns:
-            raise ValueError("dialogue.min_turns > dialogue.max_turns")
         return self

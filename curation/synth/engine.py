@@ -17,11 +17,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from curation.errors import StageUnavailable
+
 Message = dict[str, str]
 Prompt = list[Message] | str
 
 
-class GeneratorUnavailable(RuntimeError):
+class GeneratorUnavailable(StageUnavailable):
     """No model or server is reachable: the synth stage is skipped with this message (stages before it are done)."""
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
-from curation.synth.tasks.base import Context, Reject, Sample, Task
+from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 
 STAGE = "synth"
@@ -65,17 +65,17 @@ class MeteredEngine(EngineWrapper):
         return results
 
 
-def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject | Sample:
+def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Rejection | Sample:
     """The failures every task shares: engine error, truncation, unparseable output, schema violation."""
     if not r.ok:
-        return Reject(r.error or "generation_failed", ref, r.text, r.detail)
+        return Rejection(r.error or "generation_failed", ref, r.text, r.detail)
     if r.finish_reason == "length":
-        return Reject("truncated_output", ref, r.text, f"hit max_tokens after {r.n_output_tokens} tokens")
+        return Rejection("truncated_output", ref, r.text, f"hit max_tokens after {r.n_output_tokens} tokens")
     if r.parsed is None:
-        return Reject("unparseable_output", ref, r.text, "output is not JSON")
+        return Rejection("unparseable_output", ref, r.text, "output is not JSON")
     errors = schema_errors(r.parsed, schema)
     if errors:
-        return Reject("schema_violation", ref, r.text, "; ".join(errors[:5]))
+        return Rejection("schema_violation", ref, r.text, "; ".join(errors[:5]))
     return Sample(index, r, r.parsed)
 
 
@@ -87,7 +87,7 @@ def run_batch(
     stats = BatchStats(unit=unit, inputs=len(rows))
     metered = MeteredEngine(engine, stats)
     ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id)
-    rejects: list[Reject] = []
+    rejects: list[Rejection] = []
     todo: list[dict] = []
     groups: dict[str, tuple[dict, list[int]]] = {}  # one generate() call per distinct schema
     prompts, samplings = [], []
@@ -115,7 +115,7 @@ def run_batch(
         samples = []
         for k in range(task.n_samples):
             checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
-            (rejects if isinstance(checked, Reject) else samples).append(checked)
+            (rejects if isinstance(checked, Rejection) else samples).append(checked)
         if samples:
             ok, bad = task.evaluate(row, samples, ctx)
             accepted.extend(ok)
@@ -129,7 +129,7 @@ def run_batch(
     return stats
 
 
-def write_unit(wh: Warehouse, task: Task, unit: str, run_id: str, rows: list[dict], rejects: list[Reject]) -> None:
+def write_unit(wh: Warehouse, task: Task, unit: str, run_id: str, rows: list[dict], rejects: list[Rejection]) -> None:
     with ShardWriter(wh, task.table, unit) as w, Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{task.name}-{unit}") as q:
         w.write_many(rows)
         for r in rejects:

@@ -1,5 +1,5 @@
-"""The synth stage without Prefect: open the engine, build passages, plan batches, name units, sum up the run.
-flows/synth.py drives these with one Prefect task per batch."""
+"""The synth stage: open the engine, build passages, run each task's batches (one unit of work each), name units,
+decontaminate what was generated, sum up the run."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ import hashlib
 import json
 from collections.abc import Iterator
 from itertools import islice
+from pathlib import Path
+from typing import Any
 
+from pydantic import Field
+
+from curation.config_base import StrictModel
+from curation.stages import STAGES, Stage, StageContext
 from curation.synth.cache import CachedEngine, ResponseCache, cache_path
 from curation.synth.config import SynthConfig
 from curation.synth.engine import Engine, Sampling
 from curation.synth.passages import PassageResult, build_passages, make_counter
-from curation.synth.runner import BatchStats
+from curation.synth.runner import BatchStats, run_batch
+from curation.synth.tasks import TASKS, make_task, passage_tasks
 from curation.synth.tasks.base import Task
-from curation.warehouse import RunRecorder, Warehouse
+from curation.warehouse import RunRecorder, Warehouse, connect
 
 
 def open_engine(cfg: SynthConfig, wh: Warehouse, use_cache: bool = True, inner: Engine | None = None) -> CachedEngine:
@@ -99,3 +106,116 @@ def record_totals(run: RunRecorder, task: str, total: BatchStats) -> dict:
         run.count(f"{task}.{k}", getattr(total, k))
     run.quarantined(total.reasons)
     return {"inputs": total.inputs, "rows": total.rows, "quarantined": total.quarantined, **tokens}
+
+
+class SynthParams(StrictModel):
+    task: list[str] = Field(default_factory=list, description="run only these tasks (repeatable)")
+    no_cache: bool = Field(False, description="neither read nor write the response cache")
+
+
+def _run_task(ctx: StageContext, t: Task, engine: CachedEngine, passages_unit: str | None) -> dict[str, Any]:
+    cfg, run, wh = ctx.config, ctx.run, ctx.warehouse
+    sampling = sampling_of(cfg)
+    prefix = unit_prefix(t, engine.model_id, sampling)
+    total_inputs = sum(1 for _ in t.inputs(wh, passages_unit))
+    total, written = BatchStats(), set()
+    n_batches = -(-total_inputs // cfg.batch_size)
+    for i, rows in enumerate(ctx.progress(batches(t, wh, passages_unit, cfg.batch_size), n_batches, t.name)):
+        unit = f"{prefix}{i:05d}"
+        stats = ctx.submit(run_batch, wh, t, engine, rows, sampling, run.run_id, unit, name=f"synth:{unit}").result()
+        written.add(unit)
+        run.add_output(t.table, unit, stats.rows, quarantined=stats.quarantined, cache_hits=stats.cache_hits)
+        total.add(stats)
+        ctx.log.info(
+            "%s batch %d: %d inputs -> %d rows, %d quarantined", t.name, i, stats.inputs, stats.rows, stats.quarantined
+        )
+    stale = remove_stale_units(wh, t, prefix, written)
+    return {**record_totals(run, t.name, total), "stale_units_removed": stale}
+
+
+def _decontaminate(ctx: StageContext, tables: list[str]) -> list[dict[str, Any]]:
+    """Annotate generated records in synthetic_decontam right away (release keeps only rows checked and clean),
+    with the manifest's decontam settings: a build runs the decontam stage before synth."""
+    from curation.decontam import annotate_table
+    from curation.decontam.config import DecontamConfig
+    from curation.decontam.index import EvalIndex
+
+    cfg = ctx.manifest.section("decontam") if ctx.manifest is not None else DecontamConfig()
+    con = connect(ctx.warehouse)
+    index = EvalIndex.from_warehouse(con, cfg)
+    return [annotate_table(ctx.warehouse, t, index, ctx.run.run_id, con=con) for t in tables if ctx.warehouse.files(t)]
+
+
+def resolved_config(ctx: StageContext) -> SynthConfig:
+    """The section, with a relative model directory resolved against the manifest."""
+    cfg: SynthConfig = ctx.config
+    if cfg.model and not Path(cfg.model).is_absolute() and ctx.resolve(cfg.model).is_dir():
+        cfg = cfg.model_copy(update={"model": str(ctx.resolve(cfg.model))})
+    return cfg
+
+
+def run(ctx: StageContext) -> dict[str, Any]:
+    """Passages (when a task reads them), then each task in batches, each batch a unit of work. No generator
+    reachable: GeneratorUnavailable, and the run is recorded as skipped."""
+    cfg = ctx.config = resolved_config(ctx)
+    wh, run = ctx.warehouse, ctx.run
+    names = ctx.params.task or list(cfg.tasks)
+    task_objs = [make_task(n, cfg) for n in names]
+    engine = open_engine(cfg, wh, not ctx.params.no_cache, ctx.engine)
+    try:
+        run.set("models", "generator", {"model": engine.model_id, "fingerprint": engine.fingerprint()})
+        run.set("extra", "cache", {"enabled": engine.enabled, "path": str(engine.cache.path) if engine.cache else None})
+        passages_unit = None
+        if passage_tasks() & set(names):
+            with run.timed("passages"):
+                p = prepare_passages(cfg, wh, engine, run.run_id)
+            passages_unit = p.unit
+            run.add_output("passages", p.unit, p.passages)
+            run.count("passages.passages", p.passages)
+            run.count("passages.docs", p.docs)
+            run.quarantined({"passages": p.quarantined} if p.quarantined else {})
+            run.set(
+                "extra", "passage_filters", {"applied": p.filters_applied, "skipped_absent_columns": p.filters_skipped}
+            )
+        per_task = {}
+        for t in task_objs:
+            with run.timed(t.name):
+                per_task[t.name] = _run_task(ctx, t, engine, passages_unit)
+        run.set("extra", "prompts", {t.name: t.prompt_id for t in task_objs})
+        with run.timed("decontam"):
+            run.set("extra", "decontam", _decontaminate(ctx, [t.table for t in task_objs]))
+        run.set("timings_s", "model_load", round(engine.load_s, 3))
+    finally:
+        if ctx.engine is None:
+            engine.close()
+    return {
+        "rows": sum(s["rows"] for s in per_task.values()),
+        "quarantined": run.counts.get("quarantined", 0),
+        "cache_hits": sum(s["cache_hits"] for s in per_task.values()),
+        "tasks": per_task,
+    }
+
+
+def _summary(s: dict[str, Any]) -> str:
+    head = f"{s['rows']} rows, {s['quarantined']} quarantined, {s['cache_hits']} cache hits"
+    return head + "".join(
+        f"; {name}: {t['inputs']} inputs -> {t['rows']} rows ({t['output_tokens_per_s']} tok/s fresh)"
+        for name, t in s["tasks"].items()
+    )
+
+
+STAGES.register(
+    Stage(
+        name="synth",
+        order=50,
+        run=run,
+        config=SynthConfig,
+        params=SynthParams,
+        description="generate synthetic data with every configured task (vLLM or OpenAI-compatible servers)",
+        reads=("documents_enriched", "benchmark_items"),
+        writes=lambda: ("passages", "synthetic_decontam", *(t.table for t in TASKS.values())),
+        threads=lambda cfg: 1,
+        commands="curation.synth.cli:register",
+        summary=_summary,
+    )
+)

@@ -10,13 +10,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from curation.warehouse.quarantine import Rejection
+
 YES_NO_MAYBE = ("yes", "no", "maybe")
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,7 @@ def _labels(options: Any) -> list[str]:
     return [str(o.get("label")) for o in options or [] if isinstance(o, Mapping)]
 
 
-def _blank(v: Any) -> bool:
+def blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
@@ -70,7 +66,7 @@ def _final_answer_is_gold(row: Mapping[str, Any]) -> str | None:
 
 def _non_empty(column: str) -> Callable[[Mapping[str, Any]], str | None]:
     def check(row: Mapping[str, Any]) -> str | None:
-        return f"{column} is empty" if _blank(row.get(column)) else None
+        return f"{column} is empty" if blank(row.get(column)) else None
 
     return check
 
@@ -79,21 +75,6 @@ def _commercial_licence(row: Mapping[str, Any]) -> str | None:
     licence = str(row.get("license") or "")
     if row.get("commercial_use") and ("-NC" in licence or licence == "unknown"):
         return f"commercial_use is true but the licence is {licence!r}"
-    return None
-
-
-def _dialogue_alternates(row: Mapping[str, Any]) -> str | None:
-    turns = row.get("turns") or []
-    if len(turns) < 2:
-        return f"{len(turns)} turns; a dialogue needs at least 2"
-    prev = None
-    for i, t in enumerate(turns):
-        role = t.get("role") if isinstance(t, Mapping) else None
-        if _blank(role) or _blank(t.get("text")):
-            return f"turn {i} has an empty role or text"
-        if role == prev:
-            return f"turns {i - 1} and {i} are both {role!r}: roles must alternate"
-        prev = role
     return None
 
 
@@ -130,43 +111,45 @@ LICENCE = RowRule(
     "no non-commercial or unknown licence is marked commercial_use",
 )
 TEXT = RowRule("non_empty_text", ("text",), _non_empty("text"), "text is not blank")
-DIALOGUE = RowRule(
-    "dialogue_roles_alternate", ("turns",), _dialogue_alternates, "at least two turns, non-empty, roles alternate"
-)
-
 TABLE_RULES: dict[str, tuple[RowRule, ...]] = {
     "documents": (TEXT, LICENCE),
     "passages": (TEXT,),
     "benchmark_items": (QUESTION, MCQ_ANSWER),
-    "synthetic_grounded_qa": (QUESTION, ANSWER),
-    "synthetic_mcq_cot": (QUESTION, COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD),
-    "synthetic_dialogue": (DIALOGUE,),
 }
+
+
+def table_rules(table: str) -> tuple[RowRule, ...]:
+    """The row rules of a table: the core tables' here, a synth task's from its `row_rules`."""
+    if table in TABLE_RULES:
+        return TABLE_RULES[table]
+    from curation.synth.tasks import TASKS
+
+    return next((t.row_rules for t in TASKS.values() if t.table == table), ())
 
 
 def rules_for(table: str, columns: Iterable[str]) -> tuple[list[RowRule], list[str]]:
     """(rules that apply, names of the table's rules skipped because the data lacks one of their columns)."""
     have = set(columns)
-    rules = TABLE_RULES.get(table, ())
+    rules = table_rules(table)
     return [r for r in rules if set(r.columns) <= have], [r.name for r in rules if not set(r.columns) <= have]
 
 
-def check_row(rules: Iterable[RowRule], row: Mapping[str, Any]) -> list[Violation]:
+def check_row(rules: Iterable[RowRule], row: Mapping[str, Any]) -> list[Rejection]:
     out = []
     for rule in rules:
         detail = rule.check(row)
         if detail:
-            out.append(Violation(rule.name, detail))
+            out.append(Rejection(rule.name, detail=detail))
     return out
 
 
 def validate_rows(
     table: str, rows: Iterable[Mapping[str, Any]]
-) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping[str, Any], list[Violation]]]]:
+) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping[str, Any], list[Rejection]]]]:
     """Split rows into (good, [(bad row, its violations)]) by the table's row rules (rules whose columns a row
     lacks are not applied to it)."""
     good, bad = [], []
-    all_rules = TABLE_RULES.get(table, ())
+    all_rules = table_rules(table)
     for row in rows:
         rules = [r for r in all_rules if all(c in row for c in r.columns)]
         violations = check_row(rules, row)

@@ -330,7 +330,7 @@ def validate_table(
                         report,
                         failures,
                         _key_of(key, row),
-                        f"row_rule:{v.rule}",
+                        f"row_rule:{v.reason}",
                         v.detail,
                         batch.slice(i, 1).to_pylist()[0],
                         max_failing_rows,

@@ -18,6 +18,8 @@ too) run in the same process.
 
 from __future__ import annotations
 
+from curation.errors import UserError
+
 import contextlib
 import datetime as dt
 import fcntl
@@ -41,7 +43,7 @@ DEFAULT_LEASE_S = 120.0
 log = logging.getLogger(__name__)
 
 
-class WarehouseLocked(RuntimeError):
+class WarehouseLocked(UserError, RuntimeError):
     """Another live process holds the warehouse lock; the message names it."""
 
     def __init__(self, root: Path, holder: dict[str, Any]):

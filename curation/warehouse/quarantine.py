@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from curation.warehouse.shards import ShardWriter
@@ -29,6 +30,25 @@ def bound_payload(payload: Any, limit: int = MAX_PAYLOAD_BYTES) -> tuple[str | N
     return text, len(raw)
 
 
+@dataclass
+class Rejection:
+    """The one type for input or output a stage does not accept (a record that does not parse, a generation that
+    fails a check, a document a scorer cannot score, a row that violates a rule): it goes to quarantine with its
+    reason code, where it came from, the raw payload and a human detail."""
+
+    reason: str
+    source_ref: str = ""
+    payload: Any = None
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def quarantine_unit(stage: str, run_id: str, component: str | None = None, part: str | None = None) -> str:
+    """The one naming rule for quarantine units: `<stage>[-<component>]-<run_id>[-<part>]`, so a unit of work and its
+    quarantine are replaced together when the work is redone."""
+    return "-".join(x for x in (stage, component, run_id, part) if x)
+
+
 class Quarantine:
     """Collects quarantined items for one unit of work and publishes them with it (a redone unit replaces them).
 
@@ -38,11 +58,14 @@ class Quarantine:
     def __init__(self, warehouse: Warehouse, stage: str, run_id: str, unit: str | None = None):
         self.stage = stage
         self.run_id = run_id
-        self.unit = unit or f"{stage}-{run_id}"
+        self.unit = unit or quarantine_unit(stage, run_id)
         self._writer = ShardWriter(warehouse, "quarantine", self.unit)
         self._lock = threading.Lock()
         self.n = 0
         self.reasons: Counter[str] = Counter()
+
+    def reject(self, r: Rejection) -> None:
+        self.add(r.reason, r.source_ref, r.payload, r.detail)
 
     def add(self, reason: str, source_ref: str, payload: Any = None, detail: str = "") -> None:
         text, size = bound_payload(payload)

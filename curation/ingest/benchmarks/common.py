@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from curation.ingest.items import Quarantined, Record
+from curation.ingest.items import Record, Rejection
 from curation.ingest.textio import open_binary
 
 LABELS = "ABCDEFGHIJ"
@@ -67,8 +67,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str | None, bytes, str]]:
                 yield line_no, None, raw, str(e)
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quarantined]]:
-    """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Quarantined."""
+def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Rejection]]:
+    """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Rejection."""
     index, lines = 0, iter_lines(path)
     while True:
         try:
@@ -79,12 +79,12 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quaranti
             yield (
                 index,
                 0,
-                Quarantined("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}"),
+                Rejection("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}"),
             )
             return
         ref = f"{path}:{line_no}"
         if line is None:
-            yield index, line_no, Quarantined("wrong_encoding", ref, raw, f"not UTF-8: {error}")
+            yield index, line_no, Rejection("wrong_encoding", ref, raw, f"not UTF-8: {error}")
             index += 1
             continue
         if not line.strip():
@@ -92,15 +92,15 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Quaranti
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            yield index, line_no, Quarantined("invalid_json", ref, line, str(e))
+            yield index, line_no, Rejection("invalid_json", ref, line, str(e))
         else:
             if isinstance(obj, dict):
                 yield index, line_no, obj
             else:
-                yield index, line_no, Quarantined("not_an_object", ref, line, f"got {type(obj).__name__}")
+                yield index, line_no, Rejection("not_an_object", ref, line, f"got {type(obj).__name__}")
         index += 1
     if index == 0:
-        yield 0, 0, Quarantined("empty_file", str(path), None, "no JSON line in the file")
+        yield 0, 0, Rejection("empty_file", str(path), None, "no JSON line in the file")
 
 
 class _JsonStream:
@@ -153,7 +153,7 @@ class _JsonStream:
         return self.consumed + self.pos
 
 
-def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Iterator[tuple[str, Any] | Quarantined]:
+def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Iterator[tuple[str, Any] | Rejection]:
     """Stream the members of a top-level JSON object (`{"key": value, ...}`, e.g. PubMedQA keyed by PMID).
 
     Holds one member at a time, not the file. Invalid JSON stops the file there: the members before it are
@@ -162,8 +162,8 @@ def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Ite
     with open_binary(path) as f:
         s = _JsonStream(f, max_value_chars)
 
-        def fail(reason: str, why: str) -> Quarantined:
-            return Quarantined(reason, f"{path}@char{s.where()}", s.buf[s.pos : s.pos + 2000] or None, why)
+        def fail(reason: str, why: str) -> Rejection:
+            return Rejection(reason, f"{path}@char{s.where()}", s.buf[s.pos : s.pos + 2000] or None, why)
 
         try:
             first = s.peek()
@@ -185,7 +185,7 @@ def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Ite
                 start = s.where()
                 member = s.value()
                 if s.last_bad:
-                    yield Quarantined("wrong_encoding", f"{path}#{key}@char{start}", None, s.last_bad)
+                    yield Rejection("wrong_encoding", f"{path}#{key}@char{start}", None, s.last_bad)
                 else:
                     yield key, member
                 sep = s.peek()

@@ -22,7 +22,9 @@ from typing import Literal
 
 from curation.config_base import StrictModel
 from curation.ingest.benchmarks.common import LABELS, item_record, iter_jsonl, resolve_split
-from curation.ingest.items import Item, Quarantined
+from curation.ingest.benchmarks.kinds import BENCHMARKS, BenchmarkKind
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Item, Rejection
 
 OPTION_KEYS = ("opa", "opb", "opc", "opd")
 META_KEYS = ("id", "topic_name", "choice_type", "exp")
@@ -71,22 +73,22 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     contradiction = mismatch(base, base_evidence(path))
     for index, line_no, obj in iter_jsonl(path):
         ref = f"{path}:{line_no}"
-        if isinstance(obj, Quarantined):
+        if isinstance(obj, Rejection):
             yield obj
             continue
         if contradiction:
             why = f"file rejected: {contradiction} (re-ingest with --force: the ledger has seen this file)"
-            yield Quarantined("cop_base_mismatch", ref, obj, why)
+            yield Rejection("cop_base_mismatch", ref, obj, why)
             continue
         question = obj.get("question")
         texts = [obj.get(k) for k in OPTION_KEYS]
         if not isinstance(question, str) or not question.strip() or not all(isinstance(t, str) for t in texts):
-            yield Quarantined("missing_field", ref, obj, f"needs question and string options {list(OPTION_KEYS)}")
+            yield Rejection("missing_field", ref, obj, f"needs question and string options {list(OPTION_KEYS)}")
             continue
         cop = _cop(obj.get("cop"))
         if cop is None or not base <= cop < base + len(OPTION_KEYS):
             allowed = f"{base}..{base + len(OPTION_KEYS) - 1}"
-            yield Quarantined(
+            yield Rejection(
                 "answer_out_of_range", ref, obj, f"cop {obj.get('cop')!r} not in {allowed} (cop_base {base})"
             )
             continue
@@ -103,3 +105,8 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             subject=obj.get("subject_name"),
             meta=meta | {"cop": obj.get("cop"), "cop_base": base},
         )
+
+
+FORMATS.register(FormatSpec("medmcqa", parse, Options, "benchmark_items"))
+# MedMCQA's "dev" file is its validation split
+BENCHMARKS.register(BenchmarkKind("medmcqa", eval_splits=("validation", "dev", "test"), description="MedMCQA"))

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from curation.config_base import StrictModel
 from curation.ingest.benchmarks.common import item_record, iter_jsonl, resolve_split
-from curation.ingest.items import Item, Quarantined
+from curation.ingest.benchmarks.kinds import BENCHMARKS, BenchmarkKind
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Item, Rejection
 
 
 class Options(StrictModel):
@@ -18,16 +20,16 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     split = resolve_split("medqa", path, split, options.split)
     for index, line_no, obj in iter_jsonl(path):
         ref = f"{path}:{line_no}"
-        if isinstance(obj, Quarantined):
+        if isinstance(obj, Rejection):
             yield obj
             continue
         question, opts, gold = obj.get("question"), obj.get("options"), obj.get("answer_idx")
         if not isinstance(question, str) or not question.strip() or not isinstance(opts, dict) or not opts:
-            yield Quarantined("missing_field", ref, obj, "needs question and an options mapping")
+            yield Rejection("missing_field", ref, obj, "needs question and an options mapping")
             continue
         labels = sorted(opts)
         if gold not in opts:
-            yield Quarantined("answer_not_in_options", ref, obj, f"answer_idx {gold!r} not in {labels}")
+            yield Rejection("answer_not_in_options", ref, obj, f"answer_idx {gold!r} not in {labels}")
             continue
         yield item_record(
             "medqa",
@@ -41,3 +43,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             answer_text=obj.get("answer") or str(opts[gold]),
             meta={k: v for k, v in obj.items() if k in ("metamap_phrases",)},
         )
+
+
+FORMATS.register(FormatSpec("medqa", parse, Options, "benchmark_items"))
+BENCHMARKS.register(BenchmarkKind("medqa", eval_splits=("test",), description="MedQA (USMLE)"))

@@ -17,7 +17,9 @@ from pydantic import Field
 
 from curation.config_base import StrictModel
 from curation.ingest.benchmarks.common import LABELS, item_record, iter_lines, resolve_split
-from curation.ingest.items import Item, Quarantined
+from curation.ingest.benchmarks.kinds import BENCHMARKS, BenchmarkKind
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Item, Rejection
 
 # The six "MMLU-Med" subjects (MedRAG / MIRAGE, Med-PaLM evaluations).
 MEDICAL_SUBJECTS = (
@@ -68,7 +70,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     if not subject:
         raise ValueError(f"mmlu: no subject for {path.name}: name it <subject>_<split>.csv or set option subject")
     if subject not in options.subjects:
-        yield Quarantined("subject_not_selected", str(path), None, f"subject {subject!r} not in {options.subjects}")
+        yield Rejection("subject_not_selected", str(path), None, f"subject {subject!r} not in {options.subjects}")
         return
     lines = _DecodedLines(path)
     reader = csv.reader(lines, strict=True)
@@ -79,7 +81,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         except StopIteration:
             break
         except csv.Error as e:
-            yield Quarantined("invalid_csv", f"{path}:{reader.line_num}", None, str(e))
+            yield Rejection("invalid_csv", f"{path}:{reader.line_num}", None, str(e))
             first_line = reader.line_num + 1
             continue
         ref = f"{path}:{first_line}"
@@ -90,18 +92,22 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         index += 1
         bad = [n for n in span if n in lines.bad]
         if bad:
-            yield Quarantined("wrong_encoding", ref, ",".join(row), f"line {bad[0]} not UTF-8: {lines.bad[bad[0]]}")
+            yield Rejection("wrong_encoding", ref, ",".join(row), f"line {bad[0]} not UTF-8: {lines.bad[bad[0]]}")
             continue
         if len(row) != N_OPTIONS + 2 or not row[0].strip():
-            yield Quarantined("missing_field", ref, row, f"expected question, A-D, answer: got {len(row)} columns")
+            yield Rejection("missing_field", ref, row, f"expected question, A-D, answer: got {len(row)} columns")
             continue
         answer = row[-1].strip().upper()
         if answer not in LABELS[:N_OPTIONS]:
-            yield Quarantined("answer_not_in_options", ref, row, f"answer {row[-1]!r} not in A-D")
+            yield Rejection("answer_not_in_options", ref, row, f"answer {row[-1]!r} not in A-D")
             continue
         options_list = [{"label": LABELS[i], "text": t} for i, t in enumerate(row[1:-1])]
         yield item_record(
             "mmlu", split, index - 1, ref, row[0], options_list, answer, id_parts=(subject,), subject=subject
         )
     if index == 0:
-        yield Quarantined("empty_file", str(path), None, "no CSV row in the file")
+        yield Rejection("empty_file", str(path), None, "no CSV row in the file")
+
+
+FORMATS.register(FormatSpec("mmlu", parse, Options, "benchmark_items"))
+BENCHMARKS.register(BenchmarkKind("mmlu", eval_splits=("test",), description="MMLU medical subjects"))

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from curation.config_base import StrictModel
 from curation.ingest.benchmarks.common import item_record, iter_json_object, resolve_split
-from curation.ingest.items import Item, Quarantined
+from curation.ingest.benchmarks.kinds import BENCHMARKS, BenchmarkKind
+from curation.ingest.formats import FORMATS, FormatSpec
+from curation.ingest.items import Item, Rejection
 
 DECISIONS = ("yes", "no", "maybe")
 OPTIONS = [{"label": d, "text": d} for d in DECISIONS]
@@ -27,24 +29,24 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     split = resolve_split("pubmedqa", path, split, options.split)
     index = 0
     for member in iter_json_object(path):
-        if isinstance(member, Quarantined):
+        if isinstance(member, Rejection):
             yield member
             continue
         pmid, obj = member
         ref = f"{path}#{pmid}"
         index += 1
         if not isinstance(obj, dict):
-            yield Quarantined("not_an_object", ref, obj, f"value of {pmid!r} is a {type(obj).__name__}")
+            yield Rejection("not_an_object", ref, obj, f"value of {pmid!r} is a {type(obj).__name__}")
             continue
         if not pmid.isdigit():
-            yield Quarantined("invalid_pmid", ref, obj, f"key {pmid!r} is not a PMID")
+            yield Rejection("invalid_pmid", ref, obj, f"key {pmid!r} is not a PMID")
             continue
         question, contexts, labels = obj.get("QUESTION"), obj.get("CONTEXTS"), obj.get("LABELS") or []
         if not isinstance(question, str) or not question.strip():
-            yield Quarantined("missing_field", ref, obj, "no QUESTION")
+            yield Rejection("missing_field", ref, obj, "no QUESTION")
             continue
         if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
-            yield Quarantined("wrong_type", ref, obj, "CONTEXTS must be a list of strings")
+            yield Rejection("wrong_type", ref, obj, "CONTEXTS must be a list of strings")
             continue
         decision = obj.get("final_decision")
         if decision is None and not options.require_answer:
@@ -52,7 +54,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         elif isinstance(decision, str) and decision.strip().lower() in DECISIONS:
             answer = decision.strip().lower()
         else:
-            yield Quarantined("answer_not_in_options", ref, obj, f"final_decision {decision!r} not in {DECISIONS}")
+            yield Rejection("answer_not_in_options", ref, obj, f"final_decision {decision!r} not in {DECISIONS}")
             continue
         yield item_record(
             "pubmedqa",
@@ -74,3 +76,11 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
                 "reasoning_free_pred": obj.get("reasoning_free_pred"),
             },
         )
+
+
+FORMATS.register(FormatSpec("pubmedqa", parse, Options, "benchmark_items"))
+# The expert-labelled PQA-L is an evaluation set whole: the loader reads its layout, so every PubMedQA file counts;
+# to train on PQA-A/PQA-U, narrow decontam.all_splits_files.pubmedqa to the PQA-L file names.
+BENCHMARKS.register(
+    BenchmarkKind("pubmedqa", eval_splits=("test",), all_splits_files=("*",), description="PubMedQA PQA-L")
+)

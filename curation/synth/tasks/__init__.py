@@ -1,18 +1,23 @@
-"""Synth tasks by name; each has prompt templates in curation/synth/prompts/ and an output table synthetic_<task>."""
+"""The registry of synth tasks. A task module defines a `Task` subclass (its name, output table, config model and
+whether it reads passages) and registers it with `@TASKS.decorator()`; plugins add tasks through the entry-point
+group `medcurate.tasks`."""
 
 from __future__ import annotations
 
-from curation.synth.config import SynthConfig
-from curation.synth.tasks.base import Task
-from curation.synth.tasks.dialogue import Dialogue
-from curation.synth.tasks.grounded_qa import GroundedQA
-from curation.synth.tasks.mcq_cot import MCQCoT
+from typing import TYPE_CHECKING, Any
 
-TASKS: dict[str, type[Task]] = {t.name: t for t in (GroundedQA, MCQCoT, Dialogue)}
-PASSAGE_TASKS = frozenset({"grounded_qa", "dialogue"})
+from curation.registry import Registry
+
+if TYPE_CHECKING:
+    from curation.synth.tasks.base import Task
+
+TASKS: Registry[Any] = Registry("tasks", scan=("curation.synth.tasks.*",))
 
 
-def make_task(name: str, cfg: SynthConfig) -> Task:
-    if name not in TASKS:
-        raise ValueError(f"unknown synth task {name!r}; known: {sorted(TASKS)}")
-    return TASKS[name](cfg)
+def make_task(name: str, cfg: Any) -> Task:
+    return TASKS.get(name)(cfg)
+
+
+def passage_tasks() -> frozenset[str]:
+    """Tasks whose inputs are passages (the stage builds passages first when one of them runs)."""
+    return frozenset(t.name for t in TASKS.values() if t.uses_passages)

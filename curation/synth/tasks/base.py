@@ -9,21 +9,17 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from curation.synth.config import SynthConfig
+from pydantic import BaseModel
+
 from curation.synth.engine import Engine, GenResult, Message
 from curation.warehouse import Warehouse
+from curation.warehouse.quarantine import Rejection
 
-
-@dataclass
-class Reject:
-    """A generation (or input) that does not become a row: quarantined with its reason and raw output."""
-
-    reason: str
-    source_ref: str
-    payload: str
-    detail: str = ""
+if TYPE_CHECKING:
+    from curation.synth.config import SynthConfig
+    from curation.validate.row_rules import RowRule
 
 
 @dataclass
@@ -68,8 +64,14 @@ class Context:
 
 
 class Task(ABC):
+    """A registered task class declares its name, output table (`synthetic_<name>`, with a schema in
+    schemas/tables), its manifest config model (the `synth.<name>` section) and whether it reads passages."""
+
     name: ClassVar[str]
     table: ClassVar[str]
+    config: ClassVar[type[BaseModel]]
+    uses_passages: ClassVar[bool] = False
+    row_rules: ClassVar[tuple[RowRule, ...]] = ()  # checked by the validate stage on the output table
 
     def __init__(self, cfg: SynthConfig):
         self.cfg = cfg
@@ -102,17 +104,17 @@ class Task(ABC):
     def inputs(self, wh: Warehouse, passages_unit: str | None) -> Iterator[dict]:
         """Input rows, each with `input_id` and `source_ref`, in a stable order, streamed."""
 
-    def precheck(self, row: dict) -> Reject | None:
-        """Reject an input before spending tokens on it (e.g. an item without a gold answer)."""
+    def precheck(self, row: dict) -> Rejection | None:
+        """Rejection an input before spending tokens on it (e.g. an item without a gold answer)."""
         return None
 
     @abstractmethod
     def prompt(self, row: dict) -> list[Message]: ...
 
     @abstractmethod
-    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Reject]]:
+    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         """Row checks over an input's valid samples: accepted rows and rejections."""
 
-    def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Reject]]:
+    def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Rejection]]:
         """Optional second pass over accepted rows; default keeps them."""
         return rows, []

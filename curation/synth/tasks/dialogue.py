@@ -4,20 +4,64 @@ role alternation, turn count and empty turns."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
+from pydantic import Field, model_validator
+
+from curation.config_base import StrictModel
 from curation.synth import prompts
-from curation.synth.tasks.base import Context, Reject, Sample, Task
+from curation.synth.tasks import TASKS
+from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.synth.tasks.passage_inputs import passage_rows
 from curation.synth.textcheck import grounding_score, refers_to_source
+from curation.validate.row_rules import RowRule, blank
 from curation.warehouse import Warehouse
 
 TURN_MAX_CHARS = 1200
 
 
+def _dialogue_alternates(row: Mapping[str, Any]) -> str | None:
+    turns = row.get("turns") or []
+    if len(turns) < 2:
+        return f"{len(turns)} turns; a dialogue needs at least 2"
+    prev = None
+    for i, t in enumerate(turns):
+        role = t.get("role") if isinstance(t, Mapping) else None
+        if blank(role) or blank(t.get("text")):
+            return f"turn {i} has an empty role or text"
+        if role == prev:
+            return f"turns {i - 1} and {i} are both {role!r}: roles must alternate"
+        prev = role
+    return None
+
+
+DIALOGUE = RowRule(
+    "dialogue_roles_alternate", ("turns",), _dialogue_alternates, "at least two turns, non-empty, roles alternate"
+)
+
+
+class DialogueConfig(StrictModel):
+    min_turns: int = Field(4, ge=2)
+    max_turns: int = Field(16, ge=2)
+    min_turn_chars: int = 2
+    prompt_version: str = "v1"
+    limit: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> DialogueConfig:
+        if self.min_turns > self.max_turns:
+            raise ValueError("min_turns > max_turns")
+        return self
+
+
+@TASKS.decorator()
 class Dialogue(Task):
     name = "dialogue"
     table = "synthetic_dialogue"
+    config = DialogueConfig
+    uses_passages = True
+    row_rules = (DIALOGUE,)
 
     def schema(self) -> dict:
         c = self.cfg.dialogue
@@ -62,14 +106,14 @@ class Dialogue(Task):
                 return "refers_to_source", f"turn {i} mentions the source"
         return None
 
-    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Reject]]:
+    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         rows, rejects = [], []
         for s in samples:
             turns = [{"role": t["role"], "text": t["text"].strip()} for t in s.parsed["turns"]]
             failed = self.check_turns(turns)
             if failed:
                 ref = f"{row['input_id']}/s{s.index}"
-                rejects.append(Reject(failed[0], ref, json.dumps(s.parsed, ensure_ascii=False), failed[1]))
+                rejects.append(Rejection(failed[0], ref, json.dumps(s.parsed, ensure_ascii=False), failed[1]))
                 continue
             doctor = " ".join(t["text"] for t in turns if t["role"] == "doctor")
             rows.append(

@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from pydantic import Field
+
+from curation.config_base import StrictModel
 from curation.synth import prompts
 from curation.synth.engine import Engine, Sampling, schema_errors
-from curation.synth.tasks.base import Context, Reject, Sample, Task
+from curation.synth.tasks import TASKS
+from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.synth.tasks.passage_inputs import passage_rows
 from curation.synth.textcheck import grounding_score, refers_to_source
+from curation.validate.row_rules import ANSWER, QUESTION
 from curation.warehouse import Warehouse
 
 JUDGE_SCHEMA = {
@@ -29,9 +34,25 @@ def _norm(q: str) -> str:
     return " ".join(q.lower().split())
 
 
+class GroundedQAConfig(StrictModel):
+    pairs_per_passage: int = Field(3, ge=1, le=20)
+    min_question_chars: int = 12
+    max_question_chars: int = 400
+    min_answer_chars: int = 12
+    max_answer_chars: int = 2000
+    min_grounding: float = Field(0.5, ge=0, le=1, description="share of answer content words found in the passage")
+    judge: bool = Field(False, description="second pass: an LLM judge labels each pair good/bad with a rubric")
+    prompt_version: str = "v1"
+    limit: int | None = Field(None, ge=1, description="at most this many passages")
+
+
+@TASKS.decorator()
 class GroundedQA(Task):
     name = "grounded_qa"
     table = "synthetic_grounded_qa"
+    config = GroundedQAConfig
+    uses_passages = True
+    row_rules = (QUESTION, ANSWER)
 
     def schema(self) -> dict:
         c = self.cfg.grounded_qa
@@ -76,7 +97,7 @@ class GroundedQA(Task):
             return "not_grounded", f"grounding {score:.2f} < {c.min_grounding}"
         return None
 
-    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Reject]]:
+    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         rows, rejects = [], []
         for s in samples:
             seen: set[str] = set()
@@ -87,7 +108,7 @@ class GroundedQA(Task):
                 if failed is None and _norm(q) in seen:
                     failed = ("duplicate_question", "same question twice for one passage")
                 if failed:
-                    rejects.append(Reject(failed[0], ref, json.dumps(pair, ensure_ascii=False), failed[1]))
+                    rejects.append(Rejection(failed[0], ref, json.dumps(pair, ensure_ascii=False), failed[1]))
                     continue
                 seen.add(_norm(q))
                 rows.append(
@@ -104,7 +125,7 @@ class GroundedQA(Task):
                 )
         return rows, rejects
 
-    def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Reject]]:
+    def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Rejection]]:
         """Second pass with a rubric (MIRIAD's LLM filter): 'bad' or an unusable verdict is quarantined."""
         if not self.cfg.grounded_qa.judge or not rows:
             return rows, []
@@ -123,9 +144,9 @@ class GroundedQA(Task):
             )
             if verdict is None:
                 reason = res.error or ("truncated_output" if res.finish_reason == "length" else "unparseable_output")
-                rejects.append(Reject(f"judge_failed_{reason}", r["record_id"], payload, res.detail))
+                rejects.append(Rejection(f"judge_failed_{reason}", r["record_id"], payload, res.detail))
             elif verdict["verdict"] != "good":
-                rejects.append(Reject("judge_rejected", r["record_id"], payload, verdict["reason"]))
+                rejects.append(Rejection("judge_rejected", r["record_id"], payload, verdict["reason"]))
             else:
                 kept.append(
                     {**r, "judge": {"enabled": True, "prompt_id": judge_id, "model": engine.model_id, **verdict}}

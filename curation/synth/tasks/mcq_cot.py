@@ -7,14 +7,33 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from pydantic import Field
+
+from curation.config_base import StrictModel
 from curation.synth import prompts
-from curation.synth.tasks.base import Context, Reject, Sample, Task
+from curation.synth.tasks import TASKS
+from curation.synth.tasks.base import Context, Rejection, Sample, Task
+from curation.validate.row_rules import COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD, QUESTION
 from curation.warehouse import Warehouse, connect
 
 
+class MCQCoTConfig(StrictModel):
+    splits: list[str] = Field(default_factory=lambda: ["train"])
+    benchmarks: list[str] | None = None
+    samples: int = Field(1, ge=1, le=64, description="k samples per item; pass rate = correct / k")
+    min_passes: int = Field(1, ge=0, description="keep an item's correct samples only if passes >= this")
+    max_passes: int | None = Field(None, ge=0, description="... and passes <= this (difficulty filter, e.g. 7 of 16)")
+    max_reasoning_chars: int = Field(4000, ge=1)
+    prompt_version: str = "v1"
+    limit: int | None = Field(None, ge=1, description="at most this many items")
+
+
+@TASKS.decorator()
 class MCQCoT(Task):
     name = "mcq_cot"
     table = "synthetic_mcq_cot"
+    config = MCQCoTConfig
+    row_rules = (QUESTION, COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD)
 
     @property
     def n_samples(self) -> int:
@@ -53,20 +72,22 @@ class MCQCoT(Task):
         """Constrain the final answer to this item's labels; the check against gold stays in evaluate()."""
         return self.schema([o["label"] for o in row["options"]])
 
-    def precheck(self, row: dict) -> Reject | None:
+    def precheck(self, row: dict) -> Rejection | None:
         labels = [o["label"] for o in row.get("options") or []]
         if len(labels) < 2:
-            return Reject("no_options", row["item_id"], row["question"], f"not multiple-choice ({row['source_ref']})")
+            return Rejection(
+                "no_options", row["item_id"], row["question"], f"not multiple-choice ({row['source_ref']})"
+            )
         if row.get("answer") not in labels:
             detail = f"gold {row.get('answer')!r} is not one of {labels} ({row['source_ref']})"
-            return Reject("no_gold_answer", row["item_id"], row["question"], detail)
+            return Rejection("no_gold_answer", row["item_id"], row["question"], detail)
         return None
 
     def prompt(self, row: dict) -> list[dict[str, str]]:
         options = "\n".join(f"{o['label']}. {o['text']}" for o in row["options"])
         return prompts.render(self.prompt_id, question=row["question"], options=options)
 
-    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Reject]]:
+    def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         c = self.cfg.mcq_cot
         gold = row["answer"]
         labels = [o["label"] for o in row["options"]]
@@ -80,14 +101,14 @@ class MCQCoT(Task):
             raw = json.dumps(s.parsed, ensure_ascii=False)
             final = s.parsed["final_answer"]
             if final not in labels:
-                rejects.append(Reject("answer_not_an_option", ref, raw, f"{final!r} not in {labels}"))
+                rejects.append(Rejection("answer_not_an_option", ref, raw, f"{final!r} not in {labels}"))
             elif not s.parsed["reasoning"].strip():
-                rejects.append(Reject("empty_reasoning", ref, raw))
+                rejects.append(Rejection("empty_reasoning", ref, raw))
             elif final != gold:
-                rejects.append(Reject("wrong_answer", ref, raw, f"final {final} != gold {gold}"))
+                rejects.append(Rejection("wrong_answer", ref, raw, f"final {final} != gold {gold}"))
             elif too_easy or too_hard:
                 why = "too_easy" if too_easy else "too_hard"
-                rejects.append(Reject(why, ref, raw, f"{n_correct} of {c.samples} samples correct"))
+                rejects.append(Rejection(why, ref, raw, f"{n_correct} of {c.samples} samples correct"))
             else:
                 rows.append(
                     {

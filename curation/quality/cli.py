@@ -1,44 +1,27 @@
-"""`medcurate score [MANIFEST]` and `medcurate quality train-lm|annotate|train|score`."""
+"""Sub-actions of `medcurate score`: train the reference LM, label a sample with the teacher, train the
+educational classifier. Each writes a run record of the score stage and holds the warehouse lock."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from curation.commands.common import cli_errors, console, out, warehouse, warehouse_arg
+from curation.commands.common import cli_errors, console, out, warehouse, writing
 
-quality_app = typer.Typer(
-    help="Quality models: reference LM, teacher labels, educational classifier.", no_args_is_help=True
-)
-
-MANIFEST = typer.Argument(None, help="manifest YAML (its `quality:` section); default settings when omitted")
+MANIFEST = typer.Argument(None, help="manifest YAML (its `score:` section); default settings when omitted")
 
 
-def _config(manifest: Path | None):
-    from flows.score import quality_config
+def _config(manifest: Path | None) -> tuple[Any, dict[str, Any]]:
+    from curation.manifest import load_manifest
+    from curation.quality.config import ScoreConfig
 
-    return quality_config(str(manifest) if manifest else None)
-
-
-def score(
-    manifest: Path | None = MANIFEST,
-    only: list[str] = typer.Option(None, "--only", help="clean, perplexity or edu (repeatable)"),
-    force: bool = typer.Option(False, "--force", help="rescore documents already scored with the same settings"),
-) -> None:
-    """Annotate current documents: clean heuristics, perplexity, educational classifier."""
-    from flows.score import score_flow
-
-    with cli_errors():
-        s = score_flow(
-            manifest_path=str(manifest) if manifest else None, warehouse=warehouse_arg(), only=only or None, force=force
-        )
-    out.print(f"run {s['run_id']}: {s['scored']} annotations, {s['quarantined']} quarantined")
-    for name in ("clean", "perplexity", "edu"):
-        if name in s:
-            out.print(
-                f"  {name} ({s[name]['version']}): {s[name]['scored']} scored, {s[name]['quarantined']} quarantined"
-            )
+    if manifest is None:
+        console.print("no manifest given: using the score stage's default settings")
+        return ScoreConfig(), {"manifest": None}
+    m = load_manifest(manifest, check_paths=False)
+    return m.section("score"), {"manifest": str(m.path), "manifest_sha256": m.sha256}
 
 
 def train_lm(
@@ -57,7 +40,10 @@ def train_lm(
             update={k: v for k, v in {"trusted_sql": sql, "steps": steps, "output_dir": output}.items() if v}
         )
         cfg = cfg.model_copy(update={"perplexity": cfg.perplexity.model_copy(update={"reference": ref})})
-        with start_run(warehouse().ensure(), "score-train-lm", {**params, "reference": ref.model_dump()}) as run:
+        with (
+            writing("score train-lm"),
+            start_run(warehouse().ensure(), "score", {**params, "reference": ref.model_dump()}) as run,
+        ):
             dest = train_reference(warehouse(), cfg, run)
     out.print(f"reference LM saved to {dest}")
     out.print((dest / "MODEL_CARD.md").read_text())
@@ -72,9 +58,12 @@ def annotate(manifest: Path | None = MANIFEST) -> None:
     with cli_errors():
         cfg, params = _config(manifest)
         if cfg.edu.teacher is None:
-            raise ValueError("quality.edu.teacher is not configured in the manifest")
+            raise ValueError("score.edu.teacher is not configured in the manifest")
         wh = warehouse().ensure()
-        with start_run(wh, "score-annotate", {**params, "teacher": cfg.edu.teacher.model_dump()}) as run:
+        with (
+            writing("score annotate"),
+            start_run(wh, "score", {**params, "teacher": cfg.edu.teacher.model_dump()}) as run,
+        ):
             engine = make_engine(cfg.edu.teacher, wh)
             try:
                 s = run_annotate(wh, engine, cfg.edu.teacher, run)
@@ -102,17 +91,17 @@ def train(
             update={k: v for k, v in {"finetune": finetune, "encoder": encoder}.items() if v is not None}
         )
         cfg = cfg.model_copy(update={"edu": cfg.edu.model_copy(update={"train": tcfg})})
-        with start_run(warehouse().ensure(), "score-train", {**params, "train": tcfg.model_dump()}) as run:
+        with (
+            writing("score train"),
+            start_run(warehouse().ensure(), "score", {**params, "train": tcfg.model_dump()}) as run,
+        ):
             dest = train_edu(warehouse(), cfg, run)
     out.print(f"edu classifier saved to {dest}")
     out.print((dest / "MODEL_CARD.md").read_text())
-    console.print(f"score with it: set quality.edu.model: {dest.parent} in the manifest, then `medcurate score`")
+    console.print(f"score with it: set score.edu.model: {dest.parent} in the manifest, then `medcurate score`")
 
 
-def register(root: typer.Typer) -> None:
-    root.command("score")(score)
-    quality_app.command("train-lm")(train_lm)
-    quality_app.command("annotate")(annotate)
-    quality_app.command("train")(train)
-    quality_app.command("score")(score)
-    root.add_typer(quality_app, name="quality")
+def register(app: typer.Typer) -> None:
+    app.command("train-lm")(train_lm)
+    app.command("annotate")(annotate)
+    app.command("train")(train)

@@ -1,0 +1,1 @@
+"""Registered scorers of the score stage: one module each, registering a `ScorerSpec`."""
