@@ -9,23 +9,11 @@ from pathlib import Path
 import typer
 
 from curation import __version__
-from curation.commands.common import state
+from curation.commands.common import DEBUG_ENV, LOCK_TIMEOUT_ENV, state
 from curation.warehouse.store import ENV_VAR, Warehouse
 
-COMMAND_MODULES = [
-    "manifest_cmd",
-    "ingest_cmd",
-    "build_cmd",
-    "sql_cmd",
-    "runs_cmd",
-    "synth_cmd",
-    "orchestrate_cmd",
-    "decontam_cmd",
-    "validate_cmd",
-    "quality_cmd",
-    "dedup_cmd",
-    "release_cmd",
-]
+# Commands that are not stages; every registered stage gets `medcurate <stage>` from stage_cmd.
+COMMAND_MODULES = ["manifest_cmd", "stage_cmd", "build_cmd", "sql_cmd", "runs_cmd", "orchestrate_cmd", "plugins_cmd"]
 
 app = typer.Typer(
     name="medcurate",
@@ -47,8 +35,14 @@ def main_options(
         Path("warehouse"), "--warehouse", "-w", envvar=ENV_VAR, help="warehouse directory", show_default=True
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+    debug: bool = typer.Option(False, "--debug", envvar=DEBUG_ENV, help="print the full trace of a failure"),
+    lock_timeout: float = typer.Option(
+        0.0, "--lock-timeout", envvar=LOCK_TIMEOUT_ENV, help="seconds a writing command waits for the warehouse lock"
+    ),
 ) -> None:
     state.warehouse = Warehouse(warehouse)
+    state.debug = debug
+    state.lock_timeout = lock_timeout
 
 
 for _name in COMMAND_MODULES:
@@ -60,6 +54,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "medcurate")  # stage logs reach the Prefect API
     app()
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import glob
 import hashlib
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from curation.config_base import SectionsModel
 from curation.errors import UserError
@@ -19,6 +19,13 @@ class ManifestError(UserError, ValueError):
     """A manifest that cannot be used; the message lists every problem with its key path."""
 
 
+def _registered_stage(name: str) -> str:
+    from curation.stages import STAGES
+
+    STAGES.get(name)  # raises with the registered names
+    return name
+
+
 class Manifest(SectionsModel):
     """name, description, stages and sources; then one section per registered stage (`dedup:`, `synth:`, ...),
     validated by that stage's config model. Read a section with `manifest.section("dedup")`."""
@@ -27,7 +34,7 @@ class Manifest(SectionsModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""
-    stages: list[str] = Field(default_factory=lambda: ["ingest"])
+    stages: list[Annotated[str, AfterValidator(_registered_stage)]] = Field(default_factory=lambda: ["ingest"])
     sources: list[SourceConfig] = Field(default_factory=list)
 
     # Set by load_manifest: where relative paths resolve, and the hash recorded in run records.
@@ -51,9 +58,6 @@ class Manifest(SectionsModel):
         if dupes:
             raise ValueError(f"duplicate source names: {dupes}")
         order = stage_names()
-        unknown = [s for s in self.stages if s not in order]
-        if unknown:
-            raise ValueError(f"stages: unknown stage(s) {unknown}; registered: {order}")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError("stages: a stage is listed twice")
         if [order.index(s) for s in self.stages] != sorted(order.index(s) for s in self.stages):

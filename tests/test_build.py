@@ -6,28 +6,30 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-from prefect import flow
+import dataclasses
 
-import flows.build as build
+import pytest
+
+import curation.flows.build as build
+from curation.errors import UserError
+from curation.orchestrate.build import select_stages
 from curation.orchestrate.fingerprint import load_state
-from curation.warehouse import Warehouse, connect, start_run
+from curation.stages import STAGES
+from curation.warehouse import Warehouse, connect
 from tests.orchestration_data import write_manifest, write_medqa_files
 
 
-@flow(name="validate")
-def fake_validate_flow(manifest_path: str, warehouse: str) -> dict:
+def fake_validate(ctx) -> dict:
     """A downstream stage reading what ingest wrote; writes only its run record."""
-    wh = Warehouse(warehouse)
-    with start_run(wh, "validate", {"manifest": manifest_path}) as run:
-        n = connect(wh).execute("select count(*) from benchmark_items").fetchone()[0]
-        run.count("items_checked", n)
-    return {"run_id": run.run_id, "items_checked": n}
+    n = connect(ctx.warehouse).execute("select count(*) from benchmark_items").fetchone()[0]
+    ctx.run.count("validate.items_checked", n)
+    return {"items_checked": n}
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.setitem(build.STAGE_FLOWS, "validate", "tests.test_build:fake_validate_flow")
+    real = STAGES.get("validate")
+    monkeypatch.setitem(STAGES._items, "validate", dataclasses.replace(real, run=fake_validate))
     write_medqa_files(tmp_path / "src", n_files=2, rows=5)
     return tmp_path
 
@@ -93,13 +95,13 @@ def test_stage_range_selection(project):
     from curation.manifest import load_manifest
 
     m = load_manifest(write_manifest(project / "m.yaml", ["ingest", "synth", "validate"]))
-    assert build.select_stages(m) == ["ingest", "synth", "validate"]
-    assert build.select_stages(m, "dedup", "synth") == ["synth"]
-    assert build.select_stages(m, to_stage="ingest") == ["ingest"]
-    with pytest.raises(ValueError, match="unknown stage 'sinth'"):
-        build.select_stages(m, "sinth")
-    with pytest.raises(ValueError, match="no stage of the manifest"):
-        build.select_stages(m, "release")
+    assert select_stages(m) == ["ingest", "synth", "validate"]
+    assert select_stages(m, "dedup", "synth") == ["synth"]
+    assert select_stages(m, to_stage="ingest") == ["ingest"]
+    with pytest.raises(UserError, match="unknown stage .sinth."):
+        select_stages(m, "sinth")
+    with pytest.raises(UserError, match="no stage of the manifest"):
+        select_stages(m, "release")
 
 
 def test_run_artifacts_are_published(prefect_harness, project):

@@ -142,7 +142,7 @@ def _manifest(tmp_path, extra: str = "") -> str:
 
 
 def test_decontam_flow_annotates_documents(wh, tmp_path, prefect_harness):
-    from flows.decontam import decontam_flow
+    from curation.flows.stages import stage_flow
 
     write_items(wh, items())
     write_documents(
@@ -158,14 +158,14 @@ def test_decontam_flow_annotates_documents(wh, tmp_path, prefect_harness):
             ),  # a train item is not evaluation data
         ],
     )
-    s = decontam_flow(_manifest(tmp_path), str(wh.root))
+    s = stage_flow("decontam")(_manifest(tmp_path), str(wh.root))
     assert (s["documents"], s["contaminated"], s["index_items"]) == (4, 2, 3)
     rows = dict(connect(wh).execute("SELECT doc_id, contam_rule FROM documents_enriched ORDER BY doc_id").fetchall())
     assert rows == {"pmc:PMC9": "ngram", "pubmed:111": "pmid", "pubmed:5": None, "pubmed:6": None}
     counts, extra = (
         connect(wh)
         .execute(
-            "SELECT counts->>'documents_contaminated', extra->'index'->>'items' FROM runs WHERE stage = 'decontam'"
+            "SELECT counts->>'documents.contaminated', extra->'index'->>'items' FROM runs WHERE stage = 'decontam'"
         )
         .fetchone()
     )
@@ -177,10 +177,10 @@ def test_decontam_flow_annotates_documents(wh, tmp_path, prefect_harness):
 
 
 def test_decontam_flow_without_eval_items_marks_clean(wh, tmp_path, prefect_harness):
-    from flows.decontam import decontam_flow
+    from curation.flows.stages import stage_flow
 
     write_documents(wh, [doc_row("pubmed:1", LONG_Q)])
-    s = decontam_flow(_manifest(tmp_path), str(wh.root))
+    s = stage_flow("decontam")(_manifest(tmp_path), str(wh.root))
     assert (s["documents"], s["contaminated"], s["index_items"]) == (1, 0, 0)
 
 

@@ -25,12 +25,12 @@ def _docs(wh):
 
 
 def test_dedup_flow_from_manifest(wh, tmp_path, prefect_harness):
-    from flows.dedup import dedup_flow
+    from curation.flows.stages import stage_flow
 
     _docs(wh)
     manifest = tmp_path / "m.yaml"
     manifest.write_text("name: t\nstages: [ingest, dedup]\ndedup:\n  threshold: 0.6\n  keep: [longer_text]\n")
-    s = dedup_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    s = stage_flow("dedup")(manifest_path=str(manifest), warehouse=str(wh.root))
     assert s["duplicates"] == 1 and s["signed"] == 3
     con = connect(wh)
     assert con.execute("SELECT dup_of FROM documents_enriched WHERE is_duplicate").fetchall() == [

@@ -33,7 +33,7 @@ def demo_manifest(tmp: Path, stages: list[str] | None = None) -> Path:
 @pytest.fixture(scope="module")
 def demo_build(tmp_path_factory, prefect_harness):
     """The whole demo, every stage, once for this module."""
-    from flows.build import build_flow
+    from curation.flows.build import build_flow
 
     tmp = tmp_path_factory.mktemp("demo")
     wh = Warehouse(tmp / "warehouse")

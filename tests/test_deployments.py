@@ -1,4 +1,4 @@
-"""Deployments: prefect.yaml agrees with flows/deployments.py; `medcurate deploy` registers them with a real Prefect
+"""Deployments: prefect.yaml agrees with curation/flows/deployments.py; `medcurate deploy` registers them with a real Prefect
 server on loopback and a process worker runs a triggered build; `medcurate serve` serves them and runs one.
 
 The two tests use disjoint deployment names: one name is either served or deployed on a server (see
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from curation.warehouse import Warehouse, connect
-from flows.deployments import DEFAULT_POOL, DEPLOYMENTS, TIMEZONE
+from curation.flows.deployments import DEFAULT_POOL, DEPLOYMENTS, TIMEZONE
 from tests.orchestration_data import write_manifest, write_medqa_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
     assert r.returncode == 0, r.stderr
     with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
         weekly = client.read_deployment_by_name("build/pubmed-weekly-update")
-        assert weekly.work_pool_name == "test-pool" and weekly.entrypoint == "flows.build.build_flow"
+        assert weekly.work_pool_name == "test-pool" and weekly.entrypoint == "curation.flows.build.build_flow"
         assert weekly.parameters == {
             "manifest_path": str(manifest),
             "warehouse": str(wh.resolve()),

@@ -124,7 +124,7 @@ def test_missing_path(wh, tmp_path):
     assert res.status == "failed" and "cannot read" in res.message
     # Import Prefect before CliRunner swaps stderr: its logging handlers must not keep CliRunner's closed stream
     # (later flow tests in the same session log through them).
-    import flows.ingest  # noqa: F401
+    import curation.flows.stages  # noqa: F401
     from curation.cli import app
 
     out = CliRunner().invoke(

@@ -287,11 +287,15 @@ def test_views_versions_files_deletions_and_changed_file(wh, tmp_path):
 
 @pytest.mark.shared_data
 def test_prefect_flow_ingests_pubmed_and_pmc(wh, shared_data, prefect_harness):
-    from flows.ingest import ingest_paths
+    from curation.flows.stages import stage_flow
 
-    jobs = [IngestJob(str(f), "pubmed", "pubmed") for f in sorted((shared_data / "pubmed_xml").glob("*.xml*"))]
-    jobs += [IngestJob(str(f), "pmc", "pmc") for f in sorted((shared_data / "pmc_oa_nxml").glob("*.nxml"))]
-    summary = ingest_paths(str(wh.root), jobs)
+    manifest = wh.root.parent / "m.yaml"
+    manifest.write_text(
+        "name: m\nsources:\n"
+        f"  - {{name: pubmed, format: pubmed, paths: ['{shared_data}/pubmed_xml/*.xml*']}}\n"
+        f"  - {{name: pmc, format: pmc, paths: ['{shared_data}/pmc_oa_nxml/*.nxml']}}\n"
+    )
+    summary = stage_flow("ingest")(manifest_path=str(manifest), warehouse=str(wh.root))
     assert summary["files_ingested"] == 12 and summary["files_failed"] == 0
     assert summary["rows"] == TOTAL_ARTICLES + 7
     assert summary["deleted"] == TOTAL_DELETED and summary["quarantined"] == 0
@@ -300,5 +304,5 @@ def test_prefect_flow_ingests_pubmed_and_pmc(wh, shared_data, prefect_harness):
         ("pmc", 7),
         ("pubmed", TOTAL_ARTICLES),
     ]
-    again = ingest_paths(str(wh.root), jobs)
+    again = stage_flow("ingest")(manifest_path=str(manifest), warehouse=str(wh.root))
     assert again["files_skipped"] == 12 and again["rows"] == 0

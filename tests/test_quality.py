@@ -11,21 +11,22 @@ import numpy as np
 import pytest
 import torch
 
-from curation.clean.annotate import CleanScorer, clean_row
+from curation.clean.annotate import clean_row
+from curation.clean.config import CleanConfig
 from curation.clean.normalize import normalize_text
 from curation.clean.signals import compute_signals
 from curation.quality.config import (
-    CleanConfig,
     EduConfig,
     EduTrainConfig,
     PerplexityConfig,
-    QualityConfig,
+    ScoreConfig,
     ReferenceLMConfig,
     TeacherConfig,
 )
 from curation.quality.corpus import Doc
 from curation.quality.perplexity import PerplexityScorer, segments, windows
 from curation.quality.runtime import ModelLoadError
+from curation.quality.scorers.clean import CleanScorer
 from curation.quality.scoring import run_scorer
 from curation.synth.engine import GenResult
 from curation.warehouse import connect, start_run
@@ -523,13 +524,13 @@ def test_edu_scorer_nan_head_is_quarantined(labelled_wh, tmp_path):
 
 
 def test_score_flow_trains_reference_lm_and_annotates(wh, tmp_path, prefect_harness):
-    from flows.score import score_flow
+    from curation.flows.stages import stage_flow
 
     _docs(wh, 40, [("x:de", GERMAN), ("x:empty", "")])
     manifest = tmp_path / "m.yaml"
-    quality = QualityConfig(perplexity=PerplexityConfig(reference=TINY_LM), batch_rows=16)
-    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": quality.model_dump()}))
-    s = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    quality = ScoreConfig(perplexity=PerplexityConfig(reference=TINY_LM), batch_rows=16)
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "score": quality.model_dump()}))
+    s = stage_flow("score")(manifest_path=str(manifest), warehouse=str(wh.root))
     assert s["clean"]["scored"] == 42 and s["perplexity"]["scored"] == 41 and s["perplexity"]["quarantined"] == 1
     assert "edu" not in s  # no teacher and no trained classifier configured
     con = connect(wh)
@@ -541,19 +542,19 @@ def test_score_flow_trains_reference_lm_and_annotates(wh, tmp_path, prefect_harn
     run = con.execute("select status, models from runs where stage = 'score'").fetchone()
     assert run[0] == "completed" and "reference_lm_trained" in json.loads(run[1])
     assert (wh.root / "models/ref/LATEST").is_file()
-    again = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    again = stage_flow("score")(manifest_path=str(manifest), warehouse=str(wh.root))
     assert again["clean"]["scored"] == 0 and again["perplexity"]["scored"] == 0
 
 
 def test_score_flow_without_trusted_documents_still_cleans(wh, tmp_path, prefect_harness):
-    from flows.score import score_flow
+    from curation.flows.stages import stage_flow
 
     _docs(wh, 5)
     ref = TINY_LM.model_copy(update={"trusted_sql": "source = 'nowhere'"})
     manifest = tmp_path / "m.yaml"
-    quality = QualityConfig(perplexity=PerplexityConfig(reference=ref))
-    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": quality.model_dump()}))
-    s = score_flow(manifest_path=str(manifest), warehouse=str(wh.root))
+    quality = ScoreConfig(perplexity=PerplexityConfig(reference=ref))
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "score": quality.model_dump()}))
+    s = stage_flow("score")(manifest_path=str(manifest), warehouse=str(wh.root))
     assert s["clean"]["scored"] == 5 and "perplexity" not in s
     errors = connect(wh).execute("select errors from runs where stage = 'score'").fetchone()[0]
     assert "no current document matches" in errors
@@ -567,12 +568,12 @@ def test_cli_train_lm_and_clear_model_error(wh, tmp_path, prefect_harness):
     _docs(wh, 30)
     runner = CliRunner()
     res = runner.invoke(
-        app, ["-w", str(wh.root), "quality", "train-lm", "--steps", "5", "--output", str(tmp_path / "lm")]
+        app, ["-w", str(wh.root), "score", "train-lm", "--steps", "5", "--output", str(tmp_path / "lm")]
     )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "lm" / "LATEST").is_file() and "medcurate-reference-lm" in res.output
     manifest = tmp_path / "m.yaml"
-    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "quality": {"perplexity": {"model": "/no/lm"}}}))
+    manifest.write_text(json.dumps({"name": "t", "stages": ["score"], "score": {"perplexity": {"model": "/no/lm"}}}))
     res = runner.invoke(app, ["-w", str(wh.root), "score", str(manifest), "--only", "perplexity"])
     assert res.exit_code == 2
     assert "/no/lm does not exist; expected a directory with config.json" in " ".join(res.output.split())
@@ -583,7 +584,7 @@ def test_pipeline_with_teacher_labels_trains_scores_and_reuses(labelled_wh, tmp_
 
     wh = labelled_wh
     train = EduTrainConfig(encoder=str(tiny_encoder(tmp_path / "enc", corpus(50))), epochs=5)
-    cfg = QualityConfig(edu=EduConfig(teacher=TeacherConfig(model="rule-teacher", sample_size=20), train=train))
+    cfg = ScoreConfig(edu=EduConfig(teacher=TeacherConfig(model="rule-teacher", sample_size=20), train=train))
     made = []
 
     def factory(teacher_cfg, warehouse):

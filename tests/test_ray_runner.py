@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.build import build_flow
+from curation.flows.build import build_flow
 from tests.orchestration_data import visible_temp_files, warehouse_content, write_manifest, write_medqa_files
 
 

@@ -53,11 +53,11 @@ def test_cli_release_then_verify(env, prefect_harness):
 
 
 def test_flow_takes_version_from_manifest_like_build(env, prefect_harness):
-    from flows.release import release_flow
+    from curation.flows.stages import stage_flow
 
     wh, tmp = env
     m = rs.manifest_yaml(tmp / "m.yaml", version="0.1.0")
-    s = release_flow(manifest_path=str(m), warehouse=str(wh.root))
+    s = stage_flow("release")(manifest_path=str(m), warehouse=str(wh.root))
     assert s["path"].endswith("releases/medtest/0.1.0") and s["rows"] == 11 and s["run_id"]
     man = json.loads((tmp / "releases/medtest/0.1.0/manifest.json").read_text())
     assert man["run_id"] == s["run_id"]

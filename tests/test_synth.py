@@ -347,16 +347,16 @@ def test_synth_without_generator_is_skipped_with_instructions(wh, tmp_path, pref
 
     from curation.cli import app
     from curation.warehouse.runs import load_runs
-    from flows.synth import synth_flow
+    from curation.flows.stages import stage_flow
 
     m = write_manifest(tmp_path / "m.yaml", {"model": str(tmp_path / "nope")})
-    s = synth_flow(manifest_path=str(m), warehouse=str(wh.root))
+    s = stage_flow("synth")(manifest_path=str(m), warehouse=str(wh.root))
     assert s["status"] == "skipped" and "make-tiny-model" in s["message"]
     assert load_runs(wh)[-1]["status"] == "skipped"
     res = CliRunner().invoke(app, ["--warehouse", str(wh.root), "synth", str(m)])
     assert res.exit_code == 2 and "synth skipped" in res.output
     # inside a build, the stage is recorded as unavailable with the instructions, and the build goes on
-    from flows.build import build_flow
+    from curation.flows.build import build_flow
 
     synth = build_flow(manifest_path=str(m), warehouse=str(wh.root))["synth"]
     assert synth["status"] == "unavailable" and "make-tiny-model" in synth["reason"]

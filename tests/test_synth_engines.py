@@ -105,9 +105,11 @@ def _cfg(model, **kw) -> SynthConfig:
 
 
 def _run(cfg, wh, inner, tasks=None, use_cache=True):
-    from flows.synth import run_synth
+    from curation.orchestrate.runner import run_stage
 
-    return run_synth(cfg, str(wh.root), tasks or list(cfg.tasks), use_cache, {"test": True}, inner=inner)
+    params = {"task": tasks or list(cfg.tasks), "no_cache": not use_cache}
+    r = run_stage("synth", wh, None, params, config=cfg, engine=inner)
+    return {"status": r.status, "message": r.message, **r.summary}
 
 
 # --- in-process engine -------------------------------------------------------------------------------------------
@@ -321,7 +323,7 @@ def test_serve_client_structured_output_and_pool(vllm_server, tiny_model):
 
 
 def test_serve_flow_from_manifest_and_cached_rerun(vllm_server, tiny_model, wh, tmp_path, prefect_harness):
-    from flows.synth import synth_flow
+    from curation.flows.stages import stage_flow
 
     seed_documents(wh, n=2)
     m = write_manifest(
@@ -342,7 +344,7 @@ def test_serve_flow_from_manifest_and_cached_rerun(vllm_server, tiny_model, wh, 
             },
         },
     )
-    first = synth_flow(manifest_path=str(m), warehouse=str(wh.root))
+    first = stage_flow("synth")(manifest_path=str(m), warehouse=str(wh.root))
     qa = first["tasks"]["grounded_qa"]
     assert first["status"] == "completed" and qa["inputs"] >= 3 and qa["cache_hits"] == 0
     rec = load_run(wh, first["run_id"])
@@ -352,6 +354,6 @@ def test_serve_flow_from_manifest_and_cached_rerun(vllm_server, tiny_model, wh, 
     rows = con.execute("select count(*) from synthetic_grounded_qa").fetchone()[0]
     q = con.execute("select count(*) from quarantine where stage = 'synth'").fetchone()[0]
     assert rows == qa["rows"] and rows + q >= qa["inputs"]
-    second = synth_flow(manifest_path=str(m), warehouse=str(wh.root))
+    second = stage_flow("synth")(manifest_path=str(m), warehouse=str(wh.root))
     assert second["tasks"]["grounded_qa"]["cache_hits"] == qa["inputs"]
     assert connect(wh).execute("select count(*) from synthetic_grounded_qa").fetchone()[0] == rows

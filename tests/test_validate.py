@@ -208,12 +208,13 @@ def _manifest(tmp_path, body: str = "") -> str:
 
 
 def test_validate_flow_quarantines_and_fails(wh, tmp_path, prefect_harness):
-    from flows.validate import ValidationFailed, validate_flow
+    from curation.errors import ValidationFailed
+    from curation.flows.stages import stage_flow
 
     write_documents(wh, [*docs(2), doc_row("pubmed:7", "  ")])
     write_items(wh, [item_row("medqa:test:1", "Q?")])
     m = _manifest(tmp_path, "validate:\n  tables: [documents, benchmark_items, synthetic_mcq_cot]\n")
-    s = validate_flow(m, str(wh.root))
+    s = stage_flow("validate")(m, str(wh.root))
     assert s["failed"] == [] and s["skipped"] == ["synthetic_mcq_cot"] and s["failing_rows"] == 1
     con = connect(wh)
     assert con.execute("SELECT reason FROM quarantine WHERE stage = 'validate'").fetchall() == [
@@ -223,7 +224,7 @@ def test_validate_flow_quarantines_and_fails(wh, tmp_path, prefect_harness):
     assert extra == "true"
     write_documents(wh, [doc_row("pubmed:8", "t", license="weird")], unit="bad")
     with pytest.raises(ValidationFailed, match="license"):
-        validate_flow(m, str(wh.root))
+        stage_flow("validate")(m, str(wh.root))
     status = connect(wh).execute("SELECT status FROM runs WHERE stage='validate' ORDER BY run_id").fetchall()
     assert status == [("completed",), ("failed",)]
 

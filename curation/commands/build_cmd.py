@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from curation.commands.common import cli_errors, out, warehouse, warehouse_arg
+from curation.commands.common import cli_errors, out, warehouse, warehouse_arg, writing
 
 # What a build leaves behind, as (label, query returning one number).
 BUILT = [
@@ -27,6 +28,19 @@ EXAMPLES = [
 STATUS_STYLE = {"ran": "green", "skipped": "dim", "unavailable": "yellow", "not_run": "yellow"}
 
 
+def run_local(manifest: Any, force: bool, from_stage: str | None, to_stage: str | None) -> dict[str, Any]:
+    """The build in this process: each stage through the generic runner."""
+    from curation.orchestrate.build import run_build
+    from curation.orchestrate.runner import run_stage
+    from curation.stages import STAGES
+
+    def run_one(stage: str):
+        params = {"force": True} if force and STAGES.get(stage).force_in_build else {}
+        return run_stage(stage, warehouse(), manifest, params)
+
+    return run_build(manifest, warehouse(), run_one, from_stage=from_stage, to_stage=to_stage, force=force).stages
+
+
 def build(
     manifest: Path = typer.Argument(..., help="manifest YAML, e.g. manifests/demo.yaml"),
     from_stage: str = typer.Option(None, "--from", help="first stage to run (pipeline order)"),
@@ -34,28 +48,37 @@ def build(
     force: bool = typer.Option(False, "--force", help="run stages even when their inputs are unchanged"),
     runner: str = typer.Option("threads", "--runner", help="task runner for per-shard tasks: threads | ray"),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: local Ray)"),
+    prefect: bool = typer.Option(
+        False, "--prefect", help="run as a Prefect flow (default when PREFECT_API_URL is set)"
+    ),
 ) -> None:
-    """Run the manifest's stages in order as one Prefect flow run; stages whose inputs are unchanged are skipped."""
+    """Run the manifest's stages in order; stages whose inputs are unchanged are skipped."""
+    from curation.commands.stage_cmd import use_prefect
+    from curation.flows.executor import RUNNERS
     from curation.manifest import load_manifest
+    from curation.orchestrate.build import select_stages
     from curation.warehouse.catalog import connect
-    from curation.warehouse.lock import warehouse_lock
-    from flows.build import build_flow, select_stages
-    from flows.common import RUNNERS
 
     with cli_errors():
         if runner not in RUNNERS:
-            raise ValueError(f"--runner must be one of {', '.join(RUNNERS)}")
-        select_stages(load_manifest(manifest), from_stage, to_stage)
-        with warehouse_lock(warehouse(), command=f"medcurate build {manifest}"):  # fail fast, before Prefect starts
-            results = build_flow(
-                manifest_path=str(manifest),
-                warehouse=warehouse_arg(),
-                from_stage=from_stage,
-                to_stage=to_stage,
-                force=force,
-                runner=runner,
-                ray_address=ray_address,
-            )
+            raise typer.BadParameter(f"--runner must be one of {', '.join(RUNNERS)}")
+        m = load_manifest(manifest)
+        select_stages(m, from_stage, to_stage)
+        with writing(f"build {manifest}"):  # fail fast, before Prefect starts
+            if use_prefect(prefect, runner):
+                from curation.flows.build import build_flow
+
+                results = build_flow(
+                    manifest_path=str(manifest),
+                    warehouse=warehouse_arg(),
+                    from_stage=from_stage,
+                    to_stage=to_stage,
+                    force=force,
+                    runner=runner,
+                    ray_address=ray_address,
+                )
+            else:
+                results = run_local(m, force, from_stage, to_stage)
     wh = warehouse()
     out.print(f"\n[bold green]built[/] {manifest} into {wh.root}")
     for stage, r in results.items():

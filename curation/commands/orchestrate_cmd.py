@@ -11,7 +11,7 @@ MANIFEST_HELP = "manifest the deployments build (a default parameter; override p
 
 
 def _names_help() -> str:
-    from flows.deployments import DEPLOYMENTS
+    from curation.flows.deployments import DEPLOYMENTS
 
     return "only these deployments: " + ", ".join(d.name for d in DEPLOYMENTS)
 
@@ -25,7 +25,7 @@ def serve(
     """Serve the deployments with their schedules from this process until interrupted (Prefect `serve`)."""
     from prefect import serve as prefect_serve
 
-    from flows.deployments import runner_deployments
+    from curation.flows.deployments import runner_deployments
 
     with cli_errors():
         deployments = runner_deployments(only, manifest, warehouse_arg(), paused=paused)
@@ -42,7 +42,7 @@ def deploy(
     `prefect worker start --pool POOL` on a machine where medcurate is installed."""
     from prefect import deploy as prefect_deploy
 
-    from flows.deployments import runner_deployments
+    from curation.flows.deployments import runner_deployments
 
     with cli_errors():
         ensure_process_pool(pool)

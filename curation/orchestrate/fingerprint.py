@@ -1,14 +1,14 @@
 """When may a build skip a stage? When nothing it depends on changed since its last successful run.
 
 A stage's fingerprint hashes:
-- its manifest section(s) (ingest: `sources` + `ingest`; score: `quality`; others: their own key),
+- its manifest section(s) (the stage's own key plus any `extra_sections` it declares: ingest adds `sources`),
 - the code version (package version + git commit),
 - for ingest, each source file's path, size and mtime (the ingest ledger still skips by sha256 inside the stage),
 - a snapshot of the tables written by the stages upstream of it (unit and part names, sizes, mtimes: cheap stats,
   no reads) and of the tables it writes itself, so a stage whose outputs were removed or rewritten runs again.
 
-Which tables a stage writes comes from its run records' outputs (saved in its state), plus the naming
-conventions (`annotations/<stage>`, `synthetic_*` and `passages` for synth). The last successful fingerprint is
+Which tables a stage writes comes from its run records' outputs (saved in its state), plus the tables the stage
+declares (`Stage.tables()`). The last successful fingerprint is
 stored per stage in <warehouse>/state/<stage>.json (atomically). Stage flows stay idempotent on their own; the
 fingerprint only saves a build from calling a stage that would redo or re-check finished work.
 """
@@ -20,21 +20,12 @@ import json
 import os
 from typing import Any
 
-from curation.manifest import STAGE_ORDER, Manifest
+from curation.manifest import Manifest
+from curation.stages import STAGES, pipeline
 from curation.warehouse.runs import code_version, load_run
 from curation.warehouse.schemas import all_schemas
 from curation.warehouse.store import Warehouse, atomic_write_text
 
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "ingest": ("sources", "ingest"),
-    "dedup": ("dedup",),
-    "score": ("quality",),
-    "decontam": ("decontam",),
-    "synth": ("synth",),
-    "validate": ("validate",),
-    "release": ("release",),
-}
-INGEST_TABLES = frozenset({"documents", "benchmark_items", "deletions", "source_files"})
 SHARED_TABLES = frozenset({"quarantine"})  # every stage writes it; it never decides whether another stage reruns
 
 
@@ -57,18 +48,10 @@ def save_state(wh: Warehouse, stage: str, state: dict[str, Any]) -> None:
     atomic_write_text(state_path(wh, stage), json.dumps(state, indent=1, sort_keys=True, default=str))
 
 
-def conventional_tables(stage: str) -> set[str]:
-    """Tables a stage writes by the naming conventions of the schemas."""
-    out = set(INGEST_TABLES) if stage == "ingest" else set()
-    for name, schema in all_schemas().items():
-        if schema.path == f"annotations/{stage}" or (stage == "synth" and name.startswith(("synthetic_", "passages"))):
-            out.add(name)
-    return out
-
-
 def stage_tables(wh: Warehouse, stage: str) -> set[str]:
+    """The tables a stage declares, plus those its last successful run wrote."""
     state = load_state(wh, stage) or {}
-    return (conventional_tables(stage) | set(state.get("tables", []))) - SHARED_TABLES
+    return (set(STAGES.get(stage).tables()) | set(state.get("tables", []))) - SHARED_TABLES
 
 
 def run_output_tables(wh: Warehouse, run_id: str | None) -> set[str]:
@@ -109,9 +92,11 @@ def stage_fingerprint(
 ) -> tuple[str, dict[str, Any]]:
     """(fingerprint, the parts it hashes) of a stage against the warehouse as it is now; `own` overrides the
     stage's recorded output tables (right after a run, before its state is saved)."""
-    config = manifest.model_dump(mode="json", by_alias=True, include=set(_field_names(SECTIONS[stage])))
+    spec = STAGES.get(stage)
+    dumped = manifest.model_dump(mode="json", by_alias=True)
+    config = {k: dumped.get(k) for k in (spec.section, *spec.extra_sections)}
     upstream: set[str] = set()
-    for s in STAGE_ORDER[: STAGE_ORDER.index(stage)]:
+    for s in [x.name for x in pipeline() if x.order < spec.order]:
         upstream |= stage_tables(wh, s)
     own = stage_tables(wh, stage) if own is None else own - SHARED_TABLES
     parts: dict[str, Any] = {
@@ -121,12 +106,6 @@ def stage_fingerprint(
         "upstream_tables": table_snapshot(wh, upstream - own),
         "own_tables": table_snapshot(wh, own),
     }
-    if stage == "ingest":
+    if "sources" in spec.extra_sections:
         parts["source_files"] = _source_stats(manifest)
     return _sha(parts), parts
-
-
-def _field_names(keys: tuple[str, ...]) -> list[str]:
-    """Manifest keys to pydantic field names (`validate` is the alias of `validate_`)."""
-    by_alias = {(f.alias or name): name for name, f in Manifest.model_fields.items()}
-    return [by_alias[k] for k in keys]

@@ -100,15 +100,19 @@ def run_stage(
     manifest: Any = None,
     params: dict[str, Any] | None = None,
     *,
+    config: Any = None,
     executor: Executor | None = None,
     engine: Any = None,
     lock_timeout: float = 0.0,
     command: str | None = None,
 ) -> StageResult:
-    """Run one registered stage with the manifest's section (or the stage's defaults when `manifest` is None)."""
+    """Run one registered stage with the manifest's section (or the stage's defaults when `manifest` is None);
+    `config` overrides the section (a notebook or test tuning one setting); `engine` is a loaded generation
+    engine to reuse instead of loading the configured model (the caller owns it)."""
     stage = STAGES.get(name)
     wh = (warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)).ensure()
-    config = manifest.section(stage.section) if manifest is not None else stage.config()
+    if config is None:
+        config = manifest.section(stage.section) if manifest is not None else stage.config()
     opts = stage.params.model_validate(params or {})
     own_executor = executor is None
     executor = executor or LocalExecutor(stage.threads(config))

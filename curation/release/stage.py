@@ -61,6 +61,7 @@ STAGES.register(
         reads=("documents_enriched", "synthetic_*"),
         writes=(),
         threads=lambda cfg: 1,
+        force_in_build=True,
         commands="curation.release.cli:register",
         summary=_summary,
     )

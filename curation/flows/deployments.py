@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_MANIFEST = "manifests/demo.yaml"
@@ -27,7 +28,11 @@ class DeploymentSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def parameters(self, manifest: str = DEFAULT_MANIFEST, warehouse: str = DEFAULT_WAREHOUSE) -> dict[str, Any]:
-        params: dict[str, Any] = {"manifest_path": manifest, "warehouse": warehouse}
+        # absolute, so a worker started in any directory finds them
+        params: dict[str, Any] = {
+            "manifest_path": str(Path(manifest).resolve()),
+            "warehouse": str(Path(warehouse).resolve()),
+        }
         if self.stages[0]:
             params["from_stage"] = self.stages[0]
         if self.stages[1]:
@@ -48,7 +53,7 @@ class DeploymentSpec:
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         "pubmed-weekly-update",
-        "flows.build:build_flow",
+        "curation.flows.build:build_flow",
         "Weekly: ingest new PubMed update files, then incremental dedup, score and decontamination.",
         cron="0 3 * * 1",
         stages=("ingest", "decontam"),
@@ -56,7 +61,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         "nightly-synth",
-        "flows.build:build_flow",
+        "curation.flows.build:build_flow",
         "Nightly: synthesize from the current corpus (cached responses are never paid twice).",
         cron="0 1 * * *",
         stages=("synth", "synth"),
@@ -64,14 +69,14 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         "release",
-        "flows.build:build_flow",
+        "curation.flows.build:build_flow",
         "On demand: validate and cut a versioned release.",
         stages=("validate", "release"),
         tags=("release",),
     ),
     DeploymentSpec(
         "build",
-        "flows.build:build_flow",
+        "curation.flows.build:build_flow",
         "On demand: the manifest's whole build (unchanged stages are skipped).",
         tags=("build",),
     ),

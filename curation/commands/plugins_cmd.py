@@ -1,0 +1,42 @@
+"""`medcurate plugins`: every registered component of every kind, and where it came from (a built-in module or an
+installed package's entry point); plugins that failed to load are listed with their error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from curation.commands.common import out
+from curation.registry import Registry
+
+
+def registries() -> dict[str, Registry[Any]]:
+    from curation.ingest.benchmarks.kinds import BENCHMARKS
+    from curation.ingest.formats import FORMATS
+    from curation.quality.scoring import SCORERS
+    from curation.release.publish import PUBLISHERS
+    from curation.stages import STAGES
+    from curation.synth.tasks import TASKS
+
+    return {r.kind: r for r in (STAGES, FORMATS, BENCHMARKS, TASKS, SCORERS, PUBLISHERS)}
+
+
+def plugins() -> None:
+    """List registered stages, formats, benchmarks, tasks, scorers and publishers, with their origin."""
+    t = Table("kind", "name", "from")
+    failed = []
+    for kind, reg in registries().items():
+        for name in reg.names():
+            t.add_row(kind, name, reg.origin(name))
+        failed += reg.errors()
+    out.print(t)
+    for e in failed:
+        out.print(f"[bold red]plugin failed to load[/] ({e.kind}) {e.entry_point}: {e.message}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("plugins")(plugins)

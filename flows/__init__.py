@@ -1,1 +1,0 @@
-"""Prefect flows wrapping the curation library: one per stage, plus build.py which runs a manifest's stages."""
