@@ -7,7 +7,7 @@ filled with its defaults when absent, and a key no component registers is an unk
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -67,6 +67,10 @@ class SectionsModel(BaseModel):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return result
+
+    if TYPE_CHECKING:  # component sections are attributes too (validated above); the type checker cannot know them
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def section(self, name: str) -> Any:
         """The settings of a registered component (attribute access works too, except for names that BaseModel

@@ -30,3 +30,16 @@ def views_sql() -> Path:
 def project_root() -> Path:
     """The checkout root (relative manifest paths in the shipped manifests resolve against the manifest file)."""
     return _REPO
+
+
+def plugin_schema_dirs() -> list[Path]:
+    """Schema directories of installed plugins: the entry-point group `medcurate.schemas` names a package whose
+    `schemas/` folder holds `tables/*.yaml` (and optionally `expectations/*.yaml`) for the tables it writes."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in entry_points(group="medcurate.schemas"):
+        module = importlib.import_module(ep.value)
+        out.append(Path(module.__file__ or "").resolve().parent / "schemas")
+    return out

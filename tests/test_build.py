@@ -3,10 +3,9 @@ the lock, and the run artifacts (read back through the Prefect API of the test h
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
-
-import dataclasses
 
 import pytest
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curation.warehouse import Warehouse, connect
 from curation.flows.deployments import DEFAULT_POOL, DEPLOYMENTS, TIMEZONE
+from curation.warehouse import Warehouse, connect
 from tests.orchestration_data import write_manifest, write_medqa_files
 
 ROOT = Path(__file__).resolve().parents[1]

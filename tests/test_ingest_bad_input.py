@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from curation.ingest import pmc, pubmed
 from curation.ingest.config import IngestConfig
-from curation.ingest.items import Rejection, Record
+from curation.ingest.items import Record, Rejection
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import IngestJob, ingest_file
 from curation.manifest import ManifestError, load_manifest

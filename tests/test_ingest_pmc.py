@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from curation.ingest import pmc
-from curation.ingest.items import Rejection, Record
+from curation.ingest.items import Record, Rejection
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import IngestJob, ingest_file
 from curation.warehouse import connect

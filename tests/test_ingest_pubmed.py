@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from curation.ingest import pubmed
-from curation.ingest.items import Deleted, Rejection, Record
+from curation.ingest.items import Deleted, Record, Rejection
 from curation.ingest.ledger import Ledger
 from curation.ingest.runner import IngestJob, ingest_file
 from curation.warehouse import connect

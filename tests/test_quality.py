@@ -19,8 +19,8 @@ from curation.quality.config import (
     EduConfig,
     EduTrainConfig,
     PerplexityConfig,
-    ScoreConfig,
     ReferenceLMConfig,
+    ScoreConfig,
     TeacherConfig,
 )
 from curation.quality.corpus import Doc

@@ -346,8 +346,8 @@ def test_synth_without_generator_is_skipped_with_instructions(wh, tmp_path, pref
     from typer.testing import CliRunner
 
     from curation.cli import app
-    from curation.warehouse.runs import load_runs
     from curation.flows.stages import stage_flow
+    from curation.warehouse.runs import load_runs
 
     m = write_manifest(tmp_path / "m.yaml", {"model": str(tmp_path / "nope")})
     s = stage_flow("synth")(manifest_path=str(m), warehouse=str(wh.root))

@@ -3,24 +3,11 @@ installed package's entry point); plugins that failed to load are listed with th
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 from rich.table import Table
 
 from curation.commands.common import out
-from curation.registry import Registry
-
-
-def registries() -> dict[str, Registry[Any]]:
-    from curation.ingest.benchmarks.kinds import BENCHMARKS
-    from curation.ingest.formats import FORMATS
-    from curation.quality.scoring import SCORERS
-    from curation.release.publish import PUBLISHERS
-    from curation.stages import STAGES
-    from curation.synth.tasks import TASKS
-
-    return {r.kind: r for r in (STAGES, FORMATS, BENCHMARKS, TASKS, SCORERS, PUBLISHERS)}
+from curation.components import registries
 
 
 def plugins() -> None:

@@ -17,13 +17,14 @@ columns (it may have more), and types are checked only where given. Once the sch
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from curation.resources import schemas_dir
+from curation.resources import plugin_schema_dirs, schemas_dir
 from curation.warehouse.schemas import Column, _parse, all_schemas
 
 _SUITE_KEYS = {"table", "description", "key", "columns", "expectations"}
@@ -78,6 +79,28 @@ def expectations_dir() -> Path:
     return schemas_dir() / "expectations"
 
 
+def _registry_names(kind: str) -> list[str]:
+    from curation.components import registries
+
+    regs = registries()
+    if kind not in regs:
+        raise ValueError(f"unknown registry @{kind}; known: {sorted(regs)}")
+    return regs[kind].names()
+
+
+def resolve_registry_refs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`value_set: "@benchmarks"` is the registered names of that kind; `{@formats}` inside a regex is their
+    alternation. Suites so follow the registries: a new format or benchmark needs no suite edit."""
+    out = dict(kwargs)
+    vs = out.get("value_set")
+    if isinstance(vs, str) and vs.startswith("@"):
+        out["value_set"] = _registry_names(vs[1:])
+    rx = out.get("regex")
+    if isinstance(rx, str):
+        out["regex"] = re.sub(r"\{@(\w+)\}", lambda m: "|".join(map(re.escape, _registry_names(m.group(1)))), rx)
+    return out
+
+
 def _load(path: Path) -> Suite:
     spec = yaml.safe_load(path.read_text()) or {}
     unknown = set(spec) - _SUITE_KEYS
@@ -99,15 +122,18 @@ def _load(path: Path) -> Suite:
     for i, e in enumerate(spec.get("expectations") or []):
         if set(e) - {"type", "kwargs", "meta"} or "type" not in e:
             raise ValueError(f"{path}: expectations.{i} needs `type` and `kwargs` (and optional `meta`)")
-        exps.append({"type": e["type"], "kwargs": dict(e.get("kwargs") or {}), "meta": dict(e.get("meta") or {})})
+        kwargs = resolve_registry_refs(dict(e.get("kwargs") or {}))
+        exps.append({"type": e["type"], "kwargs": kwargs, "meta": dict(e.get("meta") or {})})
     return Suite(table, key, columns, tuple(exps), spec.get("description", ""), str(path), exact)
 
 
 @functools.cache
 def all_suites(directory: Path | None = None) -> dict[str, Suite]:
-    d = directory or expectations_dir()
-    suites = {}
-    for p in sorted([*d.glob("*.yaml"), *d.glob("*.yml"), *d.glob("*.json")]):
+    """Every suite: medcurate's own (or `directory`'s) and those installed plugins ship beside their schemas."""
+    dirs = [directory] if directory else [expectations_dir(), *(d / "expectations" for d in plugin_schema_dirs())]
+    paths = sorted(p for d in dirs for p in [*d.glob("*.yaml"), *d.glob("*.yml"), *d.glob("*.json")])
+    suites: dict[str, Suite] = {}
+    for p in paths:
         s = _load(p)
         if s.table in suites:
             raise ValueError(f"two suites for table {s.table!r}: {suites[s.table].path} and {p}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
-from curation.resources import schemas_dir
+from curation.resources import plugin_schema_dirs, schemas_dir
 
 _SCALARS: dict[str, tuple[pa.DataType, str]] = {
     "string": (pa.string(), "VARCHAR"),
@@ -140,11 +140,15 @@ def _from_file(path: Path) -> TableSchema:
 
 @functools.cache
 def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
-    d = (directory or schemas_dir()) / "tables"
+    """Every table schema: medcurate's own (or `directory`'s) and those of installed plugins."""
+    dirs = [directory] if directory else [schemas_dir(), *plugin_schema_dirs()]
     out = {}
-    for p in sorted(d.glob("*.yaml")):
-        s = _from_file(p)
-        out[s.name] = s
+    for d in dirs:
+        for p in sorted((d / "tables").glob("*.yaml")):
+            s = _from_file(p)
+            if s.name in out:
+                raise ValueError(f"{p}: table {s.name!r} is already defined")
+            out[s.name] = s
     return out
 
 
