@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "ingest_cmd",
     "build_cmd",
     "sql_cmd",
+    "catalog_cmd",
     "runs_cmd",
     "synth_cmd",
     "orchestrate_cmd",

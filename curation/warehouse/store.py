@@ -15,7 +15,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from curation.warehouse.schemas import TableSchema, load_schema
+from curation.warehouse.schemas import TableSchema, all_schemas, load_schema
 
 ENV_VAR = "MEDCURATE_WAREHOUSE"
 CRASH_ENV = "MEDCURATE_CRASH_AT"
@@ -66,6 +66,14 @@ class Warehouse:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    def is_warehouse(self) -> bool:
+        """Whether root holds what every writer creates: runs/, catalog.duckdb or a table directory."""
+        if not self.root.is_dir():
+            return False
+        if self.runs_dir.is_dir() or self.catalog_path.is_file():
+            return True
+        return any((self.root / s.path).is_dir() for s in all_schemas().values())
 
     def schema(self, table: str) -> TableSchema:
         return load_schema(table)
