@@ -41,6 +41,9 @@ _RUNS_COLUMNS = {
     "errors": "JSON",
     "extra": "JSON",
 }
+# catalog.duckdb holds only views, so it loses nothing by using an older storage format that the `duckdb` CLI on PyPI
+# (duckdb-cli, released behind the Python package) can open too.
+CATALOG_STORAGE_VERSION = "v1.4.0"
 # Applied in this order: allowed_directories can only be set while external access is still enabled, and nothing can
 # be changed once the configuration is locked.
 _SANDBOX_SETTINGS = (
@@ -182,8 +185,9 @@ def refresh_catalog(wh: Warehouse) -> Path:
     wh.ensure()
     tmp = wh.root / f".catalog-{uuid.uuid4().hex[:8]}.duckdb"
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"storage_compatibility_version": CATALOG_STORAGE_VERSION})
         try:
+            con.execute("SET file_search_path = ?", [str(wh.root)])  # the relative views bind as they are created
             create_views(con, wh, relative=True)
         finally:
             con.close()
