@@ -85,12 +85,14 @@ def test_warehouse_parquet_cannot_be_overwritten(docs_wh):
         "select * from read_text('../outside.txt')",
         "select * from read_text('warehouse/../outside.txt')",
         "select * from read_text('warehouse2/secret.txt')",  # shares the warehouse's name as a prefix
+        "select * from read_text('warehouse/link/secret.txt')",  # a symlink out of the warehouse
     ],
 )
 def test_files_outside_the_warehouse_unreachable(docs_wh, tmp_path, query):
     (tmp_path / "outside.txt").write_text("secret")
     (tmp_path / "warehouse2").mkdir()
     (tmp_path / "warehouse2" / "secret.txt").write_text("secret")
+    (docs_wh.root / "link").symlink_to(tmp_path / "warehouse2")
     res = _sql(docs_wh, query.replace("'..", f"'{docs_wh.root}/..").replace("'warehouse", f"'{tmp_path}/warehouse"))
     assert res.exit_code == 2, res.output
     assert "Cannot access" in res.output and "inside" in res.output and "secret" not in res.stdout

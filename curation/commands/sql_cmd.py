@@ -56,8 +56,8 @@ def sql(
     write: bool = typer.Option(
         False,
         "--write",
-        help="run any SQL with full access: several statements, COPY/CREATE/ATTACH/SET/INSTALL/EXPLAIN ANALYZE, "
-        "files and URLs outside the warehouse, extension installs. Without it: one query, warehouse files only.",
+        help="run any SQL with full access: several statements; COPY, CREATE, ATTACH, SET, INSTALL, EXPLAIN ANALYZE; "
+        "files and URLs outside the warehouse; extension installs. Without it: one query, warehouse files only.",
     ),
     limit: int = typer.Option(1000, "--max-rows", help="rows printed in table format"),
     wide: bool = typer.Option(False, "--wide", help=f"table format: show whole cells (default: cut at {CELL_CHARS})"),

@@ -170,7 +170,7 @@ def connect(wh: Warehouse) -> duckdb.DuckDBPyConnection:
 
 def connect_sandboxed(wh: Warehouse) -> duckdb.DuckDBPyConnection:
     """`connect()` for untrusted SQL: files and URLs outside the warehouse are unreachable (DuckDB refuses them as
-    they are bound, `..` and symlinked warehouse paths included), no extension is installed or loaded, and the
+    they are bound, `..` and symlinks out of the warehouse included), no extension is installed or loaded, and the
     configuration is locked so the SQL cannot undo any of it. It does not stop writes inside the warehouse: only
     `read_only_statement` does, by admitting nothing but one query."""
     con = connect(wh)
