@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 
+import pyarrow as pa
 import pytest
 
 from curation.errors import DiskFull
@@ -27,8 +28,19 @@ def tiny_fs(tmp_path):
         pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
     try:
         yield mnt
+        assert _open_files(mnt) == []  # a deleted file left open keeps its space: the disk would stay full
     finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+        subprocess.run(["umount", "--lazy", str(mnt)], check=True)  # never leave a mount behind
+
+
+def _open_files(mnt) -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(mnt)):
+                found.append(target)
+    return found
 
 
 def _fill(mnt, leave: int = 0) -> None:
@@ -55,6 +67,20 @@ def test_shard_writer(tiny_fs):
     assert (err.value.table, err.value.path) == ("documents", str(wh.root / "documents" / "big"))
     assert wh.units("documents") == ["kept"] and _hidden(wh.root) == []
     assert shutil.disk_usage(tiny_fs).free > 500_000  # the staged parts are gone
+
+
+def test_caught_disk_full_cannot_become_a_commit(tiny_fs):
+    """A stage that catches everything (to quarantine a parser bug) and commits anyway gets DiskFull again, instead
+    of stats for rows that were never published."""
+    wh = Warehouse(tiny_fs / "wh").ensure()
+    w = ShardWriter(wh, "documents", "u")
+    with pytest.raises(DiskFull):
+        w.write_table(pa.Table.from_pylist(_random_docs(200)))
+    with pytest.raises(DiskFull, match="while writing documents"):
+        w.write_many(_random_docs(2_000))
+    with pytest.raises(DiskFull, match="while writing documents"):
+        w.commit()
+    assert wh.units("documents") == [] and _hidden(wh.root) == []
 
 
 def test_quarantine(tiny_fs):

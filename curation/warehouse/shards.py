@@ -72,11 +72,13 @@ class ShardWriter:
         self.compression_level = compression_level
         self._staging: Path | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._sink: pa.NativeFile | None = None  # opened here so that abort can always release the descriptor
         self._part_rows = 0
         self._part_path: Path | None = None
         self._buffer: list[dict[str, Any]] = []
         self.stats = UnitStats(table, unit)
         self._closed = False
+        self._disk_full: DiskFull | None = None
 
     def __enter__(self) -> ShardWriter:
         return self
@@ -127,7 +129,8 @@ class ShardWriter:
             if not is_disk_full(e):
                 raise
             self.abort()
-            raise DiskFull(self.table, self.warehouse.table_dir(self.table) / self.unit) from e
+            self._disk_full = DiskFull(self.table, self.warehouse.table_dir(self.table) / self.unit)
+            raise self._disk_full from e
 
     def _write_batch(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -152,13 +155,16 @@ class ShardWriter:
                 raise ValueError(f"table {self.table!r}: required column {name!r} has nulls")
 
     def _open_part(self) -> None:
+        if self._disk_full is not None:
+            raise self._disk_full
         if self._closed:
             raise RuntimeError("writer already committed or aborted")
         if self._staging is None:
             self._staging = self.warehouse.staging_dir(self.table, self.unit)
         self._part_path = self._staging / f"part-{len(self.stats.files):05d}.parquet"
+        self._sink = pa.OSFile(str(self._part_path), "wb")
         self._writer = pq.ParquetWriter(
-            self._part_path, self.schema, compression="zstd", compression_level=self.compression_level
+            self._sink, self.schema, compression="zstd", compression_level=self.compression_level
         )
         self._part_rows = 0
         self.stats.files.append(self._part_path.name)
@@ -166,11 +172,15 @@ class ShardWriter:
     def _close_part(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            self._sink.close()
             self.stats.bytes += self._part_path.stat().st_size
-            self._writer = None
+            self._writer = self._sink = None
 
     def commit(self) -> UnitStats:
-        """Publish the unit. An empty unit publishes nothing (and removes a stale unit of the same name)."""
+        """Publish the unit. An empty unit publishes nothing (and removes a stale unit of the same name). After a full
+        disk this raises DiskFull again, so a caller that caught the first one cannot report the lost rows as written."""
+        if self._disk_full is not None:
+            raise self._disk_full
         if self._closed:
             return self.stats
         self._flush()
@@ -191,6 +201,9 @@ class ShardWriter:
         if self._writer is not None:
             with contextlib.suppress(OSError):  # its footer may not fit on a full disk; the file goes anyway
                 self._writer.close()
-            self._writer = None
+        if self._sink is not None:  # open even when the writer failed to start or to close, and a deleted open
+            with contextlib.suppress(OSError):  # file keeps its disk space
+                self._sink.close()
+        self._writer = self._sink = None
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
