@@ -13,7 +13,16 @@ from curation.commands.common import DEBUG_ENV, LOCK_TIMEOUT_ENV, state
 from curation.warehouse.store import ENV_VAR, Warehouse
 
 # Commands that are not stages; every registered stage gets `medcurate <stage>` from stage_cmd.
-COMMAND_MODULES = ["manifest_cmd", "stage_cmd", "build_cmd", "sql_cmd", "runs_cmd", "orchestrate_cmd", "plugins_cmd"]
+COMMAND_MODULES = [
+    "manifest_cmd",
+    "stage_cmd",
+    "build_cmd",
+    "sql_cmd",
+    "catalog_cmd",
+    "runs_cmd",
+    "orchestrate_cmd",
+    "plugins_cmd",
+]
 
 app = typer.Typer(
     name="medcurate",

@@ -7,6 +7,9 @@ id and where the full trace is, exit 1.
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class UserError(Exception):
     """A problem the user can fix; its message says what and how."""
@@ -19,3 +22,20 @@ class ValidationFailed(RuntimeError):
 class StageUnavailable(UserError):
     """The stage cannot do its work here (no generator reachable, a model package missing): the run is recorded as
     skipped with this message, a build goes on with the stages after it, and a stage command exits 2."""
+
+
+class DiskFull(UserError, RuntimeError):
+    """The disk filled up (ENOSPC) while writing a warehouse table. Not an OSError on purpose: handlers that turn an
+    unreadable input file into a quarantine row must not swallow it; it ends the run with one line."""
+
+    def __init__(self, table: str, path: str | os.PathLike[str]):
+        super().__init__(f"disk full while writing {table} at {path}")
+        self.table = table
+        self.path = str(path)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC as raised by Python (errno), pyarrow (an OSError whose errno may be unset) or DuckDB (an IOException)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.warehouse import Quarantine, ShardWriter, connect, refresh_catalog, start_run
-from curation.warehouse.catalog import check_read_only
+from curation.warehouse.catalog import read_only_statement
 from curation.warehouse.quarantine import bound_payload
 from curation.warehouse.runs import load_run
 
@@ -150,9 +150,19 @@ def test_latest_view_marks_superseded_and_deleted(wh):
     ]
 
 
-def test_read_only_sql_refuses_writes(wh):
-    con = connect(wh)
-    check_read_only(con, "select 1; explain select 2")
-    for q in ("copy (select 1) to '/tmp/x.csv'", "create table t as select 1", "attach 'x.db'", "set threads=1"):
+def test_read_only_sql_refuses_writes():
+    assert read_only_statement("with a as (select 1) select * from a;").type.name == "SELECT"
+    for q in (
+        "select 1; select 2",
+        "explain select 2",
+        "copy (select 1) to '/tmp/x.csv'",
+        "create table t as select 1",
+        "attach 'x.db'",
+        "set threads=1",
+        "pragma version",
+        "install httpfs",
+        "load httpfs",
+        "",
+    ):
         with pytest.raises(PermissionError):
-            check_read_only(con, q)
+            read_only_statement(q)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curation.errors import DiskFull, is_disk_full
 from curation.warehouse.store import Warehouse
 
 DEFAULT_TARGET_ROWS = 250_000
@@ -42,7 +44,8 @@ class ShardWriter:
     """Write one unit of a table. Use as a context manager: commit on success, discard on error.
 
     Rows are validated against the table schema (unknown columns are an error, so a typo never silently becomes a
-    null column). Parts roll over at `target_rows` rows or `target_bytes` bytes, whichever comes first.
+    null column). Parts roll over at `target_rows` rows or `target_bytes` bytes, whichever comes first. A full disk
+    raises DiskFull after removing the staged unit.
     """
 
     def __init__(
@@ -69,11 +72,13 @@ class ShardWriter:
         self.compression_level = compression_level
         self._staging: Path | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._sink: pa.NativeFile | None = None  # opened here so that abort can always release the descriptor
         self._part_rows = 0
         self._part_path: Path | None = None
         self._buffer: list[dict[str, Any]] = []
         self.stats = UnitStats(table, unit)
         self._closed = False
+        self._disk_full: DiskFull | None = None
 
     def __enter__(self) -> ShardWriter:
         return self
@@ -115,21 +120,34 @@ class ShardWriter:
         rows, self._buffer = self._buffer, []
         self._write_batch(pa.Table.from_pylist(rows, schema=self.schema))
 
+    @contextlib.contextmanager
+    def _disk_full_is_fatal(self) -> Iterator[None]:
+        """ENOSPC from any write (staging dir, part file, footer, publish): drop the staged unit, raise DiskFull."""
+        try:
+            yield
+        except OSError as e:
+            if not is_disk_full(e):
+                raise
+            self.abort()
+            self._disk_full = DiskFull(self.table, self.warehouse.table_dir(self.table) / self.unit)
+            raise self._disk_full from e
+
     def _write_batch(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         self._check_nulls(table)
         offset = 0
-        while offset < table.num_rows:
-            if self._writer is None:
-                self._open_part()
-            take = min(table.num_rows - offset, self.target_rows - self._part_rows)
-            self._writer.write_table(table.slice(offset, take))
-            self._part_rows += take
-            self.stats.rows += take
-            offset += take
-            if self._part_rows >= self.target_rows or self._part_path.stat().st_size >= self.target_bytes:
-                self._close_part()
+        with self._disk_full_is_fatal():
+            while offset < table.num_rows:
+                if self._writer is None:
+                    self._open_part()
+                take = min(table.num_rows - offset, self.target_rows - self._part_rows)
+                self._writer.write_table(table.slice(offset, take))
+                self._part_rows += take
+                self.stats.rows += take
+                offset += take
+                if self._part_rows >= self.target_rows or self._part_path.stat().st_size >= self.target_bytes:
+                    self._close_part()
 
     def _check_nulls(self, table: pa.Table) -> None:
         for name in self.schema_def.required():
@@ -137,13 +155,16 @@ class ShardWriter:
                 raise ValueError(f"table {self.table!r}: required column {name!r} has nulls")
 
     def _open_part(self) -> None:
+        if self._disk_full is not None:
+            raise self._disk_full
         if self._closed:
             raise RuntimeError("writer already committed or aborted")
         if self._staging is None:
             self._staging = self.warehouse.staging_dir(self.table, self.unit)
         self._part_path = self._staging / f"part-{len(self.stats.files):05d}.parquet"
+        self._sink = pa.OSFile(str(self._part_path), "wb")
         self._writer = pq.ParquetWriter(
-            self._part_path, self.schema, compression="zstd", compression_level=self.compression_level
+            self._sink, self.schema, compression="zstd", compression_level=self.compression_level
         )
         self._part_rows = 0
         self.stats.files.append(self._part_path.name)
@@ -151,20 +172,26 @@ class ShardWriter:
     def _close_part(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            self._sink.close()
             self.stats.bytes += self._part_path.stat().st_size
-            self._writer = None
+            self._writer = self._sink = None
 
     def commit(self) -> UnitStats:
-        """Publish the unit. An empty unit publishes nothing (and removes a stale unit of the same name)."""
+        """Publish the unit. An empty unit publishes nothing (and removes a stale unit of the same name). After a full
+        disk this raises DiskFull again, so a caller that caught the first one cannot report the lost rows as written."""
+        if self._disk_full is not None:
+            raise self._disk_full
         if self._closed:
             return self.stats
         self._flush()
-        self._close_part()
+        with self._disk_full_is_fatal():
+            self._close_part()
+            if self._staging is None:
+                self._closed = True
+                self.warehouse.remove_unit(self.table, self.unit)
+                return self.stats
+            self.warehouse.publish(self._staging, self.table, self.unit)
         self._closed = True
-        if self._staging is None:
-            self.warehouse.remove_unit(self.table, self.unit)
-            return self.stats
-        self.warehouse.publish(self._staging, self.table, self.unit)
         return self.stats
 
     def abort(self) -> None:
@@ -172,7 +199,11 @@ class ShardWriter:
             return
         self._closed = True
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            with contextlib.suppress(OSError):  # its footer may not fit on a full disk; the file goes anyway
+                self._writer.close()
+        if self._sink is not None:  # open even when the writer failed to start or to close, and a deleted open
+            with contextlib.suppress(OSError):  # file keeps its disk space
+                self._sink.close()
+        self._writer = self._sink = None
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)

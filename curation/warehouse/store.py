@@ -15,7 +15,8 @@ import threading
 import uuid
 from pathlib import Path
 
-from curation.warehouse.schemas import TableSchema, load_schema
+from curation.errors import DiskFull, is_disk_full
+from curation.warehouse.schemas import TableSchema, all_schemas, load_schema
 
 ENV_VAR = "MEDCURATE_WAREHOUSE"
 CRASH_ENV = "MEDCURATE_CRASH_AT"
@@ -66,6 +67,14 @@ class Warehouse:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    def is_warehouse(self) -> bool:
+        """Whether root holds what every writer creates: runs/, catalog.duckdb or a table directory."""
+        if not self.root.is_dir():
+            return False
+        if self.runs_dir.is_dir() or self.catalog_path.is_file():
+            return True
+        return any((self.root / s.path).is_dir() for s in all_schemas().values())
 
     def schema(self, table: str) -> TableSchema:
         return load_schema(table)
@@ -145,12 +154,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a small file so that readers see the old or the new content, never a partial one."""
+def atomic_write_text(path: Path, text: str, *, table: str | None = None) -> None:
+    """Write a small file so that readers see the old or the new content, never a partial one. A full disk raises
+    DiskFull naming `table` (default: the file's directory, e.g. `runs` for a run record) and leaves no temp file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(e):
+            raise DiskFull(table or path.parent.name, path) from e
+        raise
