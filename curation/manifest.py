@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from curation.config_base import SectionsModel
 from curation.errors import UserError
 from curation.ingest.config import SourceConfig
+from curation.yaml_guard import YAMLBoundExceeded, load_yaml_bounded
 
 
 class ManifestError(UserError, ValueError):
@@ -106,7 +107,9 @@ def load_manifest(path: str | Path, *, check_paths: bool = True) -> Manifest:
         raise ManifestError(f"manifest not found: {path}")
     raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw) or {}
+        data = load_yaml_bounded(raw) or {}
+    except YAMLBoundExceeded as e:
+        raise ManifestError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
         raise ManifestError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):

@@ -108,6 +108,7 @@ class Registry(Generic[T]):
 
     def _load_entry_point(self, ep: Any) -> None:
         dist = getattr(getattr(ep, "dist", None), "name", None) or ep.value
+        before = set(self._items)
         try:
             obj = ep.load()
         except Exception as e:  # a broken plugin must not take the built-in components down with it
@@ -115,7 +116,6 @@ class Registry(Generic[T]):
             self._errors.append(PluginError(self.kind, f"{ep.name} = {ep.value}", msg))
             log.warning("plugin %s (%s) failed to load: %s", ep.name, ep.value, msg)
             return
-        before = set(self._items)
         if not isinstance(obj, ModuleType):
             self.register(obj, origin=f"{dist} ({ep.value})")
         for name in set(self._items) - before:  # what the module registered on import

@@ -21,6 +21,9 @@ $PIP install -q --upgrade pip
 $PIP install -q "torch==2.13.0"
 $PIP install -q -c constraints.txt -e ".[${EXTRAS}]"
 $PIP uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+case ",$EXTRAS," in  # the example plugin the tests install: a format, scorer, task and stage from another package
+  *,dev,*) $PIP install -q -e tests/plugin_example ;;
+esac
 "$VENV/bin/python" - <<'PY'
 import torch, curation
 print(f"medcurate {curation.__version__} ready (torch {torch.__version__})")

@@ -33,7 +33,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
 STAGES.register(
     Stage(
         name="tally",
-        order=25,
+        order=35,
         run=run,
         config=TallyConfig,
         description="count current documents per source",

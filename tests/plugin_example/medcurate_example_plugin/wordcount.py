@@ -11,7 +11,7 @@ from curation.quality.scoring import SCORERS, ScorerEnv, ScorerSpec
 
 
 class WordCountConfig(StrictModel):
-    enabled: bool = True
+    enabled: bool = False  # a manifest turns it on (score.wordcount.enabled)
     min_words: int = 3
 
 
