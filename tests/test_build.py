@@ -97,7 +97,7 @@ def test_stage_range_selection(project):
     assert select_stages(m) == ["ingest", "synth", "validate"]
     assert select_stages(m, "dedup", "synth") == ["synth"]
     assert select_stages(m, to_stage="ingest") == ["ingest"]
-    with pytest.raises(UserError, match="unknown stage .sinth."):
+    with pytest.raises(UserError, match=r"unknown stage 'sinth'"):
         select_stages(m, "sinth")
     with pytest.raises(UserError, match="no stage of the manifest"):
         select_stages(m, "release")
