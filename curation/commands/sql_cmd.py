@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from curation.commands.common import cli_errors, out, warehouse
+from curation.errors import UserError
 
 CELL_CHARS = 60  # table cells longer than this are cut (the full value: --wide, --format csv/json/jsonl)
 
@@ -81,7 +82,7 @@ def sql(
                 f"{first} (read-only mode reads only files inside {wh.root}; --write lifts this)"
             ) from None
         except duckdb.Error as e:
-            raise ValueError(str(e)) from None
+            raise UserError(str(e)) from None
         if cur.description is None:
             out.print("ok")
             return

@@ -11,6 +11,7 @@ import numpy as np
 from curation.dedup.config import DedupConfig
 from curation.dedup.index import _q, jaccard, prepare
 from curation.dedup.sign import join_fields
+from curation.errors import UserError
 from curation.warehouse import Warehouse
 
 MAX_MEMBERS = 50
@@ -20,7 +21,7 @@ def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
     con = prepare(wh, cfg.params_id(), cfg.memory_limit)
     row = con.execute("SELECT dup_cluster_id FROM annotations_dedup WHERE doc_id = ?", [doc_id]).fetchone()
     if row is None:
-        raise KeyError(f"{doc_id!r} has no dedup annotation (unknown doc_id, or dedup has not run)")
+        raise UserError(f"{doc_id!r} has no dedup annotation (unknown doc_id, or dedup has not run)")
     fields = ", ".join(f'd."{f}"' for f in cfg.fields)
     members = con.execute(
         f"SELECT a.doc_id, a.is_duplicate, a.dup_reason, a.dup_status, a.max_similarity, d.is_current, "

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curation.errors import UserError
+
 DEFAULT_MANIFEST = "manifests/demo.yaml"
 DEFAULT_WAREHOUSE = "warehouse"
 DEFAULT_POOL = "medcurate"
@@ -87,7 +89,7 @@ def spec(name: str) -> DeploymentSpec:
     for d in DEPLOYMENTS:
         if d.name == name:
             return d
-    raise KeyError(f"no deployment {name!r}; deployments: {', '.join(d.name for d in DEPLOYMENTS)}")
+    raise UserError(f"no deployment {name!r}; deployments: {', '.join(d.name for d in DEPLOYMENTS)}")
 
 
 def runner_deployments(

@@ -12,6 +12,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from curation.errors import UserError
+
 T = TypeVar("T")
 RUNNERS = ("threads", "ray")
 
@@ -75,4 +77,4 @@ def task_runner(kind: str = "threads", workers: int = 2, address: str | None = N
         if address is None:
             init["num_cpus"] = workers
         return RayTaskRunner(address=address, init_kwargs=init)
-    raise ValueError(f"unknown runner {kind!r}; use one of {', '.join(RUNNERS)}")
+    raise UserError(f"unknown runner {kind!r}; use one of {', '.join(RUNNERS)}")

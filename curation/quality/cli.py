@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from curation.commands.common import cli_errors, console, out, warehouse, writing
+from curation.errors import UserError
 
 MANIFEST = typer.Argument(None, help="manifest YAML (its `score:` section); default settings when omitted")
 
@@ -58,7 +59,7 @@ def annotate(manifest: Path | None = MANIFEST) -> None:
     with cli_errors():
         cfg, params = _config(manifest)
         if cfg.edu.teacher is None:
-            raise ValueError("score.edu.teacher is not configured in the manifest")
+            raise UserError("score.edu.teacher is not configured in the manifest")
         wh = warehouse().ensure()
         with (
             writing("score annotate"),

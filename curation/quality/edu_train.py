@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from curation.errors import UserError
 from curation.quality.config import EduTrainConfig
 from curation.quality.edu_model import (
     DOC_TYPES,
@@ -146,7 +147,7 @@ def predict_examples(model: EduClassifier, tok, exs: list[Example], cfg: EduTrai
 def train_classifier(examples: list[Example], cfg: EduTrainConfig, out_dir: Path, data: dict[str, Any]) -> Path:
     """Train, evaluate on the held-out split, save a new version under out_dir; return its directory."""
     if len(examples) < 4:
-        raise ValueError(f"edu classifier: {len(examples)} teacher labels; need at least 4 to train and hold out")
+        raise UserError(f"edu classifier: {len(examples)} teacher labels; need at least 4 to train and hold out")
     torch.manual_seed(cfg.seed)
     held = [e for e in examples if is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]
     train = [e for e in examples if not is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curation.errors import UserError
 from curation.quality.config import TeacherConfig
 from curation.quality.edu_model import DOC_TYPES, DOMAINS
 from curation.synth.engine import Engine, GenResult, Sampling
@@ -179,9 +180,9 @@ def make_engine(cfg: TeacherConfig, wh: Warehouse) -> Engine:
     from curation.synth.stage import open_engine
 
     if cfg.engine == "vllm" and not cfg.model:
-        raise ValueError("quality.edu.teacher.model is not set: name the teacher LLM (a Hugging Face id or path)")
+        raise UserError("score.edu.teacher.model is not set: name the teacher LLM (a Hugging Face id or path)")
     if cfg.engine == "openai" and not cfg.base_url:
-        raise ValueError("quality.edu.teacher.engine openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        raise UserError("score.edu.teacher.engine openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
     synth = SynthConfig(
         engine=cfg.engine,
         model=cfg.model,

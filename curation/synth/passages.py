@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from curation.errors import UserError
 from curation.synth.config import PassageConfig
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
 from curation.warehouse.catalog import absent_enriched_columns
@@ -97,7 +98,7 @@ def usable_filters(wh: Warehouse, con: duckdb.DuckDBPyConnection, filters: list[
         try:
             con.execute(f"SELECT count(*) FROM (SELECT * FROM documents_enriched LIMIT 0) WHERE ({f})").fetchall()
         except duckdb.Error as e:
-            raise ValueError(f"synth.passages.filters: {f!r}: {e}") from None
+            raise UserError(f"synth.passages.filters: {f!r}: {e}") from None
         try:
             con.execute(f"SELECT count(*) FROM (SELECT *{exclude} FROM documents_enriched LIMIT 0) WHERE ({f})")
             applied.append(f)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from curation.errors import UserError
+
 # A ChatML-style template: enough for chat prompts to render the same way in vLLM and in our token counting.
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -79,7 +81,7 @@ def make_tiny_model(
     if (out / "config.json").is_file() and (out / "tokenizer.json").is_file() and (out / "medcurate.json").is_file():
         return out
     if hidden // heads < 32:
-        raise ValueError(f"head_dim {hidden // heads} < 32 is not supported by vLLM's CPU attention")
+        raise UserError(f"head_dim {hidden // heads} < 32 is not supported by vLLM's CPU attention")
     out.mkdir(parents=True, exist_ok=True)
     tok = train_tokenizer()
     cfg_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]

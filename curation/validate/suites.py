@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from curation.errors import UserError
 from curation.resources import plugin_schema_dirs, schemas_dir
 from curation.warehouse.schemas import Column, _parse, all_schemas
 
@@ -144,5 +145,5 @@ def all_suites(directory: Path | None = None) -> dict[str, Suite]:
 def load_suite(table: str) -> Suite:
     suites = all_suites()
     if table not in suites:
-        raise KeyError(f"no expectation suite for table {table!r} in {expectations_dir()}; known: {sorted(suites)}")
+        raise UserError(f"no expectation suite for table {table!r} in {expectations_dir()}; known: {sorted(suites)}")
     return suites[table]

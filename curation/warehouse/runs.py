@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from curation import __version__
+from curation.errors import UserError
 from curation.warehouse.store import Warehouse, atomic_write_text
 
 
@@ -177,7 +178,7 @@ def load_run(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     if not p.is_file():
         matches = sorted(warehouse.runs_dir.glob(f"*{run_id}*.json"))
         if len(matches) != 1:
-            raise KeyError(f"no unique run matching {run_id!r} in {warehouse.runs_dir}")
+            raise UserError(f"no unique run matching {run_id!r} in {warehouse.runs_dir}")
         p = matches[0]
     return json.loads(p.read_text())
 
