@@ -7,10 +7,13 @@ filled with its defaults when absent, and a key no component registers is an unk
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+INSTANCE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
 class StrictModel(BaseModel):
@@ -32,6 +35,7 @@ class SectionsModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     component_kind: ClassVar[str] = "component"
+    allow_instances: ClassVar[bool] = False  # `name@instance` keys: more configurations of one component
 
     @classmethod
     def section_models(cls) -> dict[str, type[BaseModel]]:
@@ -47,14 +51,15 @@ class SectionsModel(BaseModel):
         data = dict(data)
         errors: list[InitErrorDetails] = []
         for key in [k for k in data if k not in cls.model_fields and k not in _aliases(cls)]:
-            if key not in models:
+            base, _, instance = key.partition("@")
+            if base not in models or (instance and not (cls.allow_instances and INSTANCE.match(instance))):
                 errors.append(InitErrorDetails(type="extra_forbidden", loc=(key,), input=data[key]))
                 continue
             value = data[key]
             if isinstance(value, BaseModel):
                 value = value.model_dump()
             try:
-                data[key] = models[key].model_validate(value if value is not None else {})
+                data[key] = models[base].model_validate(value if value is not None else {})
             except ValidationError as e:
                 errors.extend(_errors_under((key,), e))
         for key, model in models.items():
@@ -71,6 +76,10 @@ class SectionsModel(BaseModel):
     if TYPE_CHECKING:  # component sections are attributes too (validated above); the type checker cannot know them
 
         def __getattr__(self, name: str) -> Any: ...
+
+    def instances_of(self, name: str) -> list[str]:
+        """The section keys configuring a component: its own name, then `name@instance` keys in order."""
+        return [name, *sorted(k for k in (self.__pydantic_extra__ or {}) if k.startswith(f"{name}@"))]
 
     def section(self, name: str) -> Any:
         """The settings of a registered component (attribute access works too, except for names that BaseModel

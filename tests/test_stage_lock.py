@@ -26,8 +26,9 @@ def holder(wh):
     procs = []
 
     def hold(seconds: float = 600) -> subprocess.Popen:
-        p = subprocess.Popen([sys.executable, "-c", HOLD, str(wh.root), str(seconds)], stdout=subprocess.PIPE,
-                             text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(wh.root), str(seconds)], stdout=subprocess.PIPE, text=True
+        )
         assert p.stdout.readline().strip() == "held"
         procs.append(p)
         return p

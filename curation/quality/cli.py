@@ -45,7 +45,7 @@ def train_lm(
             writing("score train-lm"),
             start_run(warehouse().ensure(), "score", {**params, "reference": ref.model_dump()}) as run,
         ):
-            dest = train_reference(warehouse(), cfg, run)
+            dest = train_reference(warehouse(), cfg.perplexity, run)
     out.print(f"reference LM saved to {dest}")
     out.print((dest / "MODEL_CARD.md").read_text())
 
@@ -96,7 +96,7 @@ def train(
             writing("score train"),
             start_run(warehouse().ensure(), "score", {**params, "train": tcfg.model_dump()}) as run,
         ):
-            dest = train_edu(warehouse(), cfg, run)
+            dest = train_edu(warehouse(), cfg.edu, run)
     out.print(f"edu classifier saved to {dest}")
     out.print((dest / "MODEL_CARD.md").read_text())
     console.print(f"score with it: set score.edu.model: {dest.parent} in the manifest, then `medcurate score`")

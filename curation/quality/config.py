@@ -114,6 +114,7 @@ class ScoreConfig(SectionsModel):
     (`clean:`, `perplexity:`, `edu:`), validated by that scorer's config model."""
 
     component_kind: ClassVar[str] = "scorer"
+    allow_instances: ClassVar[bool] = True  # `perplexity@pubmed_lm:` is a second configuration of `perplexity`
 
     batch_rows: int = Field(default=1000, ge=1, description="documents read and written per unit")
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; unset = all cores")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 
 from curation.warehouse import Warehouse, connect
@@ -42,7 +43,7 @@ def stream_docs(
         conds, params = [], []
         if where:
             conds.append(f"({where})")
-        if skip_scored:
+        if skip_scored and _has_view(con, skip_scored[0]):  # an instance's table appears with its first unit
             view, column, version = skip_scored
             conds.append(f"NOT EXISTS (SELECT 1 FROM {view} a WHERE a.doc_id = d.doc_id AND a.{column} = ?)")
             params.append(version)
@@ -57,3 +58,7 @@ def stream_docs(
             yield [Doc(i, doc_text(t, x)) for i, t, x in zip(cols["doc_id"], cols["title"], cols["text"], strict=True)]
     finally:
         con.close()
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall()[0][0])

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from curation.quality.config import ScoreConfig, TeacherConfig
+from curation.quality.config import EduConfig, PerplexityConfig, ScoreConfig, TeacherConfig
 from curation.quality.reference_lm import NoTrustedDocuments, train_from_warehouse
 from curation.quality.runtime import configure_threads
-from curation.quality.scoring import Scorer, ScorerEnv, run_scorer, scorer_specs
+from curation.quality.scoring import Scorer, ScorerEnv, as_instance, run_scorer, scorer_specs
 from curation.quality.teacher import annotate, make_engine
 from curation.synth.engine import Engine
 from curation.warehouse import Warehouse
@@ -33,24 +33,23 @@ def model_ref(wh: Warehouse, path: str) -> str:
     return str(wh.root / p) if (wh.root / p).exists() else path
 
 
-def train_reference(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> Path:
+def train_reference(wh: Warehouse, cfg: PerplexityConfig, run: RunRecorder) -> Path:
     with run.timed("train_reference_lm"):
-        dest = train_from_warehouse(
-            wh, cfg.perplexity.reference, under_warehouse(wh, cfg.perplexity.reference.output_dir)
-        )
+        dest = train_from_warehouse(wh, cfg.reference, under_warehouse(wh, cfg.reference.output_dir))
     run.set("models", "reference_lm_trained", str(dest))
     return dest
 
 
-def perplexity_model(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> str | None:
-    if not cfg.perplexity.enabled:
+def perplexity_model(wh: Warehouse, cfg: PerplexityConfig, run: RunRecorder) -> str | None:
+    """The LM of a perplexity scorer (its own section: an instance may name another model)."""
+    if not cfg.enabled:
         return None
-    if cfg.perplexity.model:
-        return model_ref(wh, cfg.perplexity.model)
-    ref = under_warehouse(wh, cfg.perplexity.reference.output_dir)
+    if cfg.model:
+        return model_ref(wh, cfg.model)
+    ref = under_warehouse(wh, cfg.reference.output_dir)
     if (ref / "LATEST").is_file():
         return str(ref)
-    if not cfg.perplexity.train_reference_if_missing:
+    if not cfg.train_reference_if_missing:
         return None
     try:
         train_reference(wh, cfg, run)
@@ -60,33 +59,33 @@ def perplexity_model(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> str |
     return str(ref)
 
 
-def train_edu(wh: Warehouse, cfg: ScoreConfig, run: RunRecorder) -> Path:
+def train_edu(wh: Warehouse, cfg: EduConfig, run: RunRecorder) -> Path:
     from curation.quality.edu_train import load_examples, train_classifier
 
-    teacher = cfg.edu.teacher.model if cfg.edu.teacher else None
+    teacher = cfg.teacher.model if cfg.teacher else None
     examples = load_examples(wh, teacher)
     with run.timed("train_edu"):
         dest = train_classifier(
-            examples, cfg.edu.train, under_warehouse(wh, cfg.edu.train.output_dir), {"teacher_model": teacher}
+            examples, cfg.train, under_warehouse(wh, cfg.train.output_dir), {"teacher_model": teacher}
         )
     run.set("models", "edu_trained", str(dest))
     return dest
 
 
 def edu_model(
-    wh: Warehouse, cfg: ScoreConfig, run: RunRecorder, engine_factory: EngineFactory = make_engine
+    wh: Warehouse, cfg: EduConfig, run: RunRecorder, engine_factory: EngineFactory = make_engine
 ) -> str | None:
-    if cfg.edu.model:
-        return model_ref(wh, cfg.edu.model)
-    if cfg.edu.teacher is None:
+    if cfg.model:
+        return model_ref(wh, cfg.model)
+    if cfg.teacher is None:
         return None
-    trained = under_warehouse(wh, cfg.edu.train.output_dir)
+    trained = under_warehouse(wh, cfg.train.output_dir)
     if (trained / "LATEST").is_file():  # labelled and trained by an earlier run: the teacher is not paid twice
         return str(trained)
-    engine = engine_factory(cfg.edu.teacher, wh)
+    engine = engine_factory(cfg.teacher, wh)
     try:
         with run.timed("teacher"):
-            run.set("extra", "teacher", annotate(wh, engine, cfg.edu.teacher, run))
+            run.set("extra", "teacher", annotate(wh, engine, cfg.teacher, run))
     finally:
         engine.close()
     return str(train_edu(wh, cfg, run).parent)
@@ -100,8 +99,14 @@ def scorers(
     engine_factory: EngineFactory = make_engine,
 ) -> list[Scorer]:
     """The registered scorers to run, in order; models are trained or loaded only for the scorers that run."""
-    env = ScorerEnv(wh, cfg, run, engine_factory)
-    out = [s for spec in scorer_specs() if (only is None or spec.name in only) and (s := spec.build(env)) is not None]
+    out = []
+    for spec in scorer_specs():
+        for key in cfg.instances_of(spec.name):
+            if only is not None and spec.name not in only and key not in only:
+                continue
+            scorer = spec.build(ScorerEnv(wh, cfg, run, engine_factory, key))
+            if scorer is not None:
+                out.append(as_instance(scorer, spec, key))
     for s in out:
         run.set("models", s.name, s.version)
     return out

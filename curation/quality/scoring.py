@@ -82,9 +82,12 @@ class ScorerEnv:
     cfg: ScoreConfig
     run: RunRecorder
     engine_factory: Callable[[Any, Warehouse], Engine]
+    key: str = ""  # the section: the scorer's name, or `name@instance` for a second configuration of it
 
-    def section(self, name: str) -> Any:
-        return self.cfg.section(name)
+    @property
+    def config(self) -> Any:
+        """This scorer's (or instance's) settings."""
+        return self.cfg.section(self.key)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,17 @@ class ScorerSpec:
     table: str  # its annotation table (schemas/tables/<table>.yaml)
     order: int = 100
     description: str = ""
+
+
+def as_instance(scorer: Scorer, spec: ScorerSpec, key: str) -> Scorer:
+    """A scorer configured as `name@instance` writes its own table, `<table>__<instance>` (documents_enriched shows
+    its columns as `<name>__<instance>__<column>`), and counts and quarantines as `<name>__<instance>`; the default
+    instance keeps the short names."""
+    if "@" in key:
+        instance = key.partition("@")[2]
+        scorer.name = f"{spec.name}__{instance}"
+        scorer.table = f"{spec.table}__{instance}"
+    return scorer
 
 
 SCORERS: Registry[ScorerSpec] = Registry("scorers", scan=("curation.quality.scorers.*",))

@@ -19,7 +19,7 @@ import duckdb
 
 from curation.errors import DiskFull, is_disk_full
 from curation.resources import views_sql
-from curation.warehouse.schemas import TableSchema, all_schemas
+from curation.warehouse.schemas import TableSchema, all_schemas, warehouse_schemas
 from curation.warehouse.store import Warehouse
 
 _RUNS_COLUMNS = {
@@ -100,14 +100,16 @@ def _enriched_sql(annotation_schemas: list[TableSchema]) -> str:
         if s.key != ("doc_id",):
             continue
         alias = f"a{i}"
+        stage = s.name.removeprefix("annotations_")
+        prefix = f"{stage}__" if "__" in stage else ""  # an instance's columns: <scorer>__<instance>__<column>
         for c in s.columns:
             if c.name in ("doc_id", "run_id"):
                 continue
-            if c.name in seen:
-                raise ValueError(f"column {c.name!r} is in both {seen[c.name]} and {s.name}; rename one")
-            seen[c.name] = s.name
-            select.append(f'{alias}."{c.name}"')
-        stage = s.name.removeprefix("annotations_")
+            name = prefix + c.name
+            if name in seen:
+                raise ValueError(f"column {name!r} is in both {seen[name]} and {s.name}; rename one")
+            seen[name] = s.name
+            select.append(f'{alias}."{c.name}" AS "{name}"')
         select.append(f'{alias}.run_id AS "{stage}_run_id"')
         joins.append(f"LEFT JOIN {view_name(s)} {alias} USING (doc_id)")
     return f"SELECT {', '.join(select)} FROM documents_latest d {' '.join(joins)}"
@@ -134,7 +136,7 @@ def _checked_sql(name: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, *, relative: bool = False) -> None:
-    schemas = all_schemas()
+    schemas = warehouse_schemas(wh.root)
     annotations = []
     for schema in schemas.values():
         base = _base_view_sql(wh, schema, relative)

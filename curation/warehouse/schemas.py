@@ -6,6 +6,8 @@ timestamp (UTC, microseconds), list<T>, struct<name: T, ...>.
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import re
 from dataclasses import dataclass, field
@@ -152,8 +154,33 @@ def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
     return out
 
 
+def instance_schema(name: str) -> TableSchema | None:
+    """`annotations_<x>__<instance>`: the table of a second configuration of a scorer, with its base table's
+    columns and key at `annotations/<x>__<instance>`."""
+    base, sep, instance = name.partition("__")
+    schema = all_schemas().get(base)
+    if not sep or schema is None or not schema.annotation or not instance:
+        return None
+    return dataclasses.replace(schema, name=name, path=f"{schema.path}__{instance}",
+                               description=f"{schema.description} (instance {instance})")
+
+
+def warehouse_schemas(root: Path) -> dict[str, TableSchema]:
+    """The schemas plus the instance tables present under `root/annotations/`."""
+    out = dict(all_schemas())
+    annotations = root / "annotations"
+    if annotations.is_dir():
+        for d in sorted(annotations.iterdir()):
+            inst = instance_schema(f"annotations_{d.name}") if "__" in d.name else None
+            if inst is not None:
+                out[inst.name] = inst
+    return out
+
+
 def load_schema(name: str) -> TableSchema:
     schemas = all_schemas()
+    if name not in schemas and (inst := instance_schema(name)) is not None:
+        return inst
     if name not in schemas:
         raise KeyError(f"no schema for table {name!r}; known: {sorted(schemas)}")
     return schemas[name]

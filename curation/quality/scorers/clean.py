@@ -29,7 +29,7 @@ class CleanScorer:
 
 
 def _build(env: ScorerEnv) -> Scorer | None:
-    cfg = env.section("clean")
+    cfg = env.config
     return CleanScorer(cfg) if cfg.enabled else None
 
 

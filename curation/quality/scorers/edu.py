@@ -11,8 +11,8 @@ def _build(env: ScorerEnv) -> Scorer | None:
     from curation.quality.edu_score import EduScorer
     from curation.quality.pipeline import edu_model
 
-    clf = edu_model(env.wh, env.cfg, env.run, env.engine_factory)
-    return None if clf is None else EduScorer(clf, env.section("edu"))
+    clf = edu_model(env.wh, env.config, env.run, env.engine_factory)
+    return None if clf is None else EduScorer(clf, env.config)
 
 
 SCORERS.register(

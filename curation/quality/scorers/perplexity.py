@@ -11,8 +11,8 @@ def _build(env: ScorerEnv) -> Scorer | None:
     from curation.quality.perplexity import PerplexityScorer
     from curation.quality.pipeline import perplexity_model
 
-    lm = perplexity_model(env.wh, env.cfg, env.run)
-    return None if lm is None else PerplexityScorer(lm, env.section("perplexity"))
+    lm = perplexity_model(env.wh, env.config, env.run)
+    return None if lm is None else PerplexityScorer(lm, env.config)
 
 
 SCORERS.register(

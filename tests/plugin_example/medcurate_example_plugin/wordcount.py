@@ -31,7 +31,7 @@ class WordCountScorer:
 
 
 def _build(env: ScorerEnv) -> WordCountScorer | None:
-    cfg = env.section("wordcount")
+    cfg = env.config
     return WordCountScorer(cfg) if cfg.enabled else None
 
 
