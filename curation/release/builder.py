@@ -86,6 +86,7 @@ def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) 
     return {
         "source": c.source,
         "key": c.key,
+        "split_key": sel.split_key,
         "task_category": c.task_category,
         "columns": sel.columns,
         "rows_in": sel.rows_in,

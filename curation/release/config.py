@@ -54,6 +54,12 @@ class DatasetConfig(StrictModel):
         description="warehouse view the rows come from",
     )
     key: str = "doc_id"
+    split_key: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="column hashed into train/validation, so rows sharing it share a split; default: doc_id, "
+        "else item_id, else the key",
+    )
     rules: list[Rule] = Field(default_factory=list)
     columns: list[str] | None = Field(default=None, description="columns to export; default: all of the source")
     task_category: str = "text-generation"

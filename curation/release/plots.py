@@ -59,7 +59,7 @@ def _bar(con: duckdb.DuckDBPyConnection, sel: Selection, column: str, path: Path
 def _hist(con: duckdb.DuckDBPyConnection, sel: Selection, column: str, is_bool: bool, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3))
     val = f'CAST("{column}" AS DOUBLE)' if not is_bool else f'CAST("{column}" AS INTEGER)'
-    lo, hi = con.execute(f"SELECT min({val}), max({val}) FROM ({sel.base_sql})").fetchone()
+    lo, hi = con.execute(f"SELECT min({val}), max({val}) FROM ({sel.base_sql})").fetchall()[0]
     if lo is None:
         plt.close(fig)
         return None

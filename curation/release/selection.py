@@ -36,6 +36,7 @@ class Selection:
     kept_sql: str  # kept rows plus _bucket and _split
     columns: list[str]  # exported columns
     source_columns: dict[str, str]  # name -> DuckDB type of base_sql
+    split_key: str  # column hashed into train/validation
     rows_in: int = 0
     rows_out: int = 0
     effects: list[RuleEffect] = field(default_factory=list)
@@ -88,7 +89,7 @@ def _check_rule(
     con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, base: str, rule: Rule, builtin: bool, columns: dict[str, str]
 ) -> None:
     try:
-        con.execute(f"DESCRIBE SELECT ({rule.where}) IS TRUE FROM ({base})")
+        con.execute(f"DESCRIBE SELECT ({rule.where}) IS TRUE FROM ({base})").fetchall()
     except duckdb.BinderException as e:
         m = _MISSING_COLUMN.search(str(e))
         if not m:
@@ -126,14 +127,16 @@ def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseC
     counts = ["count(*)"] + [
         f"count(*) FILTER (WHERE {' AND '.join([*kept[:i], f'NOT ({kept[i]})'])})" for i in range(len(kept))
     ]
-    row = con.execute(f"SELECT {', '.join(counts)} FROM ({base})").fetchone()
+    row = con.execute(f"SELECT {', '.join(counts)} FROM ({base})").fetchall()[0]
     where = " AND ".join(kept) or "true"
-    skey = split_key(set(columns), cfg.key)
+    skey = split_key(set(columns), cfg.key, cfg.split_key)
+    if skey not in columns:
+        raise ReleaseError(f"release config {cfg.name!r}: split_key column {skey!r} does not exist in {cfg.source}")
     kept_sql = (
         f"SELECT *, {bucket_sql(set(columns))} AS _bucket, "
         f"{split_sql(skey, release.validation_fraction)} AS _split FROM ({base}) WHERE {where}"
     )
-    sel = Selection(cfg, base, kept_sql, export, columns, rows_in=row[0])
+    sel = Selection(cfg, base, kept_sql, export, columns, skey, rows_in=row[0])
     sel.effects = [RuleEffect(r.name, r.where, n, b) for (r, b), n in zip(rules, row[1:], strict=True)]
     sel.rows_out = sel.rows_in - sum(e.removed for e in sel.effects)
     return sel

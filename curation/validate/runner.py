@@ -91,7 +91,7 @@ def _table_level(rel: duckdb.DuckDBPyRelation, exp: dict[str, Any]) -> dict[str,
     kw = exp["kwargs"]
     try:
         if exp["type"] == "expect_table_row_count_to_be_between":
-            n = rel.query("src", "SELECT count(*) FROM src").fetchone()[0]
+            n = rel.query("src", "SELECT count(*) FROM src").fetchall()[0][0]
             lo, hi = kw.get("min_value"), kw.get("max_value")
             ok = (lo is None or n >= lo) and (hi is None or n <= hi)
             return _result(exp, ok, n, "duckdb", element_count=n)
