@@ -16,8 +16,10 @@ from typing import Any
 import duckdb
 
 from curation.manifest import Manifest
-from curation.release import card, diff, lineage, manifest_json, plots, publish, validation
+from curation.release import card, diff, lineage, manifest_json, paths, plots, publish, validation
+from curation.release.config import VERSION_RE
 from curation.release.errors import ReleaseError
+from curation.release.paths import safe_name
 from curation.release.selection import Selection, check_not_empty, select
 from curation.release.shards import write_partition
 from curation.release.splits import BUCKETS, SPLITS
@@ -99,49 +101,88 @@ def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) 
 
 
 def target_dir(manifest: Manifest, req: ReleaseRequest) -> Path:
-    return req.out / (manifest.release.name or manifest.name) / req.version
+    name = safe_name("release.name", manifest.release.name or manifest.name)
+    return req.out / name / safe_name("release version", req.version)
 
 
-def _sweep_stale(releases: Path) -> None:
-    """Staging and spill dirs of a release that crashed; safe because releases run under the warehouse lock."""
-    if releases.is_dir():
-        for d in list(releases.glob(".tmp-*")) + list(releases.glob(".spill-*")):
-            shutil.rmtree(d, ignore_errors=True)
+def preflight(manifest: Manifest, req: ReleaseRequest) -> Path:
+    """Every check that needs no data, before anything is written: names, version, target, publish settings."""
+    if not VERSION_RE.match(req.version):
+        raise ReleaseError(f"release version must look like X.Y.Z, got {req.version!r}")
+    final = target_dir(manifest, req)
+    for c in manifest.release.configs:
+        safe_name("release config name", c.name)
+    if final.exists() and not req.force:
+        raise ReleaseError(f"release {final} already exists; bump --version or pass --force to replace it")
+    if final.exists() and not (final / manifest_json.MANIFEST).is_file():
+        raise ReleaseError(f"refusing to replace {final}: it is not a medcurate release (no manifest.json)")
+    if req.publish == "hf":
+        publish.check_repo(manifest.release.hf_repo)
+        if not req.dry_run:
+            publish.hf_token()  # fail before any work, not after
+    if manifest.release.validate_:
+        validation.require()
+    return final
 
 
 def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: RunRecorder) -> dict[str, Any]:
-    final = target_dir(manifest, req)
-    if final.exists() and not req.force:
-        raise ReleaseError(f"release {final} already exists; bump --version or pass --force to replace it")
-    if req.publish == "hf" and not req.dry_run:
-        publish.hf_token()  # fail before any work, not after
-    if manifest.release.validate_:
-        validation.require()
-    _sweep_stale(final.parent)
+    """Build into a marked staging directory, then rename it into place (a dry run discards it instead).
+
+    Selection rules, columns and emptiness are checked before the staging directory exists; a failed release leaves
+    no staging, spill or empty `<out>/<name>/` directory behind.
+    """
+    final = preflight(manifest, req)
+    created = paths.missing_dirs(final.parent)
     stage = final.parent / f".tmp-{req.version}-{uuid.uuid4().hex[:8]}"
     spill = final.parent / f".spill-{stage.name}"
-    stage.mkdir(parents=True)
+    ok = False
     con = connect(wh)
-    con.execute(f"SET temp_directory = '{spill}'")  # where DuckDB spills the candidate tables beyond memory
     try:
+        paths.sweep_stale(final.parent, req.out)  # safe: releases run under the warehouse lock
+        paths.make_marked_dir(spill)
+        con.execute(f"SET temp_directory = '{spill}'").fetchall()  # DuckDB spills the candidate tables here
         sels = _selections(con, manifest)
+        paths.make_marked_dir(stage)
         facts = _build(con, manifest, req, run, sels, stage, final)
-        crash_point("release", "before")
-        if final.exists():
-            shutil.rmtree(final)
-        stage.rename(final)
+        operations = _operations(manifest, req, stage, final)
+        if not req.dry_run:
+            crash_point("release", "before")
+            if final.exists():
+                paths.remove_tree(final, req.out)
+            (stage / paths.MARKER).unlink()
+            stage.rename(final)
+        ok = not req.dry_run
     finally:
         con.close()
-        shutil.rmtree(stage, ignore_errors=True)
-        shutil.rmtree(spill, ignore_errors=True)
-    result = {"path": str(final), "rows": facts["total_rows"], "publish": req.publish, "operations": []}
+        for d in (stage, spill):
+            if d.exists():
+                paths.remove_tree(d, req.out)
+        if not ok:
+            paths.remove_empty(created)
+    result = {
+        "path": str(final),
+        "rows": facts["total_rows"],
+        "publish": req.publish,
+        "dry_run": req.dry_run,
+        "operations": operations,
+    }
+    if req.dry_run:
+        return result
     if req.publish == "tar":
         result["archive"] = str(publish.publish_tar(final))
     elif req.publish == "hf":
-        result["operations"] = publish.publish_hf(
-            final, manifest.release.hf_repo, req.version, manifest.release.hf_private, req.dry_run
-        )
+        publish.publish_hf(final, manifest.release.hf_repo, req.version, manifest.release.hf_private)
     return result
+
+
+def _operations(manifest: Manifest, req: ReleaseRequest, stage: Path, final: Path) -> list[str]:
+    """What publishing does (or would do, in a dry run), listed from the built files."""
+    if req.publish == "hf":
+        cfg = manifest.release
+        return publish.hf_operations(stage, cfg.hf_repo, req.version, cfg.hf_private, folder=final)
+    if req.publish == "tar":
+        return [f"write {publish.archive_path(final)}"]
+    return [f"rename {stage.name} to {final}"] if req.dry_run else []
 
 
 def _build(
@@ -166,7 +207,8 @@ def _build(
                 results[sel.config.name] = _validate(con, sel, run.run_id, stage / "validation" / sel.config.name)
             except ReleaseError:
                 kept = final.parent / f"{req.version}.rejected"
-                shutil.rmtree(kept, ignore_errors=True)
+                if kept.exists():
+                    paths.remove_tree(kept, req.out)
                 if (stage / "validation").is_dir():
                     shutil.copytree(stage / "validation", kept / "validation", dirs_exist_ok=True)
                 raise

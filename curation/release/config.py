@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from curation.config_base import StrictModel
+from curation.release.paths import safe_name
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.\-]+)?$")
 DOCUMENT_COLUMNS = [
@@ -110,6 +111,11 @@ class ReleaseConfig(StrictModel):
         if v is not None and not VERSION_RE.match(v):
             raise ValueError(f"version must look like X.Y.Z, got {v!r}")
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return v if v is None else safe_name("release.name", v)
 
     @model_validator(mode="after")
     def _config_names_unique(self) -> ReleaseConfig:

@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 from curation.release.errors import ReleaseError
+from curation.release.paths import MARKER
 
 TOKEN_ENV = "HF_TOKEN"
 _TOKEN_RE = re.compile(r"^hf_[A-Za-z0-9]{20,}$")
@@ -19,9 +20,16 @@ _TOKEN_RE = re.compile(r"^hf_[A-Za-z0-9]{20,}$")
 _REPLACED = ["data/**", "plots/**", "validation/**"]
 
 
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def archive_path(release_dir: Path) -> Path:
+    return release_dir.parent / f"{release_dir.parent.name}-{release_dir.name}.tar.gz"
+
+
 def publish_tar(release_dir: Path) -> Path:
     """<name>/<name>-<version>.tar.gz beside the version directory; manifest.json is inside the archive."""
-    archive = release_dir.parent / f"{release_dir.parent.name}-{release_dir.name}.tar.gz"
+    archive = archive_path(release_dir)
     tmp = archive.with_name(f".{archive.name}.tmp")
     with tarfile.open(tmp, "w:gz") as tar:
         tar.add(release_dir, arcname=f"{release_dir.parent.name}-{release_dir.name}")
@@ -43,24 +51,33 @@ def hf_token() -> str:
     return token
 
 
-def hf_operations(release_dir: Path, repo_id: str, version: str, private: bool) -> list[str]:
-    files = sorted(p.relative_to(release_dir).as_posix() for p in release_dir.rglob("*") if p.is_file())
+def check_repo(repo_id: str | None) -> str:
+    if not repo_id:
+        raise ReleaseError("release.hf_repo (owner/name) is required to publish to the Hugging Face Hub")
+    if not _REPO_RE.match(repo_id) or ".." in repo_id:
+        raise ReleaseError(f"release.hf_repo must look like owner/name, got {repo_id!r}")
+    return repo_id
+
+
+def hf_operations(
+    release_dir: Path, repo_id: str, version: str, private: bool, folder: Path | None = None
+) -> list[str]:
+    """The Hub calls for the files in `release_dir`, shown as uploaded from `folder` (default: release_dir)."""
+    files = sorted(
+        p.relative_to(release_dir).as_posix() for p in release_dir.rglob("*") if p.is_file() and p.name != MARKER
+    )
     return [
         f"create_repo(repo_id={repo_id!r}, repo_type='dataset', private={private}, exist_ok=True)",
-        f"upload_folder(repo_id={repo_id!r}, repo_type='dataset', folder_path={str(release_dir)!r}, "
+        f"upload_folder(repo_id={repo_id!r}, repo_type='dataset', folder_path={str(folder or release_dir)!r}, "
         f"delete_patterns={_REPLACED}, commit_message='release {version}')  # {len(files)} files",
         *(f"  upload {f}" for f in files),
         f"create_tag(repo_id={repo_id!r}, repo_type='dataset', tag='v{version}')",
     ]
 
 
-def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bool, dry_run: bool) -> list[str]:
-    """Upload the release folder as one commit and tag it v<version>. Returns the operations (run or planned)."""
-    if not repo_id:
-        raise ReleaseError("release.hf_repo (owner/name) is required to publish to the Hugging Face Hub")
-    ops = hf_operations(release_dir, repo_id, version, private)
-    if dry_run:
-        return ops
+def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bool) -> None:
+    """Upload the release folder as one commit and tag it v<version>."""
+    repo_id = check_repo(repo_id)
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -80,4 +97,3 @@ def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bo
         commit_message=f"release {version}",
     )
     api.create_tag(repo_id, repo_type="dataset", tag=f"v{version}", exist_ok=True)
-    return ops
