@@ -49,8 +49,12 @@ def _selections(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> list[Sele
     return sels
 
 
-def _write_config(con: duckdb.DuckDBPyConnection, sel: Selection, stage: Path, manifest: Manifest) -> dict:
+def _write_config(
+    con: duckdb.DuckDBPyConnection, sel: Selection, stage: Path, manifest: Manifest
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, dict[str, int]]]]:
+    """Write every (licence bucket, split) partition; (rows, sizes) per bucket and split, for the card."""
     splits: dict[str, dict[str, int]] = {}
+    sizes: dict[str, dict[str, dict[str, int]]] = {}
     for bucket in BUCKETS:
         for split in SPLITS:
             shards = write_partition(
@@ -63,7 +67,11 @@ def _write_config(con: duckdb.DuckDBPyConnection, sel: Selection, stage: Path, m
             )
             if shards:
                 splits.setdefault(bucket, {})[split] = sum(s.rows for s in shards)
-    return splits
+                sizes.setdefault(bucket, {})[split] = {
+                    "num_bytes": sum(s.nbytes for s in shards),
+                    "download_size": sum(s.path.stat().st_size for s in shards),
+                }
+    return splits, sizes
 
 
 def _group_counts(con: duckdb.DuckDBPyConnection, sel: Selection, column: str) -> dict[str, int]:
@@ -73,9 +81,14 @@ def _group_counts(con: duckdb.DuckDBPyConnection, sel: Selection, column: str) -
     return dict(con.execute(q).fetchall())
 
 
-def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_dir: Path) -> dict[str, Any]:
+def _suite_table(sel: Selection) -> str:
+    """The warehouse table whose schema and suite describe this config's rows."""
     source = sel.config.source
-    table = sel.config.validate_table or ("documents" if source.startswith("documents_") else source)
+    return sel.config.validate_table or ("documents" if source.startswith("documents_") else source)
+
+
+def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_dir: Path) -> dict[str, Any]:
+    table = _suite_table(sel)
     schema = all_schemas().get(table)
     cols = [c for c in schema.names if c in sel.source_columns] if schema else list(sel.source_columns)
     names = ", ".join(f'"{c}"' for c in cols)
@@ -83,7 +96,7 @@ def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_d
     return validation.validate_rows(con, table, rows, run_id, out_dir)
 
 
-def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) -> dict[str, Any]:
+def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict, sizes: dict) -> dict[str, Any]:
     c = sel.config
     return {
         "source": c.source,
@@ -95,7 +108,10 @@ def _config_facts(con: duckdb.DuckDBPyConnection, sel: Selection, splits: dict) 
         "rows_out": sel.rows_out,
         "rules": [{"name": e.name, "where": e.where, "removed": e.removed, "builtin": e.builtin} for e in sel.effects],
         "splits": splits,
+        "sizes": sizes,
+        "table": _suite_table(sel),
         "by_source": _group_counts(con, sel, "source"),
+        "by_benchmark": _group_counts(con, sel, "benchmark"),
         "by_license": _group_counts(con, sel, "license"),
     }
 
@@ -197,8 +213,8 @@ def _build(
     configs = {}
     for sel in sels:
         with run.timed(f"write_{sel.config.name}"):
-            splits = _write_config(con, sel, stage, manifest)
-        configs[sel.config.name] = _config_facts(con, sel, splits)
+            splits, sizes = _write_config(con, sel, stage, manifest)
+        configs[sel.config.name] = _config_facts(con, sel, splits, sizes)
         run.count(f"rows_{sel.config.name}", sel.rows_out)
     results = {}
     if manifest.release.validate_:
@@ -230,12 +246,15 @@ def _build(
         "licenses": licenses or {"unknown": 0},
         "keys": {s.config.name: s.config.key for s in sels},
         "schema": {n: manifest_json.schema_of(next((stage / "data" / n).rglob("*.parquet"))) for n in configs},
+        "features": {n: card.features_of(next((stage / "data" / n).rglob("*.parquet"))) for n in configs},
+        "hf_repo": manifest.release.hf_repo,
+        "citations": manifest.release.citations,
         "validation": results,
         "lineage": lineage.collect(con, sels),
         "plots": plots.render(con, sels, stage / "plots"),
         "limitations": manifest.release.limitations,
     }
     facts["diff"] = diff.diff(diff.find_previous(final.parent, req.version), stage, facts["keys"])
-    (stage / "README.md").write_text(card.render(facts))
+    (stage / "README.md").write_text(card.render(facts), encoding="utf-8")
     manifest_json.write(stage, facts)
     return facts

@@ -102,6 +102,10 @@ class ReleaseConfig(StrictModel):
     pretty_name: str | None = None
     description: str = ""
     limitations: list[str] = Field(default_factory=list)
+    citations: dict[str, str] = Field(
+        default_factory=dict,
+        description="BibTeX per source or benchmark name, added to (or replacing) the built-in citations on the card",
+    )
 
     model_config = StrictModel.model_config | {"populate_by_name": True}
 
