@@ -8,6 +8,7 @@ import json
 import duckdb
 import pytest
 
+from curation.release import verify
 from curation.release.errors import ReleaseError
 from curation.warehouse import ShardWriter
 from tests import release_support as rs
@@ -70,6 +71,9 @@ def test_cot_release_validates_with_the_real_suite(cot_manifest):
     v = man["validation"]["cot"]
     assert v["table"] == "synthetic_mcq_cot" and v["success"] and v["failed"] == 0 and v["expectations"] > 20
     assert man["total_rows"] == ITEMS * SAMPLES
+    assert (d / "validation/data_docs/index.html").is_file()  # the release's own Data Docs site
+    assert str(d.parent) not in (d / "validation/cot/validation.json").read_text()  # no local paths
+    assert verify.verify(d) == []
 
 
 def test_every_sample_of_an_item_stays_in_one_split(cot_manifest):

@@ -7,7 +7,8 @@ Layout under a docs root (`<warehouse>/validation/` or `<release>/validation/`):
     data_docs/index.html                   the site: every run of every table, with its status, and a page each
 
 Each validated table adds its result (all expectations, including the whole-table ones DuckDB computed) to the
-stores and GE's SiteBuilder renders that result's page and the index again. The pages render offline: GE's stock
+stores and GE's SiteBuilder renders that result's page and the index again (the latest INDEX_LIMIT results: GE
+reads every listed result to build it). The pages render offline: GE's stock
 templates load jQuery, Bootstrap, bootstrap-table, Vega and Font Awesome from CDNs (so the index table is empty
 without network); our view classes put `docs_templates/` first, which inline the styles, render the index table
 on the server and draw icons as text glyphs.
@@ -31,6 +32,7 @@ from curation.validate.summary import SITE_DIR
 
 TEMPLATES = Path(__file__).with_name("docs_templates")
 SITE = "medcurate"
+INDEX_LIMIT = 300  # the index lists the latest results (GE reads each one); older pages stay on disk
 STORE_DIR = "gx"
 DATASOURCE = "warehouse"
 
@@ -88,7 +90,11 @@ def _context(root: Path):
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(root / SITE_DIR),
                 },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _view(OfflineIndexPageView)},
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "view": _view(OfflineIndexPageView),
+                    "validation_results_limit": INDEX_LIMIT,
+                },
                 "site_section_builders": {
                     "expectations": page,
                     "validations": page,
