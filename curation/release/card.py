@@ -175,11 +175,25 @@ def _fields(facts: dict[str, Any]) -> str:
         feats = facts["features"][name]
         desc = field_descriptions(c.get("table", c["source"]), list(feats))
         rows = [[f"`{col}`", f"`{_type_name(f)}`", desc[col]] for col, f in feats.items()]
+        mix = _mixture(c.get("mixture") or {})
         parts.append(
-            f"### {name}\n\nKey `{c['key']}`; rows sharing `{c['split_key']}` share a split.\n\n"
+            f"### {name}\n\nKey `{c['key']}`; rows sharing `{c['split_key']}` share a split.{mix}\n\n"
             + _table(["field", "type", "description"], rows)
         )
     return "\n\n".join(parts)
+
+
+def _mixture(m: dict[str, Any]) -> str:
+    parts = []
+    if m.get("weight", 1.0) != 1.0:
+        parts.append(f"weight {m['weight']} (rows exported per selected row)")
+    if m.get("balance_by"):
+        parts.append(f"at most {m['balance_per_value']} rows per `{m['balance_by']}`")
+    if m.get("order_by"):
+        parts.append(f"ordered by `{m['order_by']}`")
+    if m.get("format"):
+        parts.append(f"`{m['format']}` training columns")
+    return (" Mixture: " + "; ".join(parts) + ".") if parts else ""
 
 
 def _lineage(lin: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from curation.release import mixture
 from curation.release.config import DatasetConfig, ReleaseConfig, Rule
 from curation.release.errors import ReleaseError
 from curation.release.splits import bucket_sql, split_key, split_sql
@@ -42,11 +43,8 @@ class Selection:
     effects: list[RuleEffect] = field(default_factory=list)
 
     def partition_sql(self, bucket: str, split: str) -> str:
-        cols = ", ".join(f'"{c}"' for c in self.columns)
-        return (
-            f"SELECT {cols} FROM ({self.kept_sql}) WHERE _bucket = '{bucket}' AND _split = '{split}' "
-            f'ORDER BY "{self.config.key}"'
-        )
+        rows = f"SELECT * FROM ({self.kept_sql}) WHERE _bucket = '{bucket}' AND _split = '{split}'"
+        return mixture.export_sql(rows, self.config, self.columns)
 
 
 def describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
@@ -139,7 +137,30 @@ def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseC
     sel = Selection(cfg, base, kept_sql, export, columns, skey, rows_in=row[0])
     sel.effects = [RuleEffect(r.name, r.where, n, b) for (r, b), n in zip(rules, row[1:], strict=True)]
     sel.rows_out = sel.rows_in - sum(e.removed for e in sel.effects)
+    if cfg.balance_by:
+        _balance(con, sel)
+    _check_export(con, sel)
     return sel
+
+
+def _balance(con: duckdb.DuckDBPyConnection, sel: Selection) -> None:
+    """m1k-style balanced sampling, reported as one more rule effect so the effects still add up."""
+    cfg = sel.config
+    if cfg.balance_by not in sel.source_columns:
+        raise ReleaseError(f"release config {cfg.name!r}: balance_by column {cfg.balance_by!r} does not exist")
+    sel.kept_sql = mixture.balanced_sql(sel.kept_sql, cfg)
+    kept = con.execute(f"SELECT count(*) FROM ({sel.kept_sql})").fetchall()[0][0]
+    where = f"at most {cfg.balance_per_value} rows per {cfg.balance_by}"
+    sel.effects.append(RuleEffect(f"balanced_by_{cfg.balance_by}", where, sel.rows_out - kept, False))
+    sel.rows_out = kept
+
+
+def _check_export(con: duckdb.DuckDBPyConnection, sel: Selection) -> None:
+    """order_by and the export format's expressions must bind, before anything is written."""
+    try:
+        describe(con, sel.partition_sql("commercial", "train"))
+    except duckdb.Error as e:
+        raise ReleaseError(f"release config {sel.config.name!r}: order_by or format: {e}") from None
 
 
 def check_not_empty(sel: Selection) -> None:
