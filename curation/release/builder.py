@@ -203,9 +203,9 @@ def _operations(manifest: Manifest, req: ReleaseRequest, stage: Path, final: Pat
     if req.publish == "hf":
         cfg = manifest.release
         return publish.hf_operations(stage, cfg.hf_repo, req.version, cfg.hf_private, folder=final)
-    if req.publish == "tar":
-        return [f"write {publish.archive_path(final)}"]
-    return [f"rename {stage.name} to {final}"] if req.dry_run else []
+    if not req.dry_run:
+        return []
+    return [f"write {final}"] + ([f"write {publish.archive_path(final)}"] if req.publish == "tar" else [])
 
 
 def _build(
