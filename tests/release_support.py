@@ -22,7 +22,7 @@ from tests.factories import doc_row, write_documents
 BASE_TABLES = ["documents", "deletions", "quarantine", "source_files", "benchmark_items"]
 STAND_INS = {
     "annotations_rtest_dedup": ["is_duplicate: bool"],
-    "annotations_rtest_score": ["heuristic_pass: bool", "edu_int: int32", "edu_score: float32"],
+    "annotations_rtest_score": ["heuristic_pass: bool", "edu_int: int32", "edu_score: float32", "ppl: float64"],
     "annotations_rtest_decontam": ["contaminated: bool", "contam_benchmark: string"],
 }
 SYNTH_COLUMNS = [
@@ -140,7 +140,7 @@ def build_warehouse(wh: Warehouse, docs: dict = DOCS) -> None:
                 if idx == 1:
                     row["is_duplicate"] = spec[1]
                 elif idx == 2:
-                    row.update(heuristic_pass=spec[2], edu_int=spec[3], edu_score=spec[3] + 0.25)
+                    row.update(heuristic_pass=spec[2], edu_int=spec[3], edu_score=spec[3] + 0.25, ppl=10.0 ** spec[3])
                 else:
                     row.update(contaminated=spec[4], contam_benchmark="medqa" if spec[4] else None)
                 w.write(row)

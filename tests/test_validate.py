@@ -36,7 +36,7 @@ def test_every_table_has_a_suite_and_ge_accepts_it(tmp_path):
     ):
         assert t in suites
     for s in suites.values():  # GE validates each expectation's type and kwargs when the suite is built
-        _GXRunner(s.table, s.batch_expectations(), list(s.key), None)
+        _GXRunner(s.table, s.batch_expectations(), list(s.key))
 
 
 def test_structural_expectations_come_from_the_table_schema():
@@ -61,8 +61,9 @@ def test_clean_table_passes_and_writes_reports(wh):
     out = wh.root / "validation" / "r1" / "documents"
     assert json.loads((out / "validation.json").read_text())["success"] is True
     assert json.loads((out / "ge_results.jsonl").read_text().splitlines()[0])["success"] is True
-    assert (out / "data_docs" / "index.html").is_file()
-    assert any((out / "data_docs" / "validations").rglob("*.html"))
+    site = wh.root / "validation" / "data_docs"  # one site per warehouse
+    assert r.artifacts["data_docs"] == str(site / "index.html") and (site / "index.html").is_file()
+    assert any((site / "validations" / "documents" / "r1").rglob("*.html"))
 
 
 def test_bad_value_fails_with_a_clear_report(wh):

@@ -12,6 +12,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from curation.config_base import StrictModel
+from curation.release.paths import safe_name
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.\-]+)?$")
 DOCUMENT_COLUMNS = [
@@ -43,6 +44,19 @@ class Rule(StrictModel):
     where: str = Field(min_length=1)
 
 
+class ExportFormat(StrictModel):
+    """Training columns added to every exported row, from SQL expressions over the row (like rules)."""
+
+    kind: Literal[messages, alpaca, think_answer]
+    prompt: str = Field(default="question", min_length=1, description="the user turn / instruction / prompt")
+    response: str = Field(default="answer", min_length=1, description="the assistant turn / output (messages, alpaca)")
+    input: str | None = Field(default=None, description="alpaca `input` (e.g. context); empty when unset")
+    reasoning: str = Field(default="reasoning", min_length=1, description="think_answer: inside <think>")
+    answer: str = Field(default="final_answer", min_length=1, description="think_answer: inside <answer>")
+    system: str | None = Field(default=None, description="messages: a system turn (literal text)")
+    keep_columns: bool = Field(default=True, description="keep the config's columns beside the format's")
+
+
 class DatasetConfig(StrictModel):
     """One dataset config of the release (a Hugging Face `config_name`)."""
 
@@ -53,6 +67,12 @@ class DatasetConfig(StrictModel):
         description="warehouse view the rows come from",
     )
     key: str = "doc_id"
+    split_key: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="column hashed into train/validation, so rows sharing it share a split; default: doc_id, "
+        "else item_id, else the key",
+    )
     rules: list[Rule] = Field(default_factory=list)
     columns: list[str] | None = Field(default=None, description="columns to export; default: all of the source")
     task_category: str = "text-generation"
@@ -61,7 +81,22 @@ class DatasetConfig(StrictModel):
         description="suite to validate against; default: the source table (documents for documents_* views)",
     )
     optional: bool = Field(default=False, description="skip (not fail) when the source has no rows at all")
+    weight: float = Field(
+        default=1.0, gt=0.0, le=100.0, description="rows exported per selected row on average: 2.0 upsamples"
+    )
+    order_by: str | None = Field(default=None, description="SQL ORDER BY inside each split, e.g. 'pass_rate DESC'")
+    balance_by: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="column to balance the selection over"
+    )
+    balance_per_value: int | None = Field(default=None, gt=0, description="rows kept per value of balance_by")
+    format: ExportFormat | None = Field(default=None, description="messages | alpaca | think_answer columns")
     require_decontam: bool = Field(default=True, description="add the built-in rule: contaminated IS FALSE")
+
+    @model_validator(mode="after")
+    def _balance_pair(self) -> DatasetConfig:
+        if (self.balance_by is None) != (self.balance_per_value is None):
+            raise ValueError(f"config {self.name}: balance_by and balance_per_value go together")
+        return self
 
     @model_validator(mode="after")
     def _rule_names_unique(self) -> DatasetConfig:
@@ -103,6 +138,10 @@ class ReleaseConfig(StrictModel):
     pretty_name: str | None = None
     description: str = ""
     limitations: list[str] = Field(default_factory=list)
+    citations: dict[str, str] = Field(
+        default_factory=dict,
+        description="BibTeX per source or benchmark name, added to (or replacing) the built-in citations on the card",
+    )
 
     model_config = StrictModel.model_config | {"populate_by_name": True}
 
@@ -112,6 +151,11 @@ class ReleaseConfig(StrictModel):
         if v is not None and not VERSION_RE.match(v):
             raise ValueError(f"version must look like X.Y.Z, got {v!r}")
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return v if v is None else safe_name("release.name", v)
 
     @model_validator(mode="after")
     def _config_names_unique(self) -> ReleaseConfig:

@@ -2,11 +2,15 @@
 
 Read from the released rows themselves (their run_id and <stage>_run_id columns, source file checksums, model and
 prompt columns) and joined with the run records, so the lineage is what the data says, not what a config intended.
+A model named by a local path is recorded as its public Hugging Face id (from a hub cache path) or as a path relative
+to the repository (or working directory); a release never carries the builder's absolute paths.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -14,6 +18,48 @@ import duckdb
 from curation.release.selection import Selection
 
 _PROMPT_COLUMNS = ("model", "prompt_id", "prompt_version")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
+_HUB_CACHE = re.compile(r"models--([^/]+?)--([^/]+)")
+_CODE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def public_ref(value: str) -> str:
+    """A model or file reference fit to publish: a Hub id, or a repository-relative path, never an absolute one."""
+    m = _HUB_CACHE.search(value)
+    if m:
+        return f"{m.group(1)}/{m.group(2)}"
+    if _HUB_ID.match(value) or not (value.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", value)):
+        return value
+    path = Path(value).expanduser()
+    for root in (_CODE_ROOT, Path.cwd()):
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return f"{path.name} (local)"
+
+
+def public_paths(text: str) -> str:
+    """`text` with every absolute path in it replaced by its public_ref (e.g. `ref-lm@abc` versions stay)."""
+    return re.sub(r"(?<![\w.])/[^\s,;@'\"()]+", lambda m: public_ref(m.group(0)), text)
+
+
+def model_rows(models: dict[str, Any]) -> list[list[str]]:
+    """[stage, role, model, details] rows from run records' `models` (strings or dicts), for a readable table."""
+    rows = []
+    for stage, roles in sorted(models.items()):
+        for role, v in sorted(roles.items()):
+            if isinstance(v, dict):
+                model = public_paths(str(v.get("model", "")))
+                details = ", ".join(f"{k}: {_flat(x)}" for k, x in sorted(v.items()) if k != "model")
+            else:
+                model, details = public_paths(str(v)), ""
+            rows.append([stage, role, model, details])
+    return rows
+
+
+def _flat(v: Any) -> str:
+    if isinstance(v, dict):
+        return " ".join(f"{k}={_flat(x)}" for k, x in sorted(v.items()))
+    return public_paths(str(v))
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, sql: str, cols: list[str]) -> list[tuple]:
@@ -34,7 +80,10 @@ def collect(con: duckdb.DuckDBPyConnection, selections: list[Selection]) -> dict
             files.update(_distinct(con, sql, ["f", "source_file_sha256"]))
         present = [c for c in _PROMPT_COLUMNS if c in cols]
         if present:
-            prompts.update(tuple(zip(present, r, strict=True)) for r in _distinct(con, s.kept_sql, present))
+            prompts.update(
+                tuple((c, public_paths(v) if c == "model" and v else v) for c, v in zip(present, r, strict=True))
+                for r in _distinct(con, s.kept_sql, present)
+            )
     runs = []
     models: dict[str, Any] = {}
     if run_ids:
@@ -46,7 +95,7 @@ def collect(con: duckdb.DuckDBPyConnection, selections: list[Selection]) -> dict
         for run_id, stage, status, code, m in con.execute(q).fetchall():
             runs.append({"run_id": run_id, "stage": stage, "status": status, "code_version": code})
             for k, v in (json.loads(m) if m else {}).items():
-                models.setdefault(stage, {})[k] = v
+                models.setdefault(stage, {})[k] = json.loads(public_paths(json.dumps(v)))
     return {
         "row_run_ids": sorted(run_ids),
         "runs": runs,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from curation.release.paths import MARKER
 from curation.warehouse.runs import sha256_file
 
 MANIFEST = "manifest.json"
@@ -27,7 +28,7 @@ def file_entry(release_dir: Path, path: Path) -> dict[str, Any]:
 
 
 def release_files(release_dir: Path) -> list[Path]:
-    return sorted(p for p in release_dir.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return sorted(p for p in release_dir.rglob("*") if p.is_file() and p.name not in (MANIFEST, MARKER))
 
 
 def schema_of(first_shard: Path) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from curation.registry import Registry
 from curation.release.errors import ReleaseError
+from curation.release.paths import MARKER
 
 TOKEN_ENV = "HF_TOKEN"
 _TOKEN_RE = re.compile(r"^hf_[A-Za-z0-9]{20,}$")
@@ -24,9 +25,16 @@ _TOKEN_RE = re.compile(r"^hf_[A-Za-z0-9]{20,}$")
 _REPLACED = ["data/**", "plots/**", "validation/**"]
 
 
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def archive_path(release_dir: Path) -> Path:
+    return release_dir.parent / f"{release_dir.parent.name}-{release_dir.name}.tar.gz"
+
+
 def publish_tar(release_dir: Path) -> Path:
     """<name>/<name>-<version>.tar.gz beside the version directory; manifest.json is inside the archive."""
-    archive = release_dir.parent / f"{release_dir.parent.name}-{release_dir.name}.tar.gz"
+    archive = archive_path(release_dir)
     tmp = archive.with_name(f".{archive.name}.tmp")
     with tarfile.open(tmp, "w:gz") as tar:
         tar.add(release_dir, arcname=f"{release_dir.parent.name}-{release_dir.name}")
@@ -48,24 +56,33 @@ def hf_token() -> str:
     return token
 
 
-def hf_operations(release_dir: Path, repo_id: str, version: str, private: bool) -> list[str]:
-    files = sorted(p.relative_to(release_dir).as_posix() for p in release_dir.rglob("*") if p.is_file())
+def check_repo(repo_id: str | None) -> str:
+    if not repo_id:
+        raise ReleaseError("release.hf_repo (owner/name) is required to publish to the Hugging Face Hub")
+    if not _REPO_RE.match(repo_id) or ".." in repo_id:
+        raise ReleaseError(f"release.hf_repo must look like owner/name, got {repo_id!r}")
+    return repo_id
+
+
+def hf_operations(
+    release_dir: Path, repo_id: str, version: str, private: bool, folder: Path | None = None
+) -> list[str]:
+    """The Hub calls for the files in `release_dir`, shown as uploaded from `folder` (default: release_dir)."""
+    files = sorted(
+        p.relative_to(release_dir).as_posix() for p in release_dir.rglob("*") if p.is_file() and p.name != MARKER
+    )
     return [
         f"create_repo(repo_id={repo_id!r}, repo_type='dataset', private={private}, exist_ok=True)",
-        f"upload_folder(repo_id={repo_id!r}, repo_type='dataset', folder_path={str(release_dir)!r}, "
+        f"upload_folder(repo_id={repo_id!r}, repo_type='dataset', folder_path={str(folder or release_dir)!r}, "
         f"delete_patterns={_REPLACED}, commit_message='release {version}')  # {len(files)} files",
         *(f"  upload {f}" for f in files),
         f"create_tag(repo_id={repo_id!r}, repo_type='dataset', tag='v{version}')",
     ]
 
 
-def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bool, dry_run: bool) -> list[str]:
-    """Upload the release folder as one commit and tag it v<version>. Returns the operations (run or planned)."""
-    if not repo_id:
-        raise ReleaseError("release.hf_repo (owner/name) is required to publish to the Hugging Face Hub")
-    ops = hf_operations(release_dir, repo_id, version, private)
-    if dry_run:
-        return ops
+def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bool) -> dict[str, Any]:
+    """Upload the release folder as one commit and tag it v<version>."""
+    repo_id = check_repo(repo_id)
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -85,16 +102,18 @@ def publish_hf(release_dir: Path, repo_id: str | None, version: str, private: bo
         commit_message=f"release {version}",
     )
     api.create_tag(repo_id, repo_type="dataset", tag=f"v{version}", exist_ok=True)
-    return ops
+    return {"hub": f"https://huggingface.co/datasets/{repo_id}"}
 
 
 @dataclass(frozen=True)
 class Publisher:
-    """`publish(release_dir, release_cfg, version, dry_run)` returns what to report (archive path, operations);
-    `check(release_cfg, dry_run)` runs before any work so that a missing token fails first."""
+    """A publish target. `check(cfg, dry_run)` runs before any work (a missing token fails first);
+    `operations(staged, final, cfg, version)` lists what publishing does, from the built files; `publish(final,
+    cfg, version)` does it after the release is in place (never in a dry run) and returns what to report."""
 
     name: str
-    publish: Callable[[Path, Any, str, bool], dict[str, Any]]
+    publish: Callable[[Path, Any, str], dict[str, Any]]
+    operations: Callable[[Path, Path, Any, str], list[str]] = lambda staged, final, cfg, version: []
     check: Callable[[Any, bool], None] = lambda cfg, dry_run: None
 
 
@@ -102,16 +121,24 @@ PUBLISHERS: Registry[Publisher] = Registry("publishers", scan=("curation.release
 
 
 def _check_hf(cfg: Any, dry_run: bool) -> None:
+    check_repo(cfg.hf_repo)
     if not dry_run:
         hf_token()
 
 
-PUBLISHERS.register(Publisher("local", lambda d, cfg, version, dry_run: {}))
-PUBLISHERS.register(Publisher("tar", lambda d, cfg, version, dry_run: {"archive": str(publish_tar(d))}))
+PUBLISHERS.register(Publisher("local", lambda final, cfg, version: {}))
+PUBLISHERS.register(
+    Publisher(
+        "tar",
+        lambda final, cfg, version: {"archive": str(publish_tar(final))},
+        lambda staged, final, cfg, version: [f"write {archive_path(final)}"],
+    )
+)
 PUBLISHERS.register(
     Publisher(
         "hf",
-        lambda d, cfg, version, dry_run: {"operations": publish_hf(d, cfg.hf_repo, version, cfg.hf_private, dry_run)},
+        lambda final, cfg, version: publish_hf(final, cfg.hf_repo, version, cfg.hf_private),
+        lambda staged, final, cfg, version: hf_operations(staged, cfg.hf_repo, version, cfg.hf_private, folder=final),
         _check_hf,
     )
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from curation.release import mixture
 from curation.release.config import DatasetConfig, ReleaseConfig, Rule
 from curation.release.errors import ReleaseError
 from curation.release.splits import bucket_sql, split_key, split_sql
@@ -36,16 +37,14 @@ class Selection:
     kept_sql: str  # kept rows plus _bucket and _split
     columns: list[str]  # exported columns
     source_columns: dict[str, str]  # name -> DuckDB type of base_sql
+    split_key: str  # column hashed into train/validation
     rows_in: int = 0
     rows_out: int = 0
     effects: list[RuleEffect] = field(default_factory=list)
 
     def partition_sql(self, bucket: str, split: str) -> str:
-        cols = ", ".join(f'"{c}"' for c in self.columns)
-        return (
-            f"SELECT {cols} FROM ({self.kept_sql}) WHERE _bucket = '{bucket}' AND _split = '{split}' "
-            f'ORDER BY "{self.config.key}"'
-        )
+        rows = f"SELECT * FROM ({self.kept_sql}) WHERE _bucket = '{bucket}' AND _split = '{split}'"
+        return mixture.export_sql(rows, self.config, self.columns)
 
 
 def describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
@@ -88,7 +87,7 @@ def _check_rule(
     con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, base: str, rule: Rule, builtin: bool, columns: dict[str, str]
 ) -> None:
     try:
-        con.execute(f"DESCRIBE SELECT ({rule.where}) IS TRUE FROM ({base})")
+        con.execute(f"DESCRIBE SELECT ({rule.where}) IS TRUE FROM ({base})").fetchall()
     except duckdb.BinderException as e:
         m = _MISSING_COLUMN.search(str(e))
         if not m:
@@ -126,17 +125,42 @@ def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseC
     counts = ["count(*)"] + [
         f"count(*) FILTER (WHERE {' AND '.join([*kept[:i], f'NOT ({kept[i]})'])})" for i in range(len(kept))
     ]
-    row = con.execute(f"SELECT {', '.join(counts)} FROM ({base})").fetchone()
+    row = con.execute(f"SELECT {', '.join(counts)} FROM ({base})").fetchall()[0]
     where = " AND ".join(kept) or "true"
-    skey = split_key(set(columns), cfg.key)
+    skey = split_key(set(columns), cfg.key, cfg.split_key)
+    if skey not in columns:
+        raise ReleaseError(f"release config {cfg.name!r}: split_key column {skey!r} does not exist in {cfg.source}")
     kept_sql = (
         f"SELECT *, {bucket_sql(set(columns))} AS _bucket, "
         f"{split_sql(skey, release.validation_fraction)} AS _split FROM ({base}) WHERE {where}"
     )
-    sel = Selection(cfg, base, kept_sql, export, columns, rows_in=row[0])
+    sel = Selection(cfg, base, kept_sql, export, columns, skey, rows_in=row[0])
     sel.effects = [RuleEffect(r.name, r.where, n, b) for (r, b), n in zip(rules, row[1:], strict=True)]
     sel.rows_out = sel.rows_in - sum(e.removed for e in sel.effects)
+    if cfg.balance_by:
+        _balance(con, sel)
+    _check_export(con, sel)
     return sel
+
+
+def _balance(con: duckdb.DuckDBPyConnection, sel: Selection) -> None:
+    """m1k-style balanced sampling, reported as one more rule effect so the effects still add up."""
+    cfg = sel.config
+    if cfg.balance_by not in sel.source_columns:
+        raise ReleaseError(f"release config {cfg.name!r}: balance_by column {cfg.balance_by!r} does not exist")
+    sel.kept_sql = mixture.balanced_sql(sel.kept_sql, cfg)
+    kept = con.execute(f"SELECT count(*) FROM ({sel.kept_sql})").fetchall()[0][0]
+    where = f"at most {cfg.balance_per_value} rows per {cfg.balance_by}"
+    sel.effects.append(RuleEffect(f"balanced_by_{cfg.balance_by}", where, sel.rows_out - kept, False))
+    sel.rows_out = kept
+
+
+def _check_export(con: duckdb.DuckDBPyConnection, sel: Selection) -> None:
+    """order_by and the export format's expressions must bind, before anything is written."""
+    try:
+        describe(con, sel.partition_sql("commercial", "train"))
+    except duckdb.Error as e:
+        raise ReleaseError(f"release config {sel.config.name!r}: order_by or format: {e}") from None
 
 
 def check_not_empty(sel: Selection) -> None:

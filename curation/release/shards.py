@@ -20,6 +20,7 @@ BATCH_ROWS = 10_000
 class ShardFile:
     path: Path
     rows: int
+    nbytes: int  # Arrow (in-memory) size: what `datasets` reports as num_bytes
 
 
 def write_partition(
@@ -33,7 +34,7 @@ def write_partition(
 ) -> list[ShardFile]:
     """Write the rows of `sql` as shards under out_dir; a partition without rows writes no file."""
     reader = con.cursor().sql(sql).to_arrow_reader(min(BATCH_ROWS, target_rows))
-    parts: list[tuple[Path, int]] = []
+    parts: list[tuple[Path, int, int]] = []
     writer: pq.ParquetWriter | None = None
     rows = 0
     for batch in reader:
@@ -43,13 +44,14 @@ def write_partition(
                 out_dir.mkdir(parents=True, exist_ok=True)
                 path = out_dir / f".{split}-{len(parts):05d}.parquet.tmp"
                 writer = pq.ParquetWriter(path, reader.schema, compression="zstd")
-                parts.append((path, 0))
+                parts.append((path, 0, 0))
                 rows = 0
             take = min(batch.num_rows - offset, target_rows - rows)
-            writer.write_batch(batch.slice(offset, take))
+            piece = batch.slice(offset, take)
+            writer.write_batch(piece)
             rows += take
             offset += take
-            parts[-1] = (parts[-1][0], rows)
+            parts[-1] = (parts[-1][0], rows, parts[-1][2] + piece.nbytes)
             if rows >= target_rows or parts[-1][0].stat().st_size >= target_bytes:
                 writer.close()
                 writer = None
@@ -57,8 +59,8 @@ def write_partition(
         writer.close()
     total = len(parts)
     out = []
-    for i, (tmp, n) in enumerate(parts):
+    for i, (tmp, n, nbytes) in enumerate(parts):
         final = out_dir / f"{split}-{i:05d}-of-{total:05d}.parquet"
         os.replace(tmp, final)
-        out.append(ShardFile(final, n))
+        out.append(ShardFile(final, n, nbytes))
     return out

@@ -3,7 +3,8 @@
 Licence bucket: a row is `commercial` only if `commercial_use IS TRUE`; unknown (NULL) licence status is treated as
 non-commercial, so a missing annotation can never leak a row into the commercial split.
 Train/validation: a fixed hash (md5) of the split key (doc_id where the source has one, so every synthetic record
-from one document lands in the same split as the document). md5 does not change across DuckDB versions, unlike
+from one document lands in the same split as the document; else item_id, so every sample generated for one benchmark
+item stays in one split). md5 does not change across DuckDB versions, unlike
 hash(), so a document stays in its split from one release to the next.
 """
 
@@ -28,5 +29,11 @@ def split_sql(split_key: str, validation_fraction: float) -> str:
     )
 
 
-def split_key(columns: set[str], key: str) -> str:
-    return "doc_id" if "doc_id" in columns else key
+SPLIT_KEYS = ("doc_id", "item_id")
+
+
+def split_key(columns: set[str], key: str, configured: str | None = None) -> str:
+    """The configured column, else the first of SPLIT_KEYS the source has, else the row key."""
+    if configured:
+        return configured
+    return next((k for k in SPLIT_KEYS if k in columns), key)

@@ -36,11 +36,24 @@ def _passed(result: Any) -> bool:
     return bool(result.get("success") if isinstance(result, dict) else getattr(result, "success", False))
 
 
+def _relative_artifacts(report_file: Path, release_dir: Path) -> None:
+    """The report's artifact paths relative to the release: a published release carries no local paths."""
+    if not report_file.is_file():
+        return
+    doc = json.loads(report_file.read_text())
+    doc["artifacts"] = {
+        k: Path(v).relative_to(release_dir).as_posix() if Path(v).is_relative_to(release_dir) else Path(v).name
+        for k, v in (doc.get("artifacts") or {}).items()
+    }
+    report_file.write_text(json.dumps(doc, indent=1, default=str))
+
+
 def validate_rows(
     con: duckdb.DuckDBPyConnection, table: str, rows: duckdb.DuckDBPyRelation, run_id: str, out_dir: Path
 ) -> dict[str, Any]:
     """Validate; a summary dict for manifest.json and the card. Raises ReleaseError when the suite fails."""
     report = _validator()(con, table, data=rows, run_id=run_id, out_dir=out_dir)
+    _relative_artifacts(out_dir / "validation.json", out_dir.parent.parent)
     failed = [r for r in report.results if not _passed(r)]
     summary = {
         "table": table,

@@ -46,13 +46,9 @@ def _check_card(release_dir: Path, doc: dict) -> list[str]:
         meta = read_front_matter((release_dir / "README.md").read_text())
     except (OSError, ValueError) as e:
         return [f"README.md: {e}"]
-    card_rows = Counter(
-        {
-            (c["config_name"], s["name"]): s["num_examples"]
-            for c in meta.get("dataset_info", [])
-            for s in c.get("splits", [])
-        }
-    )
+    infos = meta.get("dataset_info", [])
+    infos = [infos] if isinstance(infos, dict) else infos  # one config: huggingface_hub writes a mapping
+    card_rows = Counter({(c["config_name"], s["name"]): s["num_examples"] for c in infos for s in c.get("splits", [])})
     problems = [
         f"README.md: {cfg}/{split} has {card_rows.get((cfg, split))} rows in the card, "
         f"{shard_rows.get((cfg, split))} in the shards"

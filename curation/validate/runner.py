@@ -91,7 +91,7 @@ def _table_level(rel: duckdb.DuckDBPyRelation, exp: dict[str, Any]) -> dict[str,
     kw = exp["kwargs"]
     try:
         if exp["type"] == "expect_table_row_count_to_be_between":
-            n = rel.query("src", "SELECT count(*) FROM src").fetchone()[0]
+            n = rel.query("src", "SELECT count(*) FROM src").fetchall()[0][0]
             lo, hi = kw.get("min_value"), kw.get("max_value")
             ok = (lo is None or n >= lo) and (hi is None or n <= hi)
             return _result(exp, ok, n, "duckdb", element_count=n)
@@ -112,24 +112,20 @@ def _table_level(rel: duckdb.DuckDBPyRelation, exp: dict[str, Any]) -> dict[str,
 class _GXRunner:
     """One ephemeral Great Expectations context per validated table; validates pandas batches against the suite."""
 
-    def __init__(self, table: str, expectations: list[dict[str, Any]], key: list[str], docs_dir: Path | None):
+    def __init__(self, table: str, expectations: list[dict[str, Any]], key: list[str]):
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-        self.ctx = gx.get_context(mode="ephemeral")
+        # No data docs site here (GE's ephemeral default creates a temporary one per context): the one site per
+        # warehouse is built from the merged report by curation.validate.data_docs.
+        config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+        self.ctx = gx.get_context(project_config=config)
         self.ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-        self.site = None
-        if docs_dir is not None:
-            self.site = "medcurate"
-            self.ctx.add_data_docs_site(
-                self.site,
-                {
-                    "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
         batch_def = (
             self.ctx.data_sources.add_pandas("warehouse")
             .add_dataframe_asset(table)
@@ -146,11 +142,6 @@ class _GXRunner:
 
     def run(self, df):
         return self.vd.run(batch_parameters={"dataframe": df}, result_format=self.result_format)
-
-    def build_docs(self) -> str | None:
-        if self.site is None:
-            return None
-        return self.ctx.build_data_docs(site_names=[self.site])[self.site]
 
 
 def _exception(info: dict[str, Any] | None) -> str | None:
@@ -267,13 +258,16 @@ def validate_table(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     max_failing_rows: int = 10_000,
     data_docs: bool = True,
+    docs_root: Path | None = None,
     quarantine: Any = None,
 ) -> ValidationReport:
     """Validate `table` (the warehouse view of that name, or `data` standing in for it) against its suite.
 
-    Writes <out_dir>/validation.json (this report), ge_results.jsonl (Great Expectations' result per batch) and
-    data_docs/index.html. out_dir defaults to <warehouse>/validation/<run_id>/<table>/ when a Warehouse is given;
-    with a bare DuckDB connection and no out_dir nothing is written. Rows failing row rules or row-level
+    Writes <out_dir>/validation.json (this report) and ge_results.jsonl (Great Expectations' result per batch), and
+    adds the result to the Data Docs site under `docs_root` (data_docs/index.html: every table and run). out_dir
+    defaults to <warehouse>/validation/<run_id>/<table>/ when a Warehouse is given, docs_root to
+    <warehouse>/validation/ (or the parent of an explicit out_dir); with a bare DuckDB connection and no out_dir
+    nothing is written. Rows failing row rules or row-level
     expectations are added to `quarantine` (a curation.warehouse.Quarantine) when one is given.
     """
     run_id = run_id or new_run_id("validate")
@@ -282,6 +276,8 @@ def validate_table(
     _con, rel, wh = _relation(wh_or_con, table, data)  # keep the connection alive while rel is read
     if out_dir is None and wh is not None:
         out_dir = wh.root / "validation" / run_id / table
+    if docs_root is None and out_dir is not None:
+        docs_root = wh.root / "validation" if wh is not None else Path(out_dir).parent
     if rel is None:
         report.skipped = f"table {table!r} does not exist in the warehouse"
         return _write(report, out_dir, None)
@@ -289,8 +285,7 @@ def validate_table(
     key = list(suite.key)
     for exp in suite.table_expectations():
         report.results.append(_table_level(rel, exp))
-    docs_dir = Path(out_dir) / "data_docs" if (out_dir is not None and data_docs) else None
-    gx_runner = _GXRunner(table, suite.batch_expectations(), [k for k in key if k in rel.columns], docs_dir)
+    gx_runner = _GXRunner(table, suite.batch_expectations(), [k for k in key if k in rel.columns])
     rules, report.rules_skipped = rules_for(table, rel.columns)
     report.rules_applied = [r.name for r in rules]
 
@@ -348,9 +343,10 @@ def validate_table(
     if quarantine is not None:
         for f in report.row_failures:
             quarantine.add(f["rule"], f"{table}:{f['key']}", f["payload"], f["detail"])
-    if docs_dir is not None:
-        report.artifacts["data_docs"] = str(docs_dir / "index.html")
-        gx_runner.build_docs()
+    if data_docs and docs_root is not None:
+        from curation.validate.data_docs import DocsSite
+
+        report.artifacts["data_docs"] = str(DocsSite(Path(docs_root)).add(report, suite.all_expectations()))
     return _write(report, out_dir, ge_log)
 
 
