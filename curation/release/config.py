@@ -8,6 +8,7 @@ used without code changes; a rule that names a column no stage produced is an er
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -47,7 +48,7 @@ class Rule(StrictModel):
 class ExportFormat(StrictModel):
     """Training columns added to every exported row, from SQL expressions over the row (like rules)."""
 
-    kind: Literal[messages, alpaca, think_answer]
+    kind: Literal["messages", "alpaca", "think_answer"]
     prompt: str = Field(default="question", min_length=1, description="the user turn / instruction / prompt")
     response: str = Field(default="answer", min_length=1, description="the assistant turn / output (messages, alpaca)")
     input: str | None = Field(default=None, description="alpaca `input` (e.g. context); empty when unset")
