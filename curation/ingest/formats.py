@@ -49,6 +49,7 @@ FORMATS: dict[str, FormatSpec] = {
     "parquet": FormatSpec("parquet", "curation.ingest.tabular", "documents"),
     "csv": FormatSpec("csv", "curation.ingest.tabular", "documents"),
     "hf": FormatSpec("hf", "curation.ingest.hf", "documents"),
+    "notes": FormatSpec("notes", "curation.ingest.notes", "documents"),
 }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from curation.deid.guard import release_rules
 from curation.release.config import DatasetConfig, ReleaseConfig, Rule
 from curation.release.errors import ReleaseError
 from curation.release.splits import bucket_sql, split_key, split_sql
@@ -79,6 +80,7 @@ def builtin_rules(cfg: DatasetConfig, columns: dict[str, str]) -> list[Rule]:
             name="not_quarantined", where=" AND ".join(f'CAST("{k}" AS VARCHAR) NOT IN ({_QUARANTINED})' for k in keys)
         )
     )
+    rules += release_rules(columns)  # raw clinical notes never leave the warehouse (curation/deid/guard.py)
     if cfg.require_decontam:
         rules.append(Rule(name="not_contaminated", where="contaminated IS FALSE"))
     return rules
