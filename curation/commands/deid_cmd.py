@@ -54,7 +54,9 @@ def _run(manifest: Path | None, recognizers: str | None, replace: str | None, fo
     with cli_errors():
         cfg = _config(manifest, recognizers, replace)
         wh = warehouse().ensure()
-        with start_run(wh, STAGE, {"manifest": str(manifest) if manifest else None, **cfg.model_dump(mode="json")}) as run:
+        with start_run(
+            wh, STAGE, {"manifest": str(manifest) if manifest else None, **cfg.model_dump(mode="json")}
+        ) as run:
             counts = run_deid(wh, cfg, run, force=force)
         refresh_catalog(wh)
     by_class = ", ".join(f"{k.removeprefix('spans_')} {v}" for k, v in counts.items() if k.startswith("spans_"))
@@ -79,7 +81,17 @@ def _eval(gold: Path | None, recognizers: str | None, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(r))
         return
-    t = Table("class", "tok P", "tok R", "tok F1", "ent P", "ent R", "ent F1", "entities", title=f"{r['notes']} notes, {r['recognizers']}")
+    t = Table(
+        "class",
+        "tok P",
+        "tok R",
+        "tok F1",
+        "ent P",
+        "ent R",
+        "ent F1",
+        "entities",
+        title=f"{r['notes']} notes, {r['recognizers']}",
+    )
     for c in sorted(set(r["token"]) | set(r["entity"])):
         tok, ent = r["token"].get(c, {}), r["entity"].get(c, {})
         cells = [f"{d.get(k, 0):.3f}" for d in (tok, ent) for k in ("precision", "recall", "f1")]

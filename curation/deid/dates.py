@@ -34,7 +34,7 @@ def _year(y: str | None) -> int:
 
 def _num(value: int, like: str, fixed_width: bool = False) -> str:
     """`value` padded like `like`: numeric formats keep their width ("14" → "04"), text keeps a leading zero."""
-    return f"{value:0{len(like)}d}" if like.startswith("0") or fixed_width and len(like) == 2 else str(value)
+    return f"{value:0{len(like)}d}" if like.startswith("0") or (fixed_width and len(like) == 2) else str(value)
 
 
 def _year_text(year: int, like: str | None) -> str:
@@ -47,7 +47,11 @@ def _ordinal(day: int) -> str:
 
 def _month_text(month: int, like: str) -> str:
     full = like.lower() in _MONTH_NAMES
-    name = calendar.month_name[month] if full else ("Sept" if like.lower() == "sept" and month == 9 else calendar.month_abbr[month])
+    name = (
+        calendar.month_name[month]
+        if full
+        else ("Sept" if like.lower() == "sept" and month == 9 else calendar.month_abbr[month])
+    )
     return name.upper() if like.isupper() and len(like) > 1 else name.lower() if like.islower() else name
 
 
@@ -56,7 +60,11 @@ def _shift_numeric(s: str, days: int) -> str | None:
         m = rx.match(s)
         if m:
             new = dt.date(_year(m["y"]), int(m["m"]), int(m["d"])) + dt.timedelta(days=days)
-            parts = {"m": _num(new.month, m["m"], True), "d": _num(new.day, m["d"], True), "y": _year_text(new.year, m["y"])}
+            parts = {
+                "m": _num(new.month, m["m"], True),
+                "d": _num(new.day, m["d"], True),
+                "y": _year_text(new.year, m["y"]),
+            }
             if rx is _ISO:
                 return f"{parts['y']}{m['sep']}{parts['m']}{m['sep']}{parts['d']}"
             if rx is _DOTTED:

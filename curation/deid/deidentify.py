@@ -31,7 +31,9 @@ def detect(text: str, recognizers: str = "full", min_confidence: float = 0.0) ->
     return resolve(s for s in found if s.confidence >= min_confidence)
 
 
-def deidentify(text: str, surrogates: Surrogates, recognizers: str = "full", min_confidence: float = 0.0) -> Deidentified:
+def deidentify(
+    text: str, surrogates: Surrogates, recognizers: str = "full", min_confidence: float = 0.0
+) -> Deidentified:
     """The text with every detected span replaced, and where each replacement landed."""
     parts: list[str] = []
     out: list[Replaced] = []

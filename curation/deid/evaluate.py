@@ -97,10 +97,10 @@ def _score_note(text: str, gold: list[Span], pred: list[Span], token: Tally, ent
         elif g or p:
             token.add(ANY, fn=bool(g), fp=bool(p))
     for g in gold:
-        entity.add(g.phi_class, tp=1) if any(p.phi_class == g.phi_class and p.overlaps(g) for p in pred) else entity.add(
-            g.phi_class, fn=1
-        )
-        entity.add(ANY, tp=1) if any(p.overlaps(g) for p in pred) else entity.add(ANY, fn=1)
+        same = any(p.phi_class == g.phi_class and p.overlaps(g) for p in pred)
+        entity.add(g.phi_class, tp=int(same), fn=int(not same))
+        found = any(p.overlaps(g) for p in pred)
+        entity.add(ANY, tp=int(found), fn=int(not found))
     for p in pred:
         if not any(g.phi_class == p.phi_class and g.overlaps(p) for g in gold):
             entity.add(p.phi_class, fp=1)

@@ -45,5 +45,7 @@ def mask_raw_text(con: duckdb.DuckDBPyConnection) -> None:
     cols = {r[0] for r in con.execute(f"DESCRIBE {base}").fetchall()}
     if "phi_status" not in cols:
         return
-    masked = ", ".join(f"CASE WHEN phi_status = '{RAW}' THEN NULL ELSE \"{c}\" END AS \"{c}\"" for c in _MASKED_COLUMNS if c in cols)
+    masked = ", ".join(
+        f'CASE WHEN phi_status = \'{RAW}\' THEN NULL ELSE "{c}" END AS "{c}"' for c in _MASKED_COLUMNS if c in cols
+    )
     con.execute(f"CREATE OR REPLACE VIEW documents AS SELECT * REPLACE ({masked}) FROM ({base})")

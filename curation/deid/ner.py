@@ -56,21 +56,67 @@ _ORG_HEAD = r"(?:(?:St\.|Saint|Mount|Mt\.)\s+)?(?:[A-Z][\w'’&.-]*,?\s+(?:and\s
 
 _RULES: list[tuple[str, str, float, re.Pattern[str]]] = [
     ("NAME", "context:title", 0.95, re.compile(rf"\b(?:{_TITLES})\.?\s+(?P<v>{_PERSON})")),
-    ("NAME", "context:label", 0.9, re.compile(rf"(?i:\b(?:{_NAME_LABELS}))\s*[:\-]\s*(?:(?:{_TITLES})\.?\s+)?(?P<v>{_PERSON}|{_CAP},\s*{_CAP}|{_UPPER},\s*{_UPPER}(?:\s+{_UPPER})?)")),
-    ("NAME", "context:label", 0.85, re.compile(rf"(?i:\b(?:signed\s+by|dictated\s+by|seen\s+with|discussed\s+with|accompanied\s+by|lives\s+with\s+(?:her|his)\s+\w+))\s+(?:(?:{_TITLES})\.?\s+)?(?P<v>{_PERSON})")),
+    (
+        "NAME",
+        "context:label",
+        0.9,
+        re.compile(
+            rf"(?i:\b(?:{_NAME_LABELS}))\s*[:\-]\s*(?:(?:{_TITLES})\.?\s+)?(?P<v>{_PERSON}|{_CAP},\s*{_CAP}|{_UPPER},\s*{_UPPER}(?:\s+{_UPPER})?)"
+        ),
+    ),
+    (
+        "NAME",
+        "context:label",
+        0.85,
+        re.compile(
+            rf"(?i:\b(?:signed\s+by|dictated\s+by|seen\s+with|discussed\s+with|accompanied\s+by|lives\s+with\s+(?:her|his)\s+\w+))\s+(?:(?:{_TITLES})\.?\s+)?(?P<v>{_PERSON})"
+        ),
+    ),
     ("NAME", "context:relation", 0.85, re.compile(rf"\b(?:{_RELATIONS})\s+(?P<v>{_PERSON})")),
     ("NAME", "context:credential", 0.93, re.compile(rf"(?P<v>{_PERSON}),?\s+(?:{_CREDENTIALS})\b(?!\s*\d{{5}})")),
-    ("LOCATION", "context:street", 0.95, re.compile(rf"\b(?P<v>\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'’-]*\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?{_UNIT})")),
+    (
+        "LOCATION",
+        "context:street",
+        0.95,
+        re.compile(
+            rf"\b(?P<v>\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'’-]*\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?{_UNIT})"
+        ),
+    ),
     ("LOCATION", "context:po-box", 0.95, re.compile(r"(?i:\b(?P<v>P\.?\s?O\.?\s+Box\s+\d+))")),
-    ("LOCATION", "context:city-state", 0.9, re.compile(r"(?:^|(?<=[\n,;:(]\s)|(?<=[\n,;:(])|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s)|(?<=\bat\s))(?P<v>(?:[A-Z][a-z]+\s){0,3}[A-Z][a-z]+),\s+(?P<st>[A-Z]{2})\b", re.MULTILINE)),
+    (
+        "LOCATION",
+        "context:city-state",
+        0.9,
+        re.compile(
+            r"(?:^|(?<=[\n,;:(]\s)|(?<=[\n,;:(])|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s)|(?<=\bat\s))(?P<v>(?:[A-Z][a-z]+\s){0,3}[A-Z][a-z]+),\s+(?P<st>[A-Z]{2})\b",
+            re.MULTILINE,
+        ),
+    ),
     ("LOCATION", "context:county", 0.9, re.compile(rf"\b(?P<v>(?:{_CAP}\s+){{1,2}}(?:County|Parish|Township))\b")),
-    ("LOCATION", "context:label", 0.9, re.compile(rf"(?i:\b(?:city|town|hometown|birthplace|born\s+in|resides\s+in|lives\s+in|moved\s+(?:here\s+)?from|travel(?:l?ed)?\s+to))\s*:?\s+(?P<v>(?:{_CAP}\s){{0,2}}{_CAP})")),
+    (
+        "LOCATION",
+        "context:label",
+        0.9,
+        re.compile(
+            rf"(?i:\b(?:city|town|hometown|birthplace|born\s+in|resides\s+in|lives\s+in|moved\s+(?:here\s+)?from|travel(?:l?ed)?\s+to))\s*:?\s+(?P<v>(?:{_CAP}\s){{0,2}}{_CAP})"
+        ),
+    ),
     ("ORGANIZATION", "context:org-word", 0.9, re.compile(rf"(?P<v>{_ORG_HEAD}(?:{_ORG_WORDS}))(?![\w])")),
-    ("ORGANIZATION", "context:employer", 0.85, re.compile(rf"(?i:\b(?:works?\s+(?:at|for)|employed\s+(?:at|by)|employer\s*:|transferred\s+(?:from|to)|worked\s+(?:at|for)))\s+(?P<v>{_CAP}(?:[-\s]{_CAP}){{0,3}}(?:,\s+{_CAP}\s+and\s+{_CAP})?)")),
+    (
+        "ORGANIZATION",
+        "context:employer",
+        0.85,
+        re.compile(
+            rf"(?i:\b(?:works?\s+(?:at|for)|employed\s+(?:at|by)|employer\s*:|transferred\s+(?:from|to)|worked\s+(?:at|for)))\s+(?P<v>{_CAP}(?:[-\s]{_CAP}){{0,3}}(?:,\s+{_CAP}\s+and\s+{_CAP})?)"
+        ),
+    ),
 ]
-_CITY_CONTEXT = re.compile(r"\b(?:in|from|to|near|at|of|visiting|lives in|moved to)\s+(?P<v>(?:[A-Z][a-z]+\s){0,2}[A-Z][a-z]+)\b")
+_CITY_CONTEXT = re.compile(
+    r"\b(?:in|from|to|near|at|of|visiting|lives in|moved to)\s+(?P<v>(?:[A-Z][a-z]+\s){0,2}[A-Z][a-z]+)\b"
+)
 _CAP_PAIR = re.compile(rf"\b(?P<f>{_CAP})\s+(?:[A-Z]\.\s+)?(?P<l>{_CAP})\b")
 _UPPER_PAIR = re.compile(r"\b(?P<l>[A-Z]{2,}(?:['’-][A-Z]+)*),\s*(?P<f>[A-Z]{2,})\b")
+_HYPHENATED = re.compile(r"(?P<prep>\b(?:at|from|for|with)\s+)?\b(?P<v>(?P<a>[A-Z][a-z]+)-(?P<b>[A-Z][a-z]+))\b")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 _MIN_PROPAGATE = 3  # shorter tokens ("Al", "Ed") are not propagated
 
@@ -93,6 +139,10 @@ def _dictionary_spans(text: str) -> Iterator[Span]:
     for m in _CAP_PAIR.finditer(text):
         if m.group("f").upper() in firsts and m.group("l").upper() in lasts:
             yield Span(m.start(), m.end(), "NAME", "dictionary:name", 0.8)
+    for m in _HYPHENATED.finditer(text):  # "Mata-Casey": two surnames, a practice after at/from/for, else a person
+        if m.group("a").upper() in lasts and m.group("b").upper() in lasts:
+            cls = "ORGANIZATION" if m.group("prep") else "NAME"
+            yield Span(m.start("v"), m.end("v"), cls, "dictionary:surnames", 0.7)
     for m in _UPPER_PAIR.finditer(text):
         if m.group("l") in lasts and m.group("f") in firsts:
             yield Span(m.start(), m.end(), "NAME", "dictionary:name", 0.8)

@@ -23,13 +23,38 @@ _YEAR = r"(?:19|20)\d{2}"
 _RAW: list[tuple[str, str, float, str]] = [
     ("EMAIL", "email", 0.99, r"\b[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b"),
     ("URL", "url", 0.98, r"\b(?:https?://|www\.)[^\s<>\"')\]]*[^\s<>\"')\].,;:!?]"),
-    ("IP", "ipv4", 0.97, r"\b(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b(?![\d.]\d)"),
+    (
+        "IP",
+        "ipv4",
+        0.97,
+        r"\b(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b(?![\d.]\d)",
+    ),
     ("IP", "ipv6", 0.97, r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![\w:])"),
-    ("IP", "ipv6", 0.95, r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,5})?(?![\w:])"),
+    (
+        "IP",
+        "ipv6",
+        0.95,
+        r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,5})?(?![\w:])",
+    ),
     ("SSN", "ssn", 0.97, r"\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b"),
-    ("SSN", "ssn-label", 0.97, r"(?i:\b(?:SSN|SS#|social security(?: number| no\.?| #)?))\s*[:#]?\s*(?P<v>\d{3}-?\d{2}-?\d{4})\b"),
-    ("FAX", "fax", 0.97, r"(?i:\bfax(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)\b"),
-    ("FAX", "fax", 0.97, r"(?i:\bfax(?:ed)?\s+(?:to|at)\s+)(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4})\b"),
+    (
+        "SSN",
+        "ssn-label",
+        0.97,
+        r"(?i:\b(?:SSN|SS#|social security(?: number| no\.?| #)?))\s*[:#]?\s*(?P<v>\d{3}-?\d{2}-?\d{4})\b",
+    ),
+    (
+        "FAX",
+        "fax",
+        0.97,
+        r"(?i:\bfax(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)\b",
+    ),
+    (
+        "FAX",
+        "fax",
+        0.97,
+        r"(?i:\bfax(?:ed)?\s+(?:to|at)\s+)(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4})\b",
+    ),
     ("FAX", "fax", 0.97, r"(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4})\s*\((?i:fax)\)"),
     (
         "PHONE",
@@ -37,7 +62,12 @@ _RAW: list[tuple[str, str, float, str]] = [
         0.95,
         r"(?<![\w-])(?:\+?1[-.\s]?)?(?:\(\d{3}\)\s?|\d{3}[-.\s])\d{3}[-.\s]\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?\b",
     ),
-    ("PHONE", "phone-label", 0.95, r"(?i:\b(?:phone|tel|telephone|cell|mobile|pager|call(?:ed)?|contact)\b)\D{0,12}?(?P<v>\d{10})\b"),
+    (
+        "PHONE",
+        "phone-label",
+        0.95,
+        r"(?i:\b(?:phone|tel|telephone|cell|mobile|pager|call(?:ed)?|contact)\b)\D{0,12}?(?P<v>\d{10})\b",
+    ),
     ("AGE", "age-over-89", 0.95, r"\b(?P<v>(?:9\d|1[01]\d))(?=[- ]?(?:years?|yrs?|y/?o\b|yo\b|-year-old))"),
     ("AGE", "age-over-89", 0.9, r"(?i:\b(?:aged?|age:))\s*(?P<v>(?:9\d|1[01]\d))\b"),
     # dates: numeric with a year, ISO, month names with or without year, month and year
@@ -50,7 +80,12 @@ _RAW: list[tuple[str, str, float, str]] = [
     ("DATE", "date-compact", 0.93, rf"\b\d{{2}}(?i:{_MONTHS}){_YEAR}\b"),
     ("DATE", "date-month-year", 0.9, rf"\b{_MONTHS}\.?,?\s+{_YEAR}\b"),
     ("DATE", "date-month-year", 0.85, rf"\b{_MON_NUM}/{_YEAR}\b"),
-    ("DATE", "date-short", 0.8, rf"(?i:\b(?:on|since|from|until|through|dated?|admitted|discharged|seen)\s+){_MON_NUM}/{_DAY}\b(?!/)"),
+    (
+        "DATE",
+        "date-short",
+        0.8,
+        rf"(?i:\b(?:on|since|from|until|through|dated?|admitted|discharged|seen)\s+){_MON_NUM}/{_DAY}\b(?!/)",
+    ),
     ("ZIP", "zip-state", 0.95, r"\b[A-Z]{2},?\s+(?P<v>\d{5}(?:-\d{4})?)\b"),
     ("ZIP", "zip-label", 0.95, r"(?i:\b(?:zip|postal)(?:\s*code)?)\s*[:#]?\s*(?P<v>\d{5}(?:-\d{4})?)\b"),
     ("VEHICLE", "vin", 0.9, r"\b(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z])[A-HJ-NPR-Z0-9]{17}\b"),
@@ -58,13 +93,25 @@ _RAW: list[tuple[str, str, float, str]] = [
 
 # Labelled identifiers: label regex -> class. The value must contain a digit.
 _LABELS: list[tuple[str, str]] = [
-    ("MRN", r"MRN|MR\s?#|medical record(?:\s+(?:number|no\.?|#))?|med(?:ical)?\s+rec(?:ord)?\s*#|unit\s+(?:no\.?|number)|hospital\s+(?:no\.?|number)"),
-    ("HEALTH_PLAN", r"member\s+id|policy(?:\s+(?:number|no\.?|#))?|health\s+plan(?:\s+(?:id|number|no\.?))?|insurance\s+id|beneficiary\s+(?:id|number|no\.?)|subscriber\s+id|medicaid(?:\s+id)?|medicare(?:\s+id)?|group\s+(?:number|no\.?|#)"),
+    (
+        "MRN",
+        r"MRN|MR\s?#|medical record(?:\s+(?:number|no\.?|#))?|med(?:ical)?\s+rec(?:ord)?\s*#|unit\s+(?:no\.?|number)|hospital\s+(?:no\.?|number)",
+    ),
+    (
+        "HEALTH_PLAN",
+        r"member\s+id|policy(?:\s+(?:number|no\.?|#))?|health\s+plan(?:\s+(?:id|number|no\.?))?|insurance\s+id|beneficiary\s+(?:id|number|no\.?)|subscriber\s+id|medicaid(?:\s+id)?|medicare(?:\s+id)?|group\s+(?:number|no\.?|#)",
+    ),
     ("ACCOUNT", r"account(?:\s+(?:number|no\.?|#))?|acct\.?(?:\s*(?:number|no\.?|#))?|billing\s+(?:id|number)"),
     ("VEHICLE", r"licen[cs]e\s+plate|plate(?:\s+(?:number|no\.?|#))?|VIN"),
-    ("LICENSE", r"(?:driver'?s\s+)?licen[cs]e(?:\s+(?:number|no\.?|#))?|DEA(?:\s+(?:number|no\.?|#))?|NPI|certificate(?:\s+(?:number|no\.?|#))?|DL\s?#"),
+    (
+        "LICENSE",
+        r"(?:driver'?s\s+)?licen[cs]e(?:\s+(?:number|no\.?|#))?|DEA(?:\s+(?:number|no\.?|#))?|NPI|certificate(?:\s+(?:number|no\.?|#))?|DL\s?#",
+    ),
     ("DEVICE", r"serial(?:\s+(?:number|no\.?|#))?|S/N|device\s+(?:id|serial|identifier)|UDI|model/serial"),
-    ("ID", r"patient\s+id|encounter\s+(?:id|number|no\.?)|case\s+(?:number|no\.?|#)|visit\s+(?:id|number)|ID\s+(?:number|no\.?|#)"),
+    (
+        "ID",
+        r"patient\s+id|encounter\s+(?:id|number|no\.?)|case\s+(?:number|no\.?|#)|visit\s+(?:id|number)|ID\s+(?:number|no\.?|#)",
+    ),
 ]
 _VALUE = r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,}[A-Z0-9])\b"
 _GENERIC_ID = re.compile(r"(?<![\w./-])(?P<v>\d{6,})(?![\w/-])")

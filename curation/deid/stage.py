@@ -30,8 +30,10 @@ STAGE = "deid"
 DEID_SUFFIX = ".deid"
 UNIT_PREFIX = "deid-"
 _SECRET_FILE = ".deid_secret"
-_COLUMNS = "doc_id, work_id, source, source_id, version, text, license, license_url, commercial_use, published, " \
+_COLUMNS = (
+    "doc_id, work_id, source, source_id, version, text, license, license_url, commercial_use, published, "
     "source_file, source_file_sha256, record_index, source_ref, meta"
+)
 
 
 def load_secret(wh: Warehouse, cfg: DeidConfig) -> str:
@@ -152,5 +154,7 @@ def run_deid(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, *, force: bool = 
     for name, n in counts.items():
         if isinstance(n, int):
             run.count(name, n)
-    run.set("extra", "deid", {"recognizers": cfg.recognizers, "replace": cfg.replace, "notes_per_s": counts["notes_per_s"]})
+    run.set(
+        "extra", "deid", {"recognizers": cfg.recognizers, "replace": cfg.replace, "notes_per_s": counts["notes_per_s"]}
+    )
     return counts

@@ -24,7 +24,19 @@ _ORG_TAIL = re.compile(
 )
 _LOCATION_TAIL = re.compile(r"(County|Parish|Township)$")
 _NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z][A-Za-z'’]*)*")
-_IDENTIFIER_CLASSES = {"PHONE", "FAX", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "ID", "ZIP"}
+_IDENTIFIER_CLASSES = {
+    "PHONE",
+    "FAX",
+    "SSN",
+    "MRN",
+    "HEALTH_PLAN",
+    "ACCOUNT",
+    "LICENSE",
+    "VEHICLE",
+    "DEVICE",
+    "ID",
+    "ZIP",
+}
 
 
 def _norm(value: str) -> str:

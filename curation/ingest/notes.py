@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import Field
+
 from curation.config_base import StrictModel
 from curation.ingest.items import Item, Quarantined, Record
 from curation.ingest.licenses import normalize_license
@@ -37,7 +39,7 @@ class Options(StrictModel):
     patient_id: str = "patient_id"
     text: str = "text"
     date: str | None = None  # a field with the note's date (→ `published`)
-    meta: list[str] = []  # fields copied into meta (never put PHI here)
+    meta: list[str] = Field(default_factory=list)  # fields copied into meta (never put PHI here)
     fallback_encoding: str | None = "cp1252"
 
 
@@ -61,7 +63,9 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _record(o: Options, index: int, ref: str, note_id: Any, patient_id: Any, text: str, encoding: str, extra: dict) -> Item:
+def _record(
+    o: Options, index: int, ref: str, note_id: Any, patient_id: Any, text: str, encoding: str, extra: dict
+) -> Item:
     if note_id in (None, ""):
         return Quarantined("missing_field", ref, None, "missing note_id")
     if not text or not text.strip():
@@ -121,7 +125,9 @@ def _from_row(o: Options, reader: str, index: int, ref: str, row: dict[str, Any]
     text = row.get(fields["text"])
     if text is not None and not isinstance(text, str):
         return Quarantined("wrong_type", ref, None, f"field {fields['text']!r} is a {type(text).__name__}, not text")
-    return _record(o, index, ref, row.get(fields["note_id"]), row.get(fields["patient_id"]), text or "", encoding, extra)
+    return _record(
+        o, index, ref, row.get(fields["note_id"]), row.get(fields["patient_id"]), text or "", encoding, extra
+    )
 
 
 def _parse_jsonl(path: Path, o: Options) -> Iterator[Item]:

@@ -1,0 +1,166 @@
+"""The deid stage end to end on the fixture notes in every notes format: ingest → deid; no planted PHI value in
+any Parquet file but the raw notes; raw notes kept out of releases and masked in SQL; bad notes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from curation.deid.config import DeidConfig
+from curation.deid.guard import mask_raw_text, not_raw_sql
+from curation.deid.stage import run_deid
+from curation.release.config import DatasetConfig, ReleaseConfig
+from curation.release.selection import select
+from curation.warehouse import connect, start_run
+from tests.ingest_helpers import ingest
+
+FIX = Path(__file__).parent / "fixtures" / "deid"
+INPUTS = [FIX / "notes.jsonl", FIX / "noteevents.csv", FIX / "text", FIX / "cp1252.txt"]
+
+
+def _planted() -> dict[str, set[str]]:
+    """Every gold value of the ingested notes (notes 0-29) and the cp1252 note, by note id. Ages are left out:
+    "94" alone identifies no one and is not unique text."""
+    values = {"cp1252": {"José Núñez", "03/14/2021"}}
+    for line in (FIX / "gold.jsonl").read_text().splitlines()[:30]:
+        o = json.loads(line)
+        values[o["note_id"]] = {o["text"][s["start"] : s["end"]] for s in o["spans"] if s["class"] != "AGE"}
+    return values
+
+
+def _ingest_all(wh) -> set[str]:
+    units = set()
+    for path in INPUTS:
+        res = ingest(wh, path, "notes")
+        assert res.status == "ingested", res.message
+        units.add(res.unit)
+    return units
+
+
+@pytest.fixture
+def deid_wh(wh):
+    raw_units = _ingest_all(wh)
+    with start_run(wh, "deid") as run:
+        counts = run_deid(wh, DeidConfig(), run)
+    return wh, raw_units, counts
+
+
+def test_every_note_gets_a_deidentified_current_version(deid_wh):
+    wh, _, counts = deid_wh
+    assert counts["notes"] == 31 and counts["quarantined"] == 0
+    con = connect(wh)
+    status = dict(con.execute("SELECT phi_status, count(*) FROM documents_current GROUP BY 1").fetchall())
+    assert status == {"deidentified": 31}
+    n_spans = con.execute("SELECT count(*) FROM phi_spans").fetchone()[0]
+    assert n_spans == counts["spans"] > 300
+    enc = con.execute("SELECT meta->>'encoding' FROM documents WHERE doc_id = 'notes:cp1252'").fetchone()[0]
+    assert enc == "cp1252"
+
+
+def test_no_planted_phi_value_in_any_parquet_file_but_the_raw_notes(deid_wh):
+    """Every cell of every Parquet file except the raw notes' units. A surrogate may by chance equal a value
+    planted in another note (both come from Faker's lists): such a hit counts only when it lies inside a
+    replacement (phi_spans out offsets) of a note whose own planted values do not include it."""
+    wh, raw_units, counts = deid_wh
+    planted = _planted()
+    every = sorted(set().union(*planted.values()), key=len, reverse=True)
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in every))
+    con = connect(wh)
+    replaced: dict[str, list[tuple[int, int]]] = {}
+    for doc, a, b in con.execute("SELECT deid_doc_id, out_start, out_end FROM phi_spans").fetchall():
+        replaced.setdefault(doc, []).append((a, b))
+    checked = chance = 0
+    for f in sorted(wh.root.rglob("*.parquet")):
+        table, unit = f.parts[-3], f.parts[-2]
+        if table == "documents" and unit in raw_units:
+            continue
+        for row in pq.read_table(f).to_pylist():
+            for key, value in row.items():
+                text = value if key == "text" else json.dumps(value, default=str, ensure_ascii=False)
+                for hit in pattern.finditer(text or ""):
+                    note = row.get("source_id", "").removesuffix(".deid").split("/")[-1]
+                    inside = any(a <= hit.start() and hit.end() <= b for a, b in replaced.get(row.get("doc_id"), []))
+                    ok = table == "documents" and key == "text" and inside and hit.group(0) not in planted[note]
+                    assert ok, f"{f.relative_to(wh.root)} column {key}: planted value {hit.group(0)!r}"
+                    chance += 1
+        checked += 1
+    assert checked >= 4  # documents (deid), phi_spans, source_files, quarantine
+    assert chance <= counts["spans"] / 10  # common surnames ("Smith") and month-year dates, never a whole identifier
+
+
+def test_a_raw_note_is_never_selected_into_a_release(wh):
+    _ingest_all(wh)
+    con = connect(wh)
+    cfg = DatasetConfig(name="notes", source="documents_latest", require_decontam=False)
+    sel = select(con, cfg, ReleaseConfig(configs=[cfg]))
+    assert sel.rows_in == 31 and sel.rows_out == 0
+    assert {e.name: e.removed for e in sel.effects}["not_raw_phi"] == 31
+    # a record derived from a raw note (no phi_status of its own) is caught by its doc_id
+    where = not_raw_sql({"doc_id"})
+    assert con.execute(f"SELECT count(*) FROM documents WHERE {where}").fetchone()[0] == 0
+
+
+def test_sql_masks_raw_text_unless_asked(deid_wh):
+    wh, _, _ = deid_wh
+    con = connect(wh)
+    assert (
+        con.execute("SELECT count(*) FROM documents WHERE phi_status = 'raw' AND text IS NOT NULL").fetchone()[0] == 31
+    )
+    mask_raw_text(con)
+    raw = con.execute("SELECT count(*), count(text), count(meta) FROM documents WHERE phi_status = 'raw'").fetchone()
+    assert raw == (31, 0, 0)
+    assert con.execute("SELECT count(text) FROM documents_latest WHERE phi_status = 'deidentified'").fetchone()[0] == 31
+
+
+def test_rerun_skips_done_notes_and_force_redoes(deid_wh):
+    wh, _, _ = deid_wh
+    with start_run(wh, "deid") as run:
+        assert run_deid(wh, DeidConfig(), run)["notes"] == 0
+    with start_run(wh, "deid") as run:
+        assert run_deid(wh, DeidConfig(replace="placeholder"), run, force=True)["notes"] == 31
+    con = connect(wh)
+    assert con.execute("SELECT count(*) FROM documents WHERE phi_status = 'deidentified'").fetchone()[0] == 31
+    assert con.execute("SELECT count(*) FROM documents_current WHERE text LIKE '%[NAME]%'").fetchone()[0] > 20
+
+
+def test_undecodable_note_is_quarantined_without_its_text(wh, tmp_path):
+    d = tmp_path / "notes"
+    d.mkdir()
+    (d / "bad.txt").write_bytes("Patient: Zoë Quist, phone 617-555-0143\n".encode("utf-16"))
+    (d / "empty.txt").write_text("   \n")
+    res = ingest(wh, d, "notes", fallback_encoding=None)
+    assert res.rows == 0 and res.reasons == {"wrong_encoding": 1, "empty_note": 1}
+    rows = connect(wh).execute("SELECT payload, detail FROM quarantine").fetchall()
+    assert all(p is None and "Quist" not in (d or "") for p, d in rows)
+
+
+def test_noteevents_columns_and_jsonl_fields(wh):
+    ingest(wh, FIX / "noteevents.csv", "notes")
+    row = connect(wh).execute("SELECT source_id, meta, published FROM documents ORDER BY source_id LIMIT 1").fetchone()
+    meta = json.loads(row[1])
+    assert row[0] == "n010" and meta["patient_id"] == "p005" and meta["category"] == "Discharge summary"
+    assert str(row[2]) == "2150-01-01"
+
+
+def test_cli_eval_and_run(wh, monkeypatch):
+    from curation.commands.deid_cmd import register
+
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # a second command keeps `deid` a subcommand
+    monkeypatch.setenv("MEDCURATE_WAREHOUSE", str(wh.root))
+    r = CliRunner().invoke(app, ["deid", "eval", str(FIX / "gold.jsonl"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["entity"]["DATE"]["recall"] >= 0.98
+    ingest(wh, FIX / "notes.jsonl", "notes")
+    r = CliRunner().invoke(app, ["deid", "--recognizers", "pattern"])
+    assert r.exit_code == 0, r.output
+    assert "10 notes de-identified" in r.output
+    r = CliRunner().invoke(app, ["deid", "eval", str(FIX / "missing.jsonl")])
+    assert r.exit_code == 2 and "gold file not found" in r.output
