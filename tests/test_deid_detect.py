@@ -150,3 +150,11 @@ def test_gold_file_errors_name_the_line(tmp_path):
     bad.write_text("{not json\n")
     with pytest.raises(ValueError, match=r"gold.jsonl:1: not a gold note"):
         load_gold(bad)
+
+
+def test_held_out_corpus_scores():
+    """heldout.jsonl: phrasings written after the recognizers. Scored blind first (docs/deid.md has those numbers),
+    then used for one round of fixes; lone first names with no context ("0700 James resting") stay missed."""
+    r = evaluate(load_gold(GOLD.with_name("heldout.jsonl")), "full")["entity"]
+    assert all(r[c]["recall"] >= 0.98 for c in PATTERN_CLASSES if c in r and c != "ID"), r
+    assert r["NAME"]["recall"] >= 0.85 and r["LOCATION"]["recall"] >= 0.95 and r[ANY]["recall"] >= 0.95

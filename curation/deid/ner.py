@@ -25,10 +25,10 @@ _NAME_LABELS = (
     r"Patient(?:\s+name)?|Name|Pt|Attending|Resident|Fellow|Intern|PCP|Primary care(?:\s+physician)?|Provider|"
     r"(?:Electronically\s+)?Signed(?:\s+by)?|Dictated\s+by|Transcribed\s+by|Referring(?:\s+physician)?|Surgeon|"
     r"Consultant|Nurse|Case\s+manager|Social\s+worker|Emergency\s+contact|Contact|Mother|Father|Wife|Husband|Son|"
-    r"Daughter|Sister|Brother|Spouse|Partner|Guardian|Proxy|Health\s+care\s+proxy|cc|Seen\s+with|Discussed\s+with"
+    r"Daughter|Sister|Brother|Spouse|Partner|Guardian|Proxy|Health\s+care\s+proxy|cc|Re|Seen\s+with|Discussed\s+with"
 )
 _RELATIONS = r"(?:wife|husband|son|daughter|mother|father|sister|brother|partner|spouse|friend|caregiver|niece|nephew|aunt|uncle|grandson|granddaughter|fianc[ée]e?)"
-_CREDENTIALS = r"MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|PhD|MSW|LCSW|PharmD|FNP|CNM|DDS"
+_CREDENTIALS = r"MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|PT|DPT|OT|SLP|LPN|CNA|PhD|MSW|LCSW|PharmD|FNP|CNM|DDS"
 _STREET_SUFFIX = (
     "Alley|Avenue|Ave|Branch|Bridge|Brook|Brooks|Burg|Bypass|Camp|Canyon|Cape|Causeway|Center|Circle|Cir|Cliff|"
     "Cliffs|Club|Common|Corner|Corners|Course|Court|Ct|Courts|Cove|Coves|Creek|Crescent|Crest|Crossing|Crossroad|"
@@ -49,7 +49,7 @@ _ORG_WORDS = (
     r"Hospital|Medical Center|Medical Centre|Health Center|Health Centre|Health System|Healthcare|Health|Clinic|"
     r"Clinics|Infirmary|Medical Group|Nursing Home|Nursing Facility|Rehabilitation Center|Rehab Center|Hospice|"
     r"Pharmacy|University|College|Institute|Associates|Partners|Laboratories|Laboratory|Labs|Foundation|Practice|"
-    r"Surgery Center|Urgent Care|Care Center|Senior Living|Assisted Living|LLC|L\.L\.C\.|Inc|Inc\.|Corp|Corp\.|"
+    r"Surgery Center|Urgent Care|Care Center|Senior Living|Assisted Living|Manor|LLC|L\.L\.C\.|Inc|Inc\.|Corp|Corp\.|"
     r"Corporation|Company|Co\.|Group|PLC|Ltd|Ltd\.|and Sons|& Sons"
 )
 _ORG_HEAD = r"(?:(?:St\.|Saint|Mount|Mt\.)\s+)?(?:[A-Z][\w'’&.-]*,?\s+(?:and\s+|&\s+)?){1,4}"
@@ -72,7 +72,14 @@ _RULES: list[tuple[str, str, float, re.Pattern[str]]] = [
             rf"(?i:\b(?:signed\s+by|dictated\s+by|seen\s+with|discussed\s+with|accompanied\s+by|lives\s+with\s+(?:her|his)\s+\w+))\s+(?:(?:{_TITLES})\.?\s+)?(?P<v>{_PERSON})"
         ),
     ),
-    ("NAME", "context:relation", 0.85, re.compile(rf"\b(?:{_RELATIONS})\s+(?P<v>{_PERSON})")),
+    ("NAME", "context:relation", 0.85, re.compile(rf"\b(?i:{_RELATIONS}),?\s+(?P<v>{_PERSON})")),
+    ("NAME", "context:family", 0.8, re.compile(rf"\b(?P<v>{_CAP})\s+family\b")),
+    (
+        "NAME",
+        "context:closing",
+        0.85,
+        re.compile(rf"(?i:\b(?:regards|sincerely|thanks|thank\s+you|yours\s+truly)),?\s*(?P<v>{_PERSON})"),
+    ),
     ("NAME", "context:credential", 0.93, re.compile(rf"(?P<v>{_PERSON}),?\s+(?:{_CREDENTIALS})\b(?!\s*\d{{5}})")),
     (
         "LOCATION",
@@ -88,7 +95,7 @@ _RULES: list[tuple[str, str, float, re.Pattern[str]]] = [
         "context:city-state",
         0.9,
         re.compile(
-            r"(?:^|(?<=[\n,;:(]\s)|(?<=[\n,;:(])|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s)|(?<=\bat\s))(?P<v>(?:[A-Z][a-z]+\s){0,3}[A-Z][a-z]+),\s+(?P<st>[A-Z]{2})\b",
+            r"(?:^|(?<=[\n,;:(]\s)|(?<=[\n,;:(])|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s)|(?<=\bat\s))(?P<v>(?:[A-Z][a-z]+\s){0,3}[A-Z][a-z]+)(?:,\s+|\s+(?=[A-Z]{2}\s+\d{5}))(?P<st>[A-Z]{2})\b",
             re.MULTILINE,
         ),
     ),
@@ -98,7 +105,7 @@ _RULES: list[tuple[str, str, float, re.Pattern[str]]] = [
         "context:label",
         0.9,
         re.compile(
-            rf"(?i:\b(?:city|town|hometown|birthplace|born\s+in|resides\s+in|lives\s+in|moved\s+(?:here\s+)?from|travel(?:l?ed)?\s+to))\s*:?\s+(?P<v>(?:{_CAP}\s){{0,2}}{_CAP})"
+            rf"(?i:\b(?:city|town|hometown|birthplace|(?:born|raised|grew\s+up|resides|lives(?:\s+alone)?|living|visiting\s+(?:her|his|their)\s+\w+)\s+in|moved\s+(?:here\s+)?(?:from|to)|travel(?:l?ed)?\s+to))\s*:?\s+(?P<v>(?:{_CAP}\s){{0,2}}{_CAP})"
         ),
     ),
     ("ORGANIZATION", "context:org-word", 0.9, re.compile(rf"(?P<v>{_ORG_HEAD}(?:{_ORG_WORDS}))(?![\w])")),

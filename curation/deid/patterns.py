@@ -16,6 +16,7 @@ _MONTHS = (
     r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+_WEEKDAY = r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
 
@@ -47,7 +48,7 @@ _RAW: list[tuple[str, str, float, str]] = [
         "FAX",
         "fax",
         0.97,
-        r"(?i:\bfax(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)\b",
+        r"(?i:\b(?:fax|fx)(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*(?P<v>(?:\+?1[-.\s]?)?\(?\d{3}\)?[-.\s]?\d{3}[-.\s]?\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)\b",
     ),
     (
         "FAX",
@@ -70,11 +71,13 @@ _RAW: list[tuple[str, str, float, str]] = [
     ),
     ("AGE", "age-over-89", 0.95, r"\b(?P<v>(?:9\d|1[01]\d))(?=[- ]?(?:years?|yrs?|y/?o\b|yo\b|-year-old))"),
     ("AGE", "age-over-89", 0.9, r"(?i:\b(?:aged?|age:))\s*(?P<v>(?:9\d|1[01]\d))\b"),
+    ("AGE", "age-over-89", 0.85, r"\b(?P<v>(?:9\d|1[01]\d))\s?(?=(?:[MF]|y\.o\.|yo)\b)"),
     # dates: numeric with a year, ISO, month names with or without year, month and year
     ("DATE", "date-numeric", 0.97, rf"\b{_MON_NUM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})\b"),
     ("DATE", "date-iso", 0.97, rf"\b{_YEAR}([/-]){_MON_NUM}\1{_DAY}\b"),
     ("DATE", "date-dotted", 0.9, rf"\b{_DAY}\.{_MON_NUM}\.{_YEAR}\b"),
-    ("DATE", "date-text", 0.96, rf"\b{_MONTHS}\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
+    ("DATE", "date-text", 0.96, rf"\b{_WEEKDAY}{_MONTHS}\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
+    ("DATE", "date-day-first", 0.9, rf"\b(?:1[3-9]|2\d|3[01])/{_MON_NUM}/{_YEAR}\b"),
     ("DATE", "date-text", 0.96, rf"\b{_DAY}(?:\s+of)?\s+{_MONTHS}\.?(?:,?\s+{_YEAR})?\b"),
     ("DATE", "date-text", 0.96, rf"\b{_DAY}-{_MONTHS}-(?:{_YEAR}|\d{{2}})\b"),
     ("DATE", "date-compact", 0.93, rf"\b\d{{2}}(?i:{_MONTHS}){_YEAR}\b"),
@@ -99,9 +102,12 @@ _LABELS: list[tuple[str, str]] = [
     ),
     (
         "HEALTH_PLAN",
-        r"member\s+id|policy(?:\s+(?:number|no\.?|#))?|health\s+plan(?:\s+(?:id|number|no\.?))?|insurance\s+id|beneficiary\s+(?:id|number|no\.?)|subscriber\s+id|medicaid(?:\s+id)?|medicare(?:\s+id)?|group\s+(?:number|no\.?|#)",
+        r"member\s+id|policy(?:\s+(?:number|no\.?|#))?|health\s+plan(?:\s+(?:id|number|no\.?))?|insurance(?:\s+(?:id|number|no\.?|#))?|beneficiary\s+(?:id|number|no\.?)|subscriber\s+id|medicaid(?:\s+id)?|medicare(?:\s+id)?|group\s+(?:number|no\.?|#)",
     ),
-    ("ACCOUNT", r"account(?:\s+(?:number|no\.?|#))?|acct\.?(?:\s*(?:number|no\.?|#))?|billing\s+(?:id|number)"),
+    (
+        "ACCOUNT",
+        r"account(?:\s+(?:number|no\.?|#))?|claim(?:\s+(?:number|no\.?|#))?|acct\.?(?:\s*(?:number|no\.?|#))?|billing\s+(?:id|number)",
+    ),
     ("VEHICLE", r"licen[cs]e\s+plate|plate(?:\s+(?:number|no\.?|#))?|VIN"),
     (
         "LICENSE",
