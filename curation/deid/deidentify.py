@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from curation.deid.ner import ner_spans
@@ -23,22 +24,27 @@ class Deidentified:
     spans: list[Replaced]
 
 
-def detect(text: str, recognizers: str = "full", min_confidence: float = 0.0) -> list[Span]:
-    """Resolved, non-overlapping PHI spans of `text` (`recognizers`: "pattern" or "full")."""
-    found = pattern_spans(text)
+def detect(text: str, recognizers: str = "full", min_confidence: float = 0.0, extra: Iterable[Span] = ()) -> list[Span]:
+    """Resolved, non-overlapping PHI spans of `text` (`recognizers`: "pattern" or "full"; `extra`: spans from
+    another recognizer, such as the LLM's)."""
+    found = pattern_spans(text) + list(extra)
     if recognizers == "full":
         found += ner_spans(text)
     return resolve(s for s in found if s.confidence >= min_confidence)
 
 
 def deidentify(
-    text: str, surrogates: Surrogates, recognizers: str = "full", min_confidence: float = 0.0
+    text: str,
+    surrogates: Surrogates,
+    recognizers: str = "full",
+    min_confidence: float = 0.0,
+    extra: Iterable[Span] = (),
 ) -> Deidentified:
     """The text with every detected span replaced, and where each replacement landed."""
     parts: list[str] = []
     out: list[Replaced] = []
     pos = length = 0
-    for s in detect(text, recognizers, min_confidence):
+    for s in detect(text, recognizers, min_confidence, extra):
         keep = text[pos : s.start]
         parts.append(keep)
         length += len(keep)

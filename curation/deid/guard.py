@@ -28,10 +28,13 @@ def not_raw_sql(columns: dict[str, str] | set[str] | list[str]) -> str | None:
     return " AND ".join(parts) or None
 
 
-def release_rules(columns: dict[str, str]) -> list[Rule]:
-    """The built-in release rule `not_raw_phi` (empty when the source cannot hold notes)."""
+def release_rules(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> list[Rule]:
+    """The built-in release rule `not_raw_phi`, present whenever the warehouse holds raw notes and the source
+    could carry them (it has `phi_status` or `doc_id`); reported with the rows it removed like the other guards."""
     where = not_raw_sql(columns)
-    return [Rule(name="not_raw_phi", where=where)] if where else []
+    if where is None or not con.execute(f"SELECT count(*) FROM ({_RAW_DOC_IDS})").fetchone()[0]:
+        return []
+    return [Rule(name="not_raw_phi", where=where)]
 
 
 def mask_raw_text(con: duckdb.DuckDBPyConnection) -> None:

@@ -19,11 +19,14 @@ from collections import Counter
 from typing import Any
 
 from curation.batches import rechunk
-from curation.deid.config import DeidConfig
+from curation.deid.config import DeidConfig, DeidLLMConfig
 from curation.deid.deidentify import deidentify
 from curation.deid.guard import RAW
+from curation.deid.llm import PROMPT_VERSION, LLMStats, llm_spans
+from curation.deid.spans import Span
 from curation.deid.surrogates import Surrogates
 from curation.ingest.runner import content_sha256
+from curation.synth.engine import Engine, Sampling
 from curation.warehouse import Quarantine, RunRecorder, ShardWriter, Warehouse, connect
 
 STAGE = "deid"
@@ -92,8 +95,40 @@ def _deid_row(raw: dict[str, Any], text: str, patient: str, offset: int, run_id:
     }
 
 
-def run_deid(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, *, force: bool = False) -> dict[str, Any]:
-    """De-identify pending raw notes; returns the counts (also recorded on `run`)."""
+def open_llm(cfg: DeidLLMConfig) -> Engine:
+    """The LLM recognizer's engine, without the response cache (it would store raw notes)."""
+    from curation.synth.config import SynthConfig
+    from curation.synth.stage import configured_engine
+
+    return configured_engine(
+        SynthConfig(engine=cfg.engine, model=cfg.model, endpoints=cfg.endpoints, max_model_len=cfg.max_model_len)
+    )
+
+
+def _llm_batches(engine: Engine, cfg: DeidLLMConfig, texts: list[str], stats: LLMStats) -> list[list[Span]]:
+    sampling = Sampling(temperature=0.0, top_p=1.0, max_tokens=cfg.max_tokens)
+    out: list[list[Span]] = []
+    for i in range(0, len(texts), cfg.batch_size):
+        out += llm_spans(engine, texts[i : i + cfg.batch_size], sampling, stats)
+    return out
+
+
+def run_deid(
+    wh: Warehouse, cfg: DeidConfig, run: RunRecorder, *, force: bool = False, engine: Engine | None = None
+) -> dict[str, Any]:
+    """De-identify pending raw notes; returns the counts (also recorded on `run`). With `cfg.llm`, the LLM
+    recognizer runs through `engine` (opened from cfg.llm when not given, closed at the end)."""
+    own_engine = cfg.llm is not None and engine is None
+    if own_engine:
+        engine = open_llm(cfg.llm)
+    try:
+        return _run(wh, cfg, run, force, engine if cfg.llm else None)
+    finally:
+        if own_engine:
+            engine.close()
+
+
+def _run(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, force: bool, engine: Engine | None) -> dict[str, Any]:
     if force:
         run.set("extra", "removed_units", remove_outputs(wh))
     secret = load_secret(wh, cfg)
@@ -102,16 +137,19 @@ def run_deid(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, *, force: bool = 
     notes = spans = without_phi = 0
     t0 = time.perf_counter()
     quarantine = Quarantine(wh, STAGE, run.run_id)
+    llm_stats = LLMStats()
     reader = con.sql(_pending_sql(force)).to_arrow_reader(cfg.batch_rows)
     for k, batch in enumerate(rechunk(reader, cfg.batch_rows)):
         unit = f"{UNIT_PREFIX}{run.run_id}-{k:05d}"
+        raws = batch.to_pylist()
+        extra = _llm_batches(engine, cfg.llm, [r["text"] for r in raws], llm_stats) if engine else [[]] * len(raws)
         with ShardWriter(wh, "documents", unit) as docs, ShardWriter(wh, "phi_spans", unit) as span_rows:
-            for raw in batch.to_pylist():
+            for raw, llm_found in zip(raws, extra, strict=True):
                 meta = json.loads(raw["meta"]) if isinstance(raw["meta"], str) else raw["meta"] or {}
                 patient = patient_key(secret, meta.get("patient_id"), raw["doc_id"])
                 sur = Surrogates(secret, patient, placeholders=cfg.replace == "placeholder", shift_days=cfg.shift_days)
                 try:
-                    result = deidentify(raw["text"], sur, cfg.recognizers, cfg.min_confidence)
+                    result = deidentify(raw["text"], sur, cfg.recognizers, cfg.min_confidence, llm_found)
                 except Exception as e:  # a recognizer bug must not stop the run, nor put the note in quarantine
                     quarantine.add("deid_error", raw["doc_id"], None, f"{type(e).__name__}")
                     continue
@@ -150,6 +188,7 @@ def run_deid(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, *, force: bool = 
         "quarantined": quarantine.n,
         "notes_per_s": round(notes / seconds, 1) if seconds else 0.0,
         **{f"spans_{c}": n for c, n in sorted(by_class.items())},
+        **(llm_stats.as_dict() if engine else {}),
     }
     for name, n in counts.items():
         if isinstance(n, int):
@@ -157,4 +196,6 @@ def run_deid(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, *, force: bool = 
     run.set(
         "extra", "deid", {"recognizers": cfg.recognizers, "replace": cfg.replace, "notes_per_s": counts["notes_per_s"]}
     )
+    if engine:
+        run.set("models", "deid_llm", {"model": engine.model_id, "prompt_version": PROMPT_VERSION})
     return counts

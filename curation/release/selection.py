@@ -80,7 +80,6 @@ def builtin_rules(cfg: DatasetConfig, columns: dict[str, str]) -> list[Rule]:
             name="not_quarantined", where=" AND ".join(f'CAST("{k}" AS VARCHAR) NOT IN ({_QUARANTINED})' for k in keys)
         )
     )
-    rules += release_rules(columns)  # raw clinical notes never leave the warehouse (curation/deid/guard.py)
     if cfg.require_decontam:
         rules.append(Rule(name="not_contaminated", where="contaminated IS FALSE"))
     return rules
@@ -117,7 +116,8 @@ def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseC
     columns = describe(con, base)
     if cfg.key not in columns:
         raise ReleaseError(f"release config {cfg.name!r}: key column {cfg.key!r} does not exist in {cfg.source}")
-    rules = [(r, True) for r in builtin_rules(cfg, columns)] + [(r, False) for r in cfg.rules]
+    guards = builtin_rules(cfg, columns) + release_rules(con, columns)  # raw notes never leave (curation/deid)
+    rules = [(r, True) for r in guards] + [(r, False) for r in cfg.rules]
     for rule, builtin in rules:
         _check_rule(con, cfg, base, rule, builtin, columns)
     export = cfg.columns or list(columns)
