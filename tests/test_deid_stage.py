@@ -164,3 +164,13 @@ def test_cli_eval_and_run(wh, monkeypatch):
     assert "10 notes de-identified" in r.output
     r = CliRunner().invoke(app, ["deid", "eval", str(FIX / "missing.jsonl")])
     assert r.exit_code == 2 and "gold file not found" in r.output
+
+
+def test_deid_outputs_pass_their_expectation_suites(deid_wh):
+    from curation.validate import validate_table
+
+    wh, _, _ = deid_wh
+    for table in ("phi_spans", "documents"):
+        r = validate_table(wh, table, run_id=f"v-{table}", data_docs=False)
+        assert r.success, r.explain()
+        assert table != "phi_spans" or "expect_column_pair_values_a_to_be_greater_than_b" in str(r.results)
