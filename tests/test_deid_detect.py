@@ -147,6 +147,10 @@ def test_gold_file_errors_name_the_line(tmp_path):
     bad.write_text(json.dumps({"text": "abc", "spans": [{"start": 1, "end": 9, "class": "NAME"}]}) + "\n")
     with pytest.raises(ValueError, match=r"gold.jsonl:1: span 1-9 is outside"):
         load_gold(bad)
+    spans = [{"start": 0, "end": 5, "class": "NAME"}, {"start": 3, "end": 8, "class": "DATE"}]
+    bad.write_text(json.dumps({"text": "abcdefghij", "spans": spans}) + "\n")
+    with pytest.raises(ValueError, match=r"gold.jsonl:1: gold spans 0-5 and 3-8 overlap"):
+        load_gold(bad)
     bad.write_text("{not json\n")
     with pytest.raises(ValueError, match=r"gold.jsonl:1: not a gold note"):
         load_gold(bad)

@@ -55,7 +55,8 @@ class Tally:
 
 
 def load_gold(path: str | Path) -> list[GoldNote]:
-    """Gold notes; a malformed line or a span outside its text is an error naming the line."""
+    """Gold notes; a malformed line, a span outside its text or two overlapping gold spans (which class would a
+    token have?) is an error naming the line."""
     notes = []
     for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -69,6 +70,11 @@ def load_gold(path: str | Path) -> list[GoldNote]:
         bad = [s for s in spans if not 0 <= s.start < s.end <= len(text)]
         if bad:
             raise ValueError(f"{path}:{i}: span {bad[0].start}-{bad[0].end} is outside the text ({len(text)} chars)")
+        ordered = sorted(spans, key=lambda s: (s.start, s.end))
+        clash = next(((a, b) for a, b in zip(ordered, ordered[1:]) if a.overlaps(b)), None)
+        if clash:
+            a, b = clash
+            raise ValueError(f"{path}:{i}: gold spans {a.start}-{a.end} and {b.start}-{b.end} overlap")
         notes.append(GoldNote(str(o.get("note_id", i)), o.get("patient_id"), text, spans))
     if not notes:
         raise ValueError(f"{path}: no gold notes")
