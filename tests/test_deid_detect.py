@@ -13,7 +13,7 @@ from curation.deid.classes import PATTERN_CLASSES
 from curation.deid.dates import shift_date
 from curation.deid.deidentify import deidentify, detect
 from curation.deid.evaluate import ANY, evaluate, load_gold
-from curation.deid.surrogates import Surrogates
+from curation.deid.surrogates import Surrogates, avoid_set
 
 GOLD = Path(__file__).parent / "fixtures" / "deid" / "gold.jsonl"
 
@@ -92,8 +92,16 @@ def test_offsets_point_at_the_replacements():
     text = "Seen by Dr. Ann Lee on 03/14/2021 at Mercy General Hospital; call 617-555-0143."
     r = deidentify(text, _sur())
     sur = _sur()
+    avoid = avoid_set([text[x.span.start : x.span.end] for x in r.spans])
     for x in r.spans:
-        assert r.text[x.out_start : x.out_end] == sur.replace(x.span.phi_class, text[x.span.start : x.span.end])
+        assert r.text[x.out_start : x.out_end] == sur.replace(x.span.phi_class, text[x.span.start : x.span.end], avoid)
+
+
+def test_a_surrogate_never_reads_as_another_identifier_of_the_note():
+    sur = _sur()
+    first = sur.replace("NAME", "Smith")
+    other = sur.replace("NAME", "Smith", avoid=avoid_set([first, "Smith"]))
+    assert other not in (first, "Smith") and other.istitle()
 
 
 def test_same_value_same_surrogate_within_a_patient_not_across():

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from curation.deid.config import DeidConfig
+from curation.deid.config import SECRET_ENV, DeidConfig
 from curation.deid.guard import mask_raw_text, not_raw_sql
 from curation.deid.stage import run_deid
 from curation.release.config import DatasetConfig, ReleaseConfig
@@ -44,7 +44,8 @@ def _ingest_all(wh) -> set[str]:
 
 
 @pytest.fixture
-def deid_wh(wh):
+def deid_wh(wh, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "test-secret")  # reproducible surrogates (unset: a random key per warehouse)
     raw_units = _ingest_all(wh)
     with start_run(wh, "deid") as run:
         counts = run_deid(wh, DeidConfig(), run)
@@ -63,35 +64,63 @@ def test_every_note_gets_a_deidentified_current_version(deid_wh):
     assert enc == "cp1252"
 
 
-def test_no_planted_phi_value_in_any_parquet_file_but_the_raw_notes(deid_wh):
-    """Every cell of every Parquet file except the raw notes' units. A surrogate may by chance equal a value
-    planted in another note (both come from Faker's lists): such a hit counts only when it lies inside a
-    replacement (phi_spans out offsets) of a note whose own planted values do not include it."""
-    wh, raw_units, counts = deid_wh
+def _assert_no_planted_phi(wh, files: list[Path], max_chance: float) -> None:
+    """Every cell of every file. A surrogate may by chance equal a value planted in another note (both come from
+    Faker's lists): such a hit counts only when it lies inside a replacement (phi_spans out offsets) of a note
+    whose own planted values do not include it."""
     planted = _planted()
     every = sorted(set().union(*planted.values()), key=len, reverse=True)
     pattern = re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in every))
-    con = connect(wh)
     replaced: dict[str, list[tuple[int, int]]] = {}
-    for doc, a, b in con.execute("SELECT deid_doc_id, out_start, out_end FROM phi_spans").fetchall():
+    for doc, a, b in connect(wh).execute("SELECT deid_doc_id, out_start, out_end FROM phi_spans").fetchall():
         replaced.setdefault(doc, []).append((a, b))
-    checked = chance = 0
-    for f in sorted(wh.root.rglob("*.parquet")):
-        table, unit = f.parts[-3], f.parts[-2]
-        if table == "documents" and unit in raw_units:
-            continue
+    chance = 0
+    for f in files:
         for row in pq.read_table(f).to_pylist():
             for key, value in row.items():
                 text = value if key == "text" else json.dumps(value, default=str, ensure_ascii=False)
                 for hit in pattern.finditer(text or ""):
-                    note = row.get("source_id", "").removesuffix(".deid").split("/")[-1]
+                    note = (row.get("source_id") or "").removesuffix(".deid").split("/")[-1]
                     inside = any(a <= hit.start() and hit.end() <= b for a, b in replaced.get(row.get("doc_id"), []))
-                    ok = table == "documents" and key == "text" and inside and hit.group(0) not in planted[note]
-                    assert ok, f"{f.relative_to(wh.root)} column {key}: planted value {hit.group(0)!r}"
+                    ok = key == "text" and row.get("phi_status") == "deidentified" and inside
+                    assert ok and hit.group(0) not in planted[note], f"{f} column {key}: planted {hit.group(0)!r}"
                     chance += 1
-        checked += 1
-    assert checked >= 4  # documents (deid), phi_spans, source_files, quarantine
-    assert chance <= counts["spans"] / 10  # common surnames ("Smith") and month-year dates, never a whole identifier
+    assert chance <= max_chance  # common surnames ("Smith") and month-year dates, never a whole identifier
+
+
+def test_no_planted_phi_value_in_any_parquet_file_but_the_raw_notes(deid_wh):
+    wh, raw_units, counts = deid_wh
+    files = [
+        f for f in sorted(wh.root.rglob("*.parquet")) if not (f.parts[-3] == "documents" and f.parts[-2] in raw_units)
+    ]
+    assert {f.parts[-3] for f in files} >= {"documents", "phi_spans", "source_files"}
+    _assert_no_planted_phi(wh, files, counts["spans"] / 10)
+
+
+def test_no_planted_phi_value_in_a_release(deid_wh, tmp_path):
+    from curation.manifest import load_manifest
+    from curation.release.builder import ReleaseRequest, build_release
+
+    wh, _, counts = deid_wh
+    m = tmp_path / "m.yaml"
+    m.write_text(
+        "name: deid-test\nrelease:\n  out: rel\n  configs:\n"
+        "    - {name: notes, source: documents_latest, require_decontam: false}\n"
+    )
+    manifest = load_manifest(m)
+    with start_run(wh, "release") as run:
+        out = Path(
+            build_release(wh, manifest, ReleaseRequest(version="1.0.0", out=manifest.resolve("rel")), run)["path"]
+        )
+    facts = json.loads((out / "manifest.json").read_text())["configs"]["notes"]
+    removed = {r["name"]: r["removed"] for r in facts["rules"]}
+    assert removed["current_not_deleted"] + removed["not_raw_phi"] == 31  # the raw notes are superseded
+    files = sorted(out.rglob("*.parquet"))
+    assert {r["phi_status"] for f in files for r in pq.read_table(f, columns=["phi_status"]).to_pylist()} == {
+        "deidentified"
+    }
+    assert sum(pq.read_metadata(f).num_rows for f in files) == 31
+    _assert_no_planted_phi(wh, files, counts["spans"] / 10)
 
 
 def test_a_raw_note_is_never_selected_into_a_release(wh):

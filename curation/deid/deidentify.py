@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from curation.deid.ner import ner_spans
 from curation.deid.patterns import pattern_spans
 from curation.deid.spans import Span, resolve
-from curation.deid.surrogates import Surrogates
+from curation.deid.surrogates import Surrogates, avoid_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +44,13 @@ def deidentify(
     parts: list[str] = []
     out: list[Replaced] = []
     pos = length = 0
-    for s in detect(text, recognizers, min_confidence, extra):
+    spans = detect(text, recognizers, min_confidence, extra)
+    avoid = avoid_set([text[s.start : s.end] for s in spans])
+    for s in spans:
         keep = text[pos : s.start]
         parts.append(keep)
         length += len(keep)
-        new = surrogates.replace(s.phi_class, text[s.start : s.end])
+        new = surrogates.replace(s.phi_class, text[s.start : s.end], avoid)
         parts.append(new)
         out.append(Replaced(s, length, length + len(new)))
         length += len(new)

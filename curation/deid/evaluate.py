@@ -9,6 +9,7 @@ Gold: JSON Lines, one note per line: {"note_id", "patient_id", "text", "spans": 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -71,7 +72,7 @@ def load_gold(path: str | Path) -> list[GoldNote]:
         if bad:
             raise ValueError(f"{path}:{i}: span {bad[0].start}-{bad[0].end} is outside the text ({len(text)} chars)")
         ordered = sorted(spans, key=lambda s: (s.start, s.end))
-        clash = next(((a, b) for a, b in zip(ordered, ordered[1:]) if a.overlaps(b)), None)
+        clash = next(((a, b) for a, b in itertools.pairwise(ordered) if a.overlaps(b)), None)
         if clash:
             a, b = clash
             raise ValueError(f"{path}:{i}: gold spans {a.start}-{a.end} and {b.start}-{b.end} overlap")

@@ -39,6 +39,11 @@ _IDENTIFIER_CLASSES = {
 }
 
 
+def avoid_set(values: list[str]) -> frozenset[str]:
+    """What surrogates in a note must not equal: its PHI values and their word tokens, normalized."""
+    return frozenset(_norm(v) for v in values) | frozenset(_norm(t) for v in values for t in _NAME_TOKEN.findall(v))
+
+
 def _norm(value: str) -> str:
     return " ".join(value.split()).casefold()
 
@@ -69,13 +74,16 @@ class Surrogates:
         _FAKER.seed_instance(self._seed(cls, value, attempt))
         return _FAKER
 
-    def replace(self, cls: str, value: str) -> str:
-        """The replacement for `value` of class `cls`; never equal to the value itself."""
+    def replace(self, cls: str, value: str, avoid: frozenset[str] = frozenset()) -> str:
+        """The replacement for `value` of class `cls`: never the value itself, nor anything in `avoid` (normalized
+        PHI values and name tokens of the same note, so a surrogate never reads as another identifier there; the
+        next candidate is taken then, which is the only case where one value can get two surrogates)."""
         if self.placeholders:
             return f"[{cls}]"
         for attempt in range(8):
             new = self._surrogate(cls, value, attempt)
-            if _norm(new) != _norm(value):
+            pieces = {_norm(new)} | ({_norm(t) for t in _NAME_TOKEN.findall(new)} if cls == "NAME" else set())
+            if _norm(new) != _norm(value) and not pieces & avoid:
                 return new
         return f"[{cls}]"
 
