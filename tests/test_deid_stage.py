@@ -191,6 +191,12 @@ def test_cli_eval_and_run(wh, monkeypatch):
     r = CliRunner().invoke(app, ["deid", "--recognizers", "pattern"])
     assert r.exit_code == 0, r.output
     assert "10 notes de-identified" in r.output
+    bad = wh.root.parent / "m.yaml"
+    bad.write_text("name: x\ndeid:\n  shift_days: [-10, 5]\n")
+    r = CliRunner().invoke(app, ["deid", str(bad)])
+    assert r.exit_code == 2 and "deid: Value error, shift_days: the range -10..5 contains 0" in " ".join(
+        r.output.split()
+    )
     r = CliRunner().invoke(app, ["deid", "eval", str(FIX / "missing.jsonl")])
     assert r.exit_code == 2 and "gold file not found" in r.output
 

@@ -14,6 +14,7 @@ from curation.commands.common import cli_errors, out, warehouse
 def _config(manifest: Path | None, recognizers: str | None, replace: str | None):
     """The manifest's `deid` section (until the manifest model has one, read from the YAML), with CLI overrides."""
     import yaml
+    from pydantic import ValidationError
 
     from curation.deid.config import DeidConfig
 
@@ -28,8 +29,10 @@ def _config(manifest: Path | None, recognizers: str | None, replace: str | None)
         raw["replace"] = replace
     try:
         return DeidConfig.model_validate(raw)
-    except Exception as e:
-        raise ValueError(f"deid settings: {e}") from None
+    except ValidationError as e:
+        raise ValueError(
+            "; ".join(f"{'.'.join(map(str, ('deid', *x['loc'])))}: {x['msg']}" for x in e.errors())
+        ) from None
 
 
 def deid(
