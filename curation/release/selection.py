@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from curation.deid.guard import release_rules
 from curation.release import mixture
 from curation.release.config import DatasetConfig, ReleaseConfig, Rule
 from curation.release.errors import ReleaseError
@@ -114,7 +115,8 @@ def select(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, release: ReleaseC
     columns = describe(con, base)
     if cfg.key not in columns:
         raise ReleaseError(f"release config {cfg.name!r}: key column {cfg.key!r} does not exist in {cfg.source}")
-    rules = [(r, True) for r in builtin_rules(cfg, columns)] + [(r, False) for r in cfg.rules]
+    guards = builtin_rules(cfg, columns) + release_rules(con, columns)  # raw notes never leave (curation/deid)
+    rules = [(r, True) for r in guards] + [(r, False) for r in cfg.rules]
     for rule, builtin in rules:
         _check_rule(con, cfg, base, rule, builtin, columns)
     export = cfg.columns or list(columns)
