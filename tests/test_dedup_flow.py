@@ -37,7 +37,7 @@ def test_dedup_flow_from_manifest(wh, tmp_path, prefect_harness):
         ("pubmed:2",)
     ]  # longer_text
     run = con.execute("SELECT status, counts FROM runs WHERE stage = 'dedup'").fetchone()
-    assert run[0] == "completed" and json.loads(run[1])["duplicates"] == 1
+    assert run[0] == "completed" and json.loads(run[1])["dedup.duplicates"] == 1
     assert (wh.root / "catalog.duckdb").is_file()
 
 

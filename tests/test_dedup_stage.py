@@ -10,6 +10,7 @@ import pytest
 from curation.dedup.config import DedupConfig
 from curation.dedup.explain import explain
 from curation.dedup.stage import run_dedup
+from curation.errors import UserError
 from curation.warehouse import connect, start_run
 from tests.factories import doc_row, write_documents
 
@@ -169,7 +170,7 @@ def test_explain(wh):
     assert r["kept"] == "pubmed:1001" and r["cluster_size"] == 2
     (pair,) = r["pairs"]
     assert 0.7 < pair["exact"] < 1.0 and abs(pair["estimated"] - pair["exact"]) < 0.15
-    with pytest.raises(KeyError):
+    with pytest.raises(UserError):
         explain(wh, "pubmed:nope", DedupConfig())
 
 

@@ -59,7 +59,7 @@ def test_split_option_and_tabular_mapping(tmp_path, prefect_harness):
         (["--format", "medmcqa", str(BENCH / "medmcqa_dev.jsonl")], "cop_base: Field required"),
         (["--format", "medmcqa", "-o", "cop_base=2", str(BENCH / "medmcqa_dev.jsonl")], "cop_base"),
         (["--format", "medqa", "-o", "split", str(BENCH / "medqa_test.jsonl")], "KEY=VALUE"),
-        ([str(BENCH / "medqa_test.jsonl")], "exactly one manifest"),
+        ([str(BENCH / "medqa_test.jsonl")], "ad hoc ingest needs --format"),
         ([], "give a manifest"),
     ],
 )

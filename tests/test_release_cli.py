@@ -71,4 +71,8 @@ def test_cli_hf_dry_run_and_missing_token(env, prefect_harness, monkeypatch):
     r = invoke(base)
     assert r.exit_code == 2 and "HF_TOKEN" in r.output
     r = invoke([*base, "--dry-run"])
-    assert r.exit_code == 0 and "dry run, nothing sent" in r.output and "create_repo(repo_id='org/medtest'" in r.output
+    assert (
+        r.exit_code == 0
+        and "dry run, nothing written or sent" in r.output
+        and "create_repo(repo_id='org/medtest'" in r.output
+    )

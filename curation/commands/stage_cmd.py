@@ -160,7 +160,9 @@ def execute(
     manifest = load_manifest(manifest_path) if manifest_path else None
     if manifest is None and not params.get("paths"):
         console.print(f"no manifest given: {stage.name} runs with its default settings")
-    stage.params.model_validate(params)  # option errors before the lock
+    opts = stage.params.model_validate(params)  # option and input errors before the lock
+    if stage.check is not None:
+        stage.check(manifest, opts)
     with writing(stage.name):
         if use_prefect(prefect, runner):
             from curation.flows.stages import run_stage_flow

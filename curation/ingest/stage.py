@@ -33,20 +33,31 @@ def _transient(e: BaseException) -> bool:
     return isinstance(e, OSError) and not isinstance(e, FileNotFoundError | PermissionError | IsADirectoryError)
 
 
+def check(manifest: Any, p: IngestParams) -> None:
+    """What the user can fix, before the lock is taken or a run recorded: inputs, format and its options."""
+    if not p.paths:
+        if manifest is None:
+            raise UserError("give a manifest with sources, or --format and one or more paths")
+        return
+    if not p.format:
+        raise UserError("ad hoc ingest needs --format with the paths (or give one manifest .yaml)")
+    from curation.ingest.formats import check_options
+
+    try:
+        check_options(p.format, p.option)
+    except ValueError as e:
+        raise UserError(f"--format {p.format}: {e}") from None
+    missing = [x for x in p.paths if not Path(x).exists()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+
+
 def jobs(ctx: StageContext) -> list[IngestJob]:
     p: IngestParams = ctx.params
     if p.paths:
-        if not p.format:
-            raise UserError("ad hoc ingest needs --format with the paths")
-        from curation.ingest.formats import check_options
-
-        check_options(p.format, p.option)
-        missing = [x for x in p.paths if not Path(x).exists()]
-        if missing:
-            raise UserError(f"no such file: {', '.join(missing)}")
-        return [IngestJob(str(Path(x)), p.format, p.source_name or p.format, p.split, p.option) for x in p.paths]
-    if ctx.manifest is None:
-        raise UserError("give a manifest with sources, or --format and one or more paths")
+        return [
+            IngestJob(str(Path(x)), p.format or "", p.source_name or p.format or "", p.split, p.option) for x in p.paths
+        ]
     m = ctx.manifest
     return [IngestJob(str(f), s.format, s.name, s.split, s.options) for s in m.sources for f in m.source_files(s)]
 
@@ -114,6 +125,7 @@ STAGES.register(
         writes=("documents", "benchmark_items", "deletions", "source_files"),
         extra_sections=("sources",),
         takes_paths=True,
+        check=check,
         summary=_summary,
     )
 )

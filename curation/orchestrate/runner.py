@@ -114,6 +114,8 @@ def run_stage(
     if config is None:
         config = manifest.section(stage.section) if manifest is not None else stage.config()
     opts = stage.params.model_validate(params or {})
+    if stage.check is not None:
+        stage.check(manifest, opts)
     own_executor = executor is None
     executor = executor or LocalExecutor(stage.threads(config))
     try:

@@ -47,6 +47,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
 def _summary(s: dict[str, Any]) -> str:
     extra = f", archive {s['archive']}" if s.get("archive") else ""
     ops = "".join(f"\n  {op}" for op in s.get("operations") or [])
+    if s.get("dry_run"):
+        return f"dry run, nothing written or sent: {s['path']} would hold {s['rows']} rows; operations:{ops}"
     return f"released {s['path']}: {s['rows']} rows{extra}{ops}"
 
 
