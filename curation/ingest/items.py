@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from curation.ingest.reasons import check_reason
 
 
 @dataclass
@@ -28,11 +30,17 @@ class Deleted:
 
 @dataclass
 class Quarantined:
+    """A piece of input that is not a row: `reason` from curation/ingest/reasons.py, the raw `payload` where there
+    is one (the writer bounds it), and `payload_bytes` when the payload is already a prefix of something larger."""
+
     reason: str
     source_ref: str
     payload: Any = None
     detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    payload_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        check_reason(self.reason)
 
 
 Item = Record | Deleted | Quarantined

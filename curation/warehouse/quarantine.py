@@ -44,8 +44,12 @@ class Quarantine:
         self.n = 0
         self.reasons: Counter[str] = Counter()
 
-    def add(self, reason: str, source_ref: str, payload: Any = None, detail: str = "") -> None:
+    def add(
+        self, reason: str, source_ref: str, payload: Any = None, detail: str = "", payload_bytes: int | None = None
+    ) -> None:
+        """`payload_bytes` overrides the size when `payload` is only a prefix of the input (an over-long line)."""
         text, size = bound_payload(payload)
+        size = payload_bytes if payload_bytes is not None else size
         with self._lock:
             self._writer.write(
                 {
