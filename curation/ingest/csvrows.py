@@ -55,7 +55,7 @@ def iter_csv(path: Path, delimiter: str = ",", header: bool = False) -> Iterator
     width: int | None = None
     pending: deque[Line] = deque()  # lines read again after a record that did not hold together
     lines = iter_lines(path)
-    kept = 0
+    kept = -1 if header else 0  # data rows yielded, for the message of a broken stream
 
     def next_line() -> Line | None:
         return pending.popleft() if pending else next(lines, None)
@@ -84,6 +84,7 @@ def iter_csv(path: Path, delimiter: str = ",", header: bool = False) -> Iterator
                     why = f"unterminated quote on line {first.number}"
                 else:
                     cells, reason, why = _cells(_join(record), delimiter, width)
+                    why = f"the quote opened on line {first.number} does not close into a valid row ({why})"
                 if cells is None:  # only the first line is bad: the lines after it are read as rows of their own
                     pending.extendleft(reversed(record[1:]))
                     record = [first]

@@ -119,13 +119,12 @@ class TreeGuard:
             if elem.tag in self.tags:
                 self._check_record(elem)
                 return
-            children = list(elem)
-            if not children:
+            n = len(elem)
+            if n == 0:
                 return
-            for c in children[:-1]:  # finished: only the last child can still be open
-                if c.tag not in self.tags:  # a finished record waits for the caller, which frees it
-                    elem.remove(c)
-            elem = children[-1]
+            if n > 1:  # only the last child can still be open; finished records were handed out before this read
+                del elem[:-1]
+            elem = elem[0]
 
     def _check_record(self, elem: etree._Element) -> None:
         if elem is self.finished:
