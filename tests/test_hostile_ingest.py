@@ -23,7 +23,7 @@ from curation.ingest.config import IngestConfig
 from curation.ingest.ledger import Ledger
 from curation.ingest.paths import check_input_paths
 from curation.ingest.reasons import REASONS
-from curation.ingest.runner import IngestJob, ingest_file
+from curation.ingest.runner import IngestJob, check_jobs, ingest_file
 from tests import hostile_inputs as h
 from tests import pubmed_xml as px
 from tests.ingest_helpers import ingest, rows
@@ -207,6 +207,26 @@ def test_special_files_are_refused_before_any_work(wh, tmp_path):
         check_input_paths([tmp_path / "nope.xml"], "pubmed")
     assert check_input_paths([tmp_path], "hf") == [tmp_path]  # a saved dataset is a directory
     assert issubclass(InputPathError, IngestConfigError)
+    assert rows(wh, "select count(*) from source_files") == [(0,)]
+
+
+def test_check_jobs_finds_whole_file_errors_before_any_work(wh, tmp_path):
+    """What the CLI calls before taking the warehouse lock (exit 2); nothing is read or written."""
+    (tmp_path / "questions.jsonl").write_text("{}\n")
+    (tmp_path / "medqa_test.jsonl").write_text("{}\n")
+    (tmp_path / "nodes.txt").write_text("id\n")
+    os.mkfifo(tmp_path / "pipe.csv")
+    good = IngestJob(str(tmp_path / "medqa_test.jsonl"), "medqa", "medqa")
+    check_jobs([good])
+    for job, message in [
+        (IngestJob(str(tmp_path / "questions.jsonl"), "medqa", "medqa"), "no split for questions"),
+        (IngestJob(str(tmp_path / "nodes.txt"), "csv", "csv"), "cannot tell the tabular format"),
+        (IngestJob(str(tmp_path / "pipe.csv"), "csv", "csv"), "FIFO"),
+        (IngestJob(str(tmp_path), "pubmed", "pubmed"), "is a directory"),
+        (IngestJob(str(tmp_path / "anatomy.csv"), "mmlu", "mmlu"), "no such file"),
+    ]:
+        with pytest.raises(IngestConfigError, match=message):
+            check_jobs([good, job])
     assert rows(wh, "select count(*) from source_files") == [(0,)]
 
 

@@ -118,7 +118,7 @@ def test_no_split_is_a_configuration_error_not_a_guess(wh, tmp_path):
     """A whole-file configuration error raises (exit 2 in the CLI); nothing is written for the file."""
     p = tmp_path / "questions.jsonl"
     p.write_text(json.dumps({"question": "q", "options": {"A": "a"}, "answer_idx": "A"}) + "\n")
-    with pytest.raises(IngestConfigError, match="no split for questions.jsonl"):
+    with pytest.raises(IngestConfigError, match=r"no split for questions\.jsonl"):
         ingest(wh, p, "medqa")
     assert rows(wh, "select count(*) from quarantine") == [(0,)]
     assert rows(wh, "select count(*) from source_files") == [(0,)]

@@ -45,6 +45,12 @@ def open_dataset(source: str | Path, options: Options, split: str | None = None)
     return datasets.load_dataset(builder, data_files=str(path), split="train", streaming=True)
 
 
+def check(path: Path, options: Options, split: str | None) -> None:
+    """A data file must name its format by suffix (or option loader): IngestConfigError before any row is read."""
+    if options.loader == "auto" and not path.is_dir():
+        format_of(path)
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     rows = ((i, f"{path}#row{i}", row) for i, row in enumerate(open_dataset(path, options, split)))
     yield from map_rows(rows, Mapper(options, split, path))

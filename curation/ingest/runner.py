@@ -9,7 +9,7 @@ import json
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,19 @@ def unit_name(path: str, fmt: str, file_sha256: str, options: dict[str, Any], sp
     overwrites the other's rows or quarantine (documents_latest keeps one row per doc_id)."""
     settings = json.dumps({"path": path, "format": fmt, "options": options, "split": split}, sort_keys=True)
     return f"{fmt}-{hashlib.sha256(f'{file_sha256}|{settings}'.encode()).hexdigest()[:20]}"
+
+
+def check_jobs(jobs: Iterable[IngestJob]) -> None:
+    """Raise the first whole-file configuration error among the jobs (InputPathError for a missing, special or
+    directory path; IngestConfigError for no split, an unknown tabular suffix, ...) without reading any content:
+    for the CLI to call before taking the warehouse lock and exit 2. Format modules may define
+    `check(path, options, split)` for their own file-level checks."""
+    for job in jobs:
+        spec = get_format(job.format)
+        path = check_input_path(job.path, job.format)
+        check = getattr(spec.load(), "check", None)
+        if check is not None:
+            check(path, spec.options(job.options), job.split)
 
 
 def _utf8_len(s: str) -> int:

@@ -132,8 +132,13 @@ def format_of(path: Path) -> str:
     )
 
 
+def check(path: Path, options: Options, split: str | None) -> str:
+    """The reader for the file, or IngestConfigError before any row is read."""
+    return format_of(path) if options.reader == "auto" else options.reader
+
+
 def read_rows(path: Path, options: Options) -> Rows:
-    reader = format_of(path) if options.reader == "auto" else options.reader
+    reader = check(path, options, None)
     if reader in DELIMITERS:
         return _rows_delimited(path, options, reader)
     return {"jsonl": _rows_jsonl, "parquet": _rows_parquet}[reader](path, options)

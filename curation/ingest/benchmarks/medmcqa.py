@@ -65,8 +65,13 @@ def mismatch(declared: int, evidence: Counter[int]) -> str:
     return ""
 
 
+def check(path: Path, options: Options, split: str | None) -> str:
+    """The file's split, or IngestConfigError before any row is read."""
+    return resolve_split("medmcqa", path, split, options.split)
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
-    split = resolve_split("medmcqa", path, split, options.split)
+    split = check(path, options, split)
     base = options.cop_base
     contradiction = mismatch(base, base_evidence(path))
     for index, line_no, obj in iter_jsonl(path):

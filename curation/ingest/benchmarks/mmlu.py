@@ -47,7 +47,8 @@ def name_parts(path: Path) -> tuple[str | None, str | None]:
     return (m["subject"], m["split"]) if m else (None, None)
 
 
-def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+def check(path: Path, options: Options, split: str | None) -> tuple[str, str]:
+    """(subject, split) of the file, or IngestConfigError before any row is read."""
     name_subject, name_split = name_parts(path)
     subject = options.subject or name_subject
     split = resolve_split("mmlu", path, split, options.split, name_split)
@@ -55,6 +56,11 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         raise IngestConfigError(
             f"mmlu: no subject for {path.name}: name it <subject>_<split>.csv or set option subject"
         )
+    return subject, split
+
+
+def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+    subject, split = check(path, options, split)
     if subject not in options.subjects:
         yield Quarantined("subject_not_selected", str(path), None, f"subject {subject!r} not in {options.subjects}")
         return

@@ -29,7 +29,7 @@ class Options(StrictModel):
     require_answer: bool = True  # false for PQA-U, which has no final_decision
 
 
-def split_for(path: Path, split: str | None, options: Options) -> Callable[[str], str]:
+def split_for(path: Path, options: Options, split: str | None) -> Callable[[str], str]:
     """PMID -> split. Explicit splits win; `ori_pqal.json` is split by the test_ground_truth.json beside it (its
     PMIDs test, the others train) or, without it, filed whole as test (never train: it holds the test items)."""
     explicit = split or options.split
@@ -51,8 +51,11 @@ def split_for(path: Path, split: str | None, options: Options) -> Callable[[str]
     return lambda _pmid: found
 
 
+check = split_for  # whole-file configuration errors before any member is read
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
-    split_of = split_for(path, split, options)
+    split_of = split_for(path, options, split)
     index = 0
     for member in iter_json_object(path):
         if isinstance(member, Quarantined):
