@@ -45,24 +45,22 @@ def _oversized(batch: pa.RecordBatch, path: Path, start: int) -> dict[int, Quara
     """Rows of a batch whose string and binary cells together exceed max_record_bytes, judged on Arrow lengths
     before any row becomes Python objects; the payload is the first KEEP_BYTES of the largest cell."""
     limit = current().max_record_bytes
-    lengths = [
-        pc.fill_null(pc.binary_length(col), 0)
-        for col in batch.columns
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_binary(col.type)
-    ]
-    if not lengths:
+    texts = [c for c in batch.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+             or pa.types.is_binary(c.type)]  # fmt: skip
+    if not texts:
         return {}
-    total = lengths[0] if len(lengths) == 1 else pc.add(lengths[0], lengths[1])
-    for extra in lengths[2:]:
+    lengths = [pc.fill_null(pc.binary_length(c), 0) for c in texts]
+    total = lengths[0]
+    for extra in lengths[1:]:
         total = pc.add(total, extra)
     out = {}
     for i in pc.indices_nonzero(pc.greater(total, limit)).to_pylist():
         sizes = [ln[i].as_py() for ln in lengths]
-        big = [c for c in batch.columns if not pa.types.is_nested(c.type)][sizes.index(max(sizes))]
-        payload = big.slice(i, 1).cast(pa.binary())[0].as_py()[:KEEP_BYTES]
+        big = texts[sizes.index(max(sizes))]
+        payload = pc.binary_slice(big.slice(i, 1).cast(pa.binary()), 0, KEEP_BYTES)[0].as_py()
         ref = f"{path}#row{start + i}"
-        why = f"row of {total[i].as_py()} bytes of text > max_record_bytes {limit}"
-        out[i] = Quarantined("oversized_record", ref, payload, why, payload_bytes=total[i].as_py())
+        why = f"row of {total[i].as_py()} bytes of text > max_record_bytes {limit}; payload: its largest cell"
+        out[i] = Quarantined("oversized_record", ref, payload, why, payload_bytes=max(sizes))
     return out
 
 
