@@ -23,25 +23,44 @@ from curation.ingest.lines import Line, StreamBroken, iter_lines, too_long
 csv.field_size_limit(sys.maxsize)  # sizes are bounded by the line reader and max_record_bytes, not per field
 
 
-@dataclass
+@dataclass(slots=True)
 class CsvRow:
     line: int  # first physical line of the record
     cells: list[str]
 
 
-def _cells(raw: bytes, delimiter: str, width: int | None) -> tuple[list[str] | None, str, str]:
-    """(cells, reason, why): the record's cells, or the quarantine reason and why not."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return None, "wrong_encoding", f"not UTF-8: {e}"
-    try:
-        cells = next(csv.reader([text], delimiter=delimiter, strict=True), [])
-    except csv.Error as e:
-        return None, "invalid_csv", f"broken quoting: {e}"
-    if width is not None and len(cells) != width:
-        return None, "invalid_csv", f"expected {width} columns, got {len(cells)}"
-    return cells, "", ""
+class _Splitter:
+    """One strict csv.reader kept for the whole file, fed one record's text at a time (a reader per record costs
+    more than the parsing); it stays usable after a record that raised csv.Error."""
+
+    def __init__(self, delimiter: str):
+        self._text: str | None = None
+        self._reader = csv.reader(self, delimiter=delimiter, strict=True)
+
+    def __iter__(self) -> _Splitter:
+        return self
+
+    def __next__(self) -> str:
+        text, self._text = self._text, None
+        if text is None:
+            raise StopIteration
+        return text
+
+    def cells(self, raw: bytes, width: int | None) -> tuple[list[str] | None, str, str]:
+        """(cells, reason, why): the record's cells, or the quarantine reason and why not."""
+        try:
+            self._text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return None, "wrong_encoding", f"not UTF-8: {e}"
+        try:
+            cells = next(self._reader, [])
+        except csv.Error as e:
+            return None, "invalid_csv", f"broken quoting: {e}"
+        finally:
+            self._text = None
+        if width is not None and len(cells) != width:
+            return None, "invalid_csv", f"expected {width} columns, got {len(cells)}"
+        return cells, "", ""
 
 
 def _join(lines: list[Line]) -> bytes:
@@ -55,25 +74,25 @@ def iter_csv(path: Path, delimiter: str = ",", header: bool = False) -> Iterator
     width: int | None = None
     pending: deque[Line] = deque()  # lines read again after a record that did not hold together
     lines = iter_lines(path)
+    split = _Splitter(delimiter)
     kept = -1 if header else 0  # data rows yielded, for the message of a broken stream
-
-    def next_line() -> Line | None:
-        return pending.popleft() if pending else next(lines, None)
-
     try:
-        while (first := next_line()) is not None:
-            ref = f"{path}:{first.number}"
+        while True:
+            first = pending.popleft() if pending else next(lines, None)
+            if first is None:
+                break
             if first.too_long:
                 yield too_long(path, first)
                 continue
-            if not first.data.strip(b" \t\r"):
+            data = first.data.removesuffix(b"\r")
+            if not data.strip(b" \t"):
                 continue
-            cells, reason, why = _cells(_join([first]), delimiter, width)
+            cells, reason, why = split.cells(data, width)
             record = [first]
             if first.quotes % 2 and reason == "invalid_csv":  # a quoted field may go on over the next lines
                 size = first.size
                 while sum(ln.quotes for ln in record) % 2 and size <= max_record:
-                    more = next_line()
+                    more = pending.popleft() if pending else next(lines, None)
                     if more is None or more.too_long:
                         if more is not None:
                             pending.appendleft(more)
@@ -83,14 +102,14 @@ def iter_csv(path: Path, delimiter: str = ",", header: bool = False) -> Iterator
                 if sum(ln.quotes for ln in record) % 2:
                     why = f"unterminated quote on line {first.number}"
                 else:
-                    cells, reason, why = _cells(_join(record), delimiter, width)
+                    cells, reason, why = split.cells(_join(record), width)
                     why = f"the quote opened on line {first.number} does not close into a valid row ({why})"
                 if cells is None:  # only the first line is bad: the lines after it are read as rows of their own
                     pending.extendleft(reversed(record[1:]))
                     record = [first]
                     why += "; the lines after it were read as rows of their own"
             if cells is None:
-                yield Quarantined(reason or "invalid_csv", ref, _join(record), why)
+                yield Quarantined(reason or "invalid_csv", f"{path}:{first.number}", _join(record), why)
                 continue
             if header and width is None:
                 width = len(cells)

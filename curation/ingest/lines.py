@@ -20,7 +20,7 @@ CHUNK = 1 << 20
 KEEP_BYTES = 64 * 1024  # of an over-long line, for the quarantine payload
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     number: int  # 1-based
     offset: int  # byte offset of its start in the decompressed stream
