@@ -121,7 +121,7 @@ def format_of(path: Path) -> str:
         ("jsonl", (".jsonl", ".ndjson", ".json")),
         ("parquet", (".parquet",)),
         ("csv", (".csv",)),
-        ("tsv", (".tsv", ".tab")),
+        ("tsv", (".tsv", ".tab", ".sif")),  # .sif: Hetionet's tab-separated edge lists
     ):
         if name.endswith(suffixes):
             return fmt
