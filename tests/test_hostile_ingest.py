@@ -170,6 +170,33 @@ def test_row_after_a_huge_csv_cell_is_kept(wh, tmp_path):
     assert ref.endswith(":3") and size == len("d2,") + 3 * h.MiB and payload.startswith("d2,yyy")
 
 
+def test_csv_quoted_cell_over_the_bound_leaves_no_fragments(wh, tmp_path):
+    """A multi-line quoted cell larger than max_record_bytes is skimmed whole; its lines never become rows."""
+    cell = "\n".join("fragment,looks,like,a,row" for _ in range(2000))  # ~50 kB over 2000 lines
+    p = tmp_path / "docs.csv"
+    p.write_text(f'id,text\nd1,one\nd2,"{cell}"\nd3,three\n')
+    res = _ingest_cfg(wh, p, "csv", IngestConfig(max_record_bytes=8 * 1024))
+    assert (res.rows, res.reasons) == (2, {"oversized_record": 1})
+    _, ref, payload, size, detail = _quarantine(wh)[0]
+    assert ref.endswith(":3") and size == len(f'd2,"{cell}"') and "lines 3-2002" in detail and len(payload) < 70_000
+
+
+def test_csv_unterminated_quote_before_a_long_tail_rereads_it(wh, tmp_path):
+    """A quote that never closes, followed by more than max_record_bytes of rows: every one of them is kept."""
+    p = tmp_path / "docs.csv"
+    p.write_bytes(b'id,text\nd0,"oops\n' + h.csv_lines(2000, start=1))
+    res = _ingest_cfg(wh, p, "csv", IngestConfig(max_record_bytes=8 * 1024))
+    assert (res.rows, res.reasons) == (2000, {"invalid_csv": 1})
+    assert "read again from line 3" in _quarantine(wh)[0][4]
+
+
+def test_truncated_csv_gz_inside_an_open_quote_keeps_the_lines_read(wh, tmp_path):
+    data = b"id,text\n" + h.csv_lines(5000) + b'd5000,"open\n' + h.csv_lines(20_000, start=5001)
+    f = h.truncated_gzip(tmp_path / "docs.csv.gz", data, keep=0.5)
+    res = ingest(wh, f, "csv")
+    assert res.reasons == {"invalid_csv": 1, "truncated_file": 1} and res.rows > 5000 + 1000
+
+
 def test_large_parquet_row_refused_before_python_objects(wh, tmp_path):
     f = tmp_path / "big.parquet"
     pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["one", "z" * 300_000, "three"]}), f)
