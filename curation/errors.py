@@ -39,3 +39,13 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     return "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)
+
+
+class IngestConfigError(UserError, ValueError):
+    """A whole input file cannot be ingested as configured (no split, unknown format, a directory where a file is
+    expected): an error for the command (exit 2), not one quarantined row. Raised before or instead of parsing."""
+
+
+class InputPathError(IngestConfigError):
+    """An input path that must not be opened: missing, a directory, or a special file (FIFO, device, socket), which
+    would block or stream forever. Checked by `curation.ingest.paths.check_input_paths` before the warehouse lock."""

@@ -47,10 +47,10 @@ def test_truncated_gzip_keeps_records_before(wh, tmp_path):
     assert 0 < len(pmids) < 400
     assert pmids == [str(i) for i in range(1, len(pmids) + 1)]  # an unbroken prefix
     (q,) = quarantined
-    assert q.reason == "truncated_gzip" and "EOFError" in q.detail
+    assert q.reason == "truncated_file" and "EOFError" in q.detail
     assert 0 < _offset(q) < len(data)
     res = _ingest(wh, f)
-    assert (res.status, res.rows, res.reasons) == ("ingested", len(pmids), {"truncated_gzip": 1})
+    assert (res.status, res.rows, res.reasons) == ("ingested", len(pmids), {"truncated_file": 1})
 
 
 def test_invalid_xml_mid_file(wh, tmp_path):
@@ -80,8 +80,8 @@ def test_wrong_encoding(wh, tmp_path):
     pmids, (q,) = _split(_items(f))
     assert pmids == [str(i) for i in range(1, 30)]
     start = data.index(records[29])
-    assert q.reason == "encoding_error" and start <= _offset(q) <= start + len(records[29])
-    assert _ingest(wh, f).reasons == {"encoding_error": 1}
+    assert q.reason == "wrong_encoding" and start <= _offset(q) <= start + len(records[29])
+    assert _ingest(wh, f).reasons == {"wrong_encoding": 1}
 
 
 @pytest.mark.parametrize("gz", [False, True])

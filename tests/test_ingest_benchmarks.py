@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from curation.errors import IngestConfigError
 from curation.ingest.benchmarks.common import split_from_name, stable_item_id
 from curation.ingest.formats import check_options
 from tests.ingest_helpers import ingest, rows
@@ -113,12 +114,14 @@ def test_split_from_file_name():
     assert split_from_name(Path("train_test.jsonl")) is None  # ambiguous: never guess
 
 
-def test_no_split_is_a_quarantined_error_not_a_guess(wh, tmp_path):
+def test_no_split_is_a_configuration_error_not_a_guess(wh, tmp_path):
+    """A whole-file configuration error raises (exit 2 in the CLI); nothing is written for the file."""
     p = tmp_path / "questions.jsonl"
     p.write_text(json.dumps({"question": "q", "options": {"A": "a"}, "answer_idx": "A"}) + "\n")
-    res = ingest(wh, p, "medqa")
-    assert res.rows == 0 and res.reasons == {"parser_error": 1}
-    assert "no split" in rows(wh, "select detail from quarantine")[0][0]
+    with pytest.raises(IngestConfigError, match=r"no split for questions\.jsonl"):
+        ingest(wh, p, "medqa")
+    assert rows(wh, "select count(*) from quarantine") == [(0,)]
+    assert rows(wh, "select count(*) from source_files") == [(0,)]
 
 
 # --- MedMCQA cop base checks ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from curation.errors import IngestConfigError
 from curation.ingest.formats import check_options
 from curation.ingest.licenses import normalize_license
 from tests.ingest_helpers import ingest, rows
@@ -118,9 +119,8 @@ def test_hf_dataset_dict_needs_a_split(wh, tmp_path):
                          ).save_to_disk(str(d))  # fmt: skip
     res = ingest(wh, d, "hf", **DOCS, hf_split="train")
     assert res.rows == 2
-    res = ingest(wh, d, "hf", force=True, **DOCS)
-    assert res.reasons == {"parser_error": 1}
-    assert "hf_split" in rows(wh, "select detail from quarantine")[0][0]
+    with pytest.raises(IngestConfigError, match="hf_split"):  # a whole-file configuration error, not a row
+        ingest(wh, d, "hf", force=True, **DOCS)
 
 
 def test_hf_data_files(wh, tmp_path):
@@ -134,7 +134,7 @@ def test_hf_data_files(wh, tmp_path):
     ("options", "message"),
     [
         ({"fields": {"txt": "abstract"}, "constants": {"source": "s"}}, "fields.txt: not a column of documents"),
-        ({"fields": {"text": "abstract"}}, "needs ['source', 'source_id']"),
+        ({"table": "benchmark_items", "fields": {"question": "q"}}, "needs ['benchmark']"),
         (
             {"fields": {"source_id": "id", "text": "a"}, "constants": {"source": "s"}, "mapping": {}},
             "mapping: unknown key",

@@ -25,6 +25,7 @@ class FormatSpec:
     parse: Callable[[Path, Any, str | None], Iterator[Item]]
     options_model: type[StrictModel]
     table: str
+    check: Callable[[Path, Any, str | None], Any] | None = None  # whole-file errors before any row is read
 
     def options(self, raw: dict[str, Any]) -> StrictModel:
         return self.options_model.model_validate(raw)

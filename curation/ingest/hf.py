@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from curation.errors import IngestConfigError
 from curation.ingest.formats import FORMATS, FormatSpec
 from curation.ingest.items import Item
 from curation.ingest.mapping import Mapper, MappingOptions
@@ -38,16 +39,22 @@ def open_dataset(source: str | Path, options: Options, split: str | None = None)
         ds = datasets.load_from_disk(str(path))
         if isinstance(ds, datasets.DatasetDict):
             if wanted not in ds:
-                raise ValueError(f"{path}: choose a split with option hf_split: one of {sorted(ds)}")
+                raise IngestConfigError(f"{path}: choose a split with option hf_split: one of {sorted(ds)}")
             ds = ds[wanted]
         return ds
     builder = {"jsonl": "json"}.get(loader, loader)
     return datasets.load_dataset(builder, data_files=str(path), split="train", streaming=True)
 
 
+def check(path: Path, options: Options, split: str | None) -> None:
+    """A data file must name its format by suffix (or option loader): IngestConfigError before any row is read."""
+    if options.loader == "auto" and not path.is_dir():
+        format_of(path)
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     rows = ((i, f"{path}#row{i}", row) for i, row in enumerate(open_dataset(path, options, split)))
-    yield from map_rows(rows, Mapper(options, split))
+    yield from map_rows(rows, Mapper(options, split, path))
 
 
-FORMATS.register(FormatSpec("hf", parse, Options, "documents"))
+FORMATS.register(FormatSpec("hf", parse, Options, "documents", check))

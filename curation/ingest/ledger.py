@@ -1,5 +1,5 @@
-"""The ingest ledger (`source_files` table): which file contents were ingested, so reruns skip them (keyed by unit:
-content sha256 + format + options + split)."""
+"""The ingest ledger (`source_files` table): which files were ingested, so reruns skip them (keyed by unit: path +
+content sha256 + format + options + split; two paths with the same content are two units)."""
 
 from __future__ import annotations
 

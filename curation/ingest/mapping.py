@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -23,6 +24,9 @@ from curation.warehouse.schemas import load_schema
 LINEAGE = {"run_id", "source_file", "source_file_sha256", "record_index", "source_ref", "content_sha256"}
 # Columns a row must end up with, beyond those the mapper derives.
 NEEDED = {"documents": ("source", "source_id", "text"), "benchmark_items": ("benchmark", "question")}
+# Source fields read when a documents column is neither in `fields` nor in `constants`; `source` defaults to the
+# `source_name` option, else the file name without its suffixes.
+DEFAULT_FIELDS = {"documents": {"source_id": "id", "text": "text", "title": "title"}, "benchmark_items": {}}
 _TRUE, _FALSE = {"true", "t", "yes", "y", "1"}, {"false", "f", "no", "n", "0"}
 
 
@@ -40,6 +44,7 @@ class MappingOptions(StrictModel):
     constants: dict[str, Any] = Field(default_factory=dict)  # column -> value for every row
     meta: list[str] = Field(default_factory=list)  # source fields copied into the `meta` JSON column
     split: str | None = None  # benchmark_items: the split, unless mapped
+    source_name: str | None = None  # documents: `source` when neither mapped nor a constant (default: file stem)
 
     @model_validator(mode="after")
     def _check(self) -> MappingOptions:
@@ -51,11 +56,18 @@ class MappingOptions(StrictModel):
         both = sorted(set(self.fields) & set(self.constants))
         if both:
             raise ValueError(f"fields and constants both set {both}")
-        given = set(self.fields) | set(self.constants)
+        given = set(self.fields) | set(self.constants) | set(DEFAULT_FIELDS[self.table])
+        if self.table == "documents":
+            given.add("source")  # source_name, else the file stem
         missing = [c for c in NEEDED[self.table] if c not in given]
         if missing:
             raise ValueError(f"fields: {self.table} needs {missing} mapped in `fields` or set in `constants`")
         return self
+
+
+def file_stem(path: Path) -> str:
+    """`docs.jsonl.gz` → `docs`: the default source name of a tabular file."""
+    return path.name.removesuffix(".gz").rsplit(".", 1)[0] if "." in path.name else path.name
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -125,8 +137,14 @@ def coerce(value: Any, type_: str) -> Any:
 class Mapper:
     """Maps raw rows (dicts) of one source file to table rows."""
 
-    def __init__(self, options: MappingOptions, split: str | None = None):
+    def __init__(self, options: MappingOptions, split: str | None = None, path: Path | None = None):
         self.o = options
+        given = {*options.fields, *options.constants}
+        defaults = {c: f for c, f in DEFAULT_FIELDS[options.table].items() if c not in given}
+        self.fields = {**defaults, **options.fields}
+        self.constants = dict(options.constants)
+        if options.table == "documents" and "source" not in given:
+            self.constants["source"] = options.source_name or (file_stem(path) if path else None)
         self.schema = load_schema(options.table)
         self.split = split or options.split
         self.types = {c.name: c.type for c in self.schema.columns}
@@ -141,10 +159,10 @@ class Mapper:
         return Record(row)
 
     def _value(self, column: str, raw: dict[str, Any]) -> Any:
-        if column in self.o.constants:
-            value, origin = self.o.constants[column], "constant"
+        if column in self.constants:
+            value, origin = self.constants[column], "constant"
         else:
-            value, origin = get_path(raw, self.o.fields[column]), f"field {self.o.fields[column]!r}"
+            value, origin = get_path(raw, self.fields[column]), f"field {self.fields[column]!r}"
         if value is None or value == "":
             return None
         try:
@@ -153,14 +171,14 @@ class Mapper:
             raise MappingError("wrong_type", f"{origin} → {column}: {e}") from None
 
     def _map(self, raw: dict[str, Any]) -> dict[str, Any]:
-        row = {c: self._value(c, raw) for c in (*self.o.fields, *self.o.constants)}
+        row = {c: self._value(c, raw) for c in (*self.fields, *self.constants)}
         if self.o.table == "documents":
             self._documents(row, raw)
         else:
             self._items(row)
         missing = sorted(c for c in self.required if row.get(c) in (None, ""))
         if missing:
-            named = [f"{c} (field {self.o.fields[c]!r})" if c in self.o.fields else c for c in missing]
+            named = [f"{c} (field {self.fields[c]!r})" if c in self.fields else c for c in missing]
             raise MappingError("missing_field", f"missing {', '.join(named)}")
         if self.o.meta:
             row["meta"] = {**(row.get("meta") or {}), **{k: get_path(raw, k) for k in self.o.meta}}

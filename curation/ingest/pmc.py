@@ -42,7 +42,7 @@ class Options(StrictModel):
 
 
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
-    for index, elem in enumerate(iter_records(path, ("article",))):
+    for index, elem in enumerate(iter_records(path, ("article",), roots=("pmc-articleset",))):
         if isinstance(elem, Rejection):
             yield elem
             return

@@ -30,6 +30,7 @@ LICENSE_URL = "https://www.nlm.nih.gov/databases/download/terms_and_conditions.h
 COMMERCIAL_USE = False
 
 TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
+ROOTS = ("PubmedArticleSet",)  # efetch output and baseline/update files
 # Elements never read, blanked before parsing (curation/ingest/xmlblank.py): on the shared 2026 samples 29 % of the
 # bytes are ReferenceList, 21 % AuthorList, 5 % History, 3 % InvestigatorList. CommentsCorrectionsList holds the
 # nested PMIDs that must never be taken for the record's own.
@@ -57,7 +58,7 @@ class Options(StrictModel):
 
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     index = 0
-    for elem in iter_records(path, TAGS, blank=NOT_READ):
+    for elem in iter_records(path, TAGS, blank=NOT_READ, roots=ROOTS):
         if isinstance(elem, Rejection):
             yield elem
             return

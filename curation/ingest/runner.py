@@ -9,14 +9,19 @@ import json
 import time
 import traceback
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curation.errors import DiskFull, IngestConfigError
 from curation.ingest.config import IngestConfig
 from curation.ingest.formats import get_format
-from curation.ingest.items import Deleted, Record, Rejection
+from curation.ingest.items import Deleted, Item, Record, Rejection
 from curation.ingest.ledger import Ledger
+from curation.ingest.limits import using
+from curation.ingest.paths import check_input_path
+from curation.ingest.reasons import check_reason
 from curation.warehouse.quarantine import Quarantine
 from curation.warehouse.runs import sha256_file
 from curation.warehouse.shards import ShardWriter
@@ -61,17 +66,34 @@ def content_sha256(*parts: str | None) -> str:
     return h.hexdigest()
 
 
-def unit_name(fmt: str, file_sha256: str, options: dict[str, Any], split: str | None) -> str:
-    """A unit is one file's content read with one format, options and split: change any and it is re-ingested;
-    the same content under another path with the same settings is skipped (it would only duplicate rows)."""
-    settings = json.dumps({"format": fmt, "options": options, "split": split}, sort_keys=True)
+def unit_name(path: str, fmt: str, file_sha256: str, options: dict[str, Any], split: str | None) -> str:
+    """A unit is one file, by (path, content), read with one format, options and split: change any and it is
+    re-ingested. Two paths with the same content are two units, so both are recorded in the ledger and neither
+    overwrites the other's rows or quarantine (documents_latest keeps one row per doc_id)."""
+    settings = json.dumps({"path": path, "format": fmt, "options": options, "split": split}, sort_keys=True)
     return f"{fmt}-{hashlib.sha256(f'{file_sha256}|{settings}'.encode()).hexdigest()[:20]}"
 
 
-def _row_bytes(row: dict[str, Any]) -> int:
-    return sum(len(v) for v in row.values() if isinstance(v, str)) + sum(
-        len(s.get("text") or "") for s in row.get("sections") or [] if isinstance(s, dict)
-    )
+def check_jobs(jobs: Iterable[IngestJob]) -> None:
+    """Raise the first whole-file configuration error among the jobs (InputPathError for a missing, special or
+    directory path; IngestConfigError for no split, an unknown tabular suffix, ...) without reading any content:
+    for the CLI to call before taking the warehouse lock and exit 2. Format modules may define
+    `check(path, options, split)` for their own file-level checks."""
+    for job in jobs:
+        spec = get_format(job.format)
+        path = check_input_path(job.path, job.format)
+        if spec.check is not None:
+            spec.check(path, spec.options(job.options), job.split)
+
+
+def _utf8_len(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-8", errors="surrogatepass"))
+
+
+def _row_bytes(row: dict[str, Any]) -> tuple[int, str]:
+    """(UTF-8 bytes of the row's top-level strings, its largest string). Sections repeat the text: not counted."""
+    strings = [v for v in row.values() if isinstance(v, str)]
+    return sum(map(_utf8_len, strings)), max(strings, key=len, default="")
 
 
 def _remove_unit_everywhere(wh: Warehouse, unit: str) -> None:
@@ -97,6 +119,8 @@ def ingest_file(
     options = spec.options(job.options)
     table = spec.table_for(options)
     res.table = table
+    if path.exists():  # a FIFO or device must not be opened (InputPathError); a vanished file fails below
+        check_input_path(path, job.format)
     try:
         res.sha256 = sha256_file(path) if path.is_file() else _dir_sha256(path)
         res.bytes = path.stat().st_size
@@ -104,7 +128,7 @@ def ingest_file(
         res.status, res.message = "failed", f"cannot read {path}: {e}"
         return res
 
-    unit = unit_name(job.format, res.sha256, options.model_dump(mode="json"), job.split)
+    unit = unit_name(str(path), job.format, res.sha256, options.model_dump(mode="json"), job.split)
     res.unit = unit
     prior = ledger.lookup(unit)
     if prior and not force:
@@ -121,40 +145,15 @@ def ingest_file(
     lineage = {"run_id": run_id, "source_file": str(path), "source_file_sha256": res.sha256}
     required = set(wh.schema(table).required()) - set(lineage) - {"content_sha256"}
     try:
-        for item in spec.parser()(path, options, job.split):
-            if isinstance(item, Record):
-                row = item.row
-                missing = sorted(
-                    k for k in required if row.get(k) is None or (row[k] == "" and k not in item.allow_empty)
-                )
-                size = _row_bytes(row)
-                ref = row.get("source_ref") or f"{path}#{row.get('record_index')}"
-                if missing:
-                    quarantine.add("missing_field", ref, row, detail=f"missing {missing}")
-                elif size > cfg.max_record_bytes:
-                    quarantine.add(
-                        "oversized_record", ref, row.get("text"), detail=f"{size} bytes > {cfg.max_record_bytes}"
-                    )
-                else:
-                    row.update(lineage)
-                    if not row.get("content_sha256"):
-                        row["content_sha256"] = content_sha256(row.get("title"), row.get("text") or row.get("question"))
-                    rows.write(row)
-            elif isinstance(item, Deleted):
-                deletions.write(
-                    {
-                        "work_id": item.work_id,
-                        "source": item.source,
-                        "source_id": item.source_id,
-                        "record_index": item.record_index,
-                        **lineage,
-                    }
-                )
-                res.deleted += 1
-            elif isinstance(item, Rejection):
-                quarantine.add(item.reason, item.source_ref, item.payload, item.detail)
-            else:
-                raise TypeError(f"parser for {job.format} yielded {type(item).__name__}")
+        with using(cfg.limits()):
+            _consume(
+                spec.parser()(path, options, job.split), job, cfg, required, lineage, rows, deletions, quarantine, res
+            )
+    except (IngestConfigError, DiskFull):  # the file is misconfigured, or no room: an error, not a quarantined row
+        rows.abort()
+        deletions.abort()
+        quarantine.abort()
+        raise
     except Exception as e:  # a parser bug must not lose the rows before it, nor the run
         quarantine.add(
             "parser_error", f"{path}", None, detail=f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
@@ -176,6 +175,51 @@ def ingest_file(
         res.retired_units.append(old.unit)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _consume(
+    items: Iterator[Item],
+    job: IngestJob,
+    cfg: IngestConfig,
+    required: set[str],
+    lineage: dict[str, str],
+    rows: ShardWriter,
+    deletions: ShardWriter,
+    quarantine: Quarantine,
+    res: FileResult,
+) -> None:
+    """Route a parser's items: rows (checked for required columns and size) to the table, deletions, quarantine."""
+    for item in items:
+        if isinstance(item, Record):
+            row = item.row
+            missing = sorted(k for k in required if row.get(k) is None or (row[k] == "" and k not in item.allow_empty))
+            size, largest = _row_bytes(row)
+            ref = row.get("source_ref") or f"{job.path}#{row.get('record_index')}"
+            if missing:
+                quarantine.add("missing_field", ref, row, detail=f"missing {missing}")
+            elif size > cfg.max_record_bytes:
+                why = f"record of {size} bytes > max_record_bytes {cfg.max_record_bytes}; payload: its largest field"
+                quarantine.add("oversized_record", ref, largest, detail=why)
+            else:
+                row.update(lineage)
+                if not row.get("content_sha256"):
+                    row["content_sha256"] = content_sha256(row.get("title"), row.get("text") or row.get("question"))
+                rows.write(row)
+        elif isinstance(item, Deleted):
+            deletions.write(
+                {
+                    "work_id": item.work_id,
+                    "source": item.source,
+                    "source_id": item.source_id,
+                    "record_index": item.record_index,
+                    **lineage,
+                }
+            )
+            res.deleted += 1
+        elif isinstance(item, Rejection):
+            quarantine.add(check_reason(item.reason), item.source_ref, item.payload, item.detail, item.payload_bytes)
+        else:
+            raise TypeError(f"parser for {job.format} yielded {type(item).__name__}")
 
 
 def _dir_sha256(path: Path) -> str:

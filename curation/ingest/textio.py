@@ -1,10 +1,37 @@
-"""Opening source files: transparent gzip, strict UTF-8 (a wrong encoding is an error, not mojibake)."""
+"""Opening source files: transparent gzip (inflated ahead on a thread), a per-file decompression guard, and the
+classification of a broken stream into one reason code shared by every format."""
 
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
+
+from curation.ingest.gzthread import ThreadedGzipReader
+from curation.ingest.limits import current
+
+
+class DecompressionLimit(Exception):
+    """More decompressed bytes than the file's size allows (`max_decompression_ratio`): a gzip bomb, or a file to
+    ingest with a higher limit. Not an OSError, so the flow does not retry it."""
+
+
+# Exceptions that end a stream: what came before stays, the rest of the file is quarantined as one item.
+STREAM_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, DecompressionLimit)
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1) -> bytes: ...
+
+
+def stream_reason(error: BaseException) -> str:
+    """The reason code of an error that ended a byte stream (see curation/ingest/reasons.py)."""
+    if isinstance(error, EOFError):
+        return "truncated_file"
+    if isinstance(error, DecompressionLimit):
+        return "decompression_limit"
+    return "corrupt_file"
 
 
 def is_gzip(path: Path) -> bool:
@@ -12,10 +39,36 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """Decompress when the file is gzip, judged by its magic bytes rather than its name."""
-    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+class GuardedReader:
+    """Counts decompressed bytes and stops at `max(ratio_grace_bytes, max_decompression_ratio × compressed size)`."""
+
+    def __init__(self, raw: ThreadedGzipReader, compressed_bytes: int):
+        self.raw = raw
+        self.bytes = 0
+        lim = current()
+        self.limit = max(lim.ratio_grace_bytes, int(lim.max_decompression_ratio * compressed_bytes))
+        self.ratio = lim.max_decompression_ratio
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.bytes += len(data)
+        if self.bytes > self.limit:
+            raise DecompressionLimit(
+                f"decompressed more than {self.limit} bytes (max_decompression_ratio {self.ratio:g} × the file's "
+                f"compressed size, at least ingest.ratio_grace_bytes): a gzip bomb, or raise the limit"
+            )
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> GuardedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
-    return gzip.open(path, "rt", encoding=encoding) if is_gzip(path) else open(path, encoding=encoding)
+def open_binary(path: Path) -> IO[bytes] | GuardedReader:
+    """Decompress when the file is gzip, judged by its magic bytes rather than its name, within the guard."""
+    return GuardedReader(ThreadedGzipReader(path), path.stat().st_size) if is_gzip(path) else open(path, "rb")

@@ -9,18 +9,15 @@ the byte offset in the decompressed stream, the parser's message and a bounded p
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 from lxml import etree
 
-from curation.ingest.gzthread import ThreadedGzipReader
 from curation.ingest.items import Rejection
-from curation.ingest.textio import is_gzip
+from curation.ingest.limits import current
+from curation.ingest.textio import STREAM_ERRORS, Readable, open_binary, stream_reason
 from curation.ingest.xmlblank import BlankElements
 
 # huge_tree stays off: libxml2 then refuses text nodes over 10 MB and absurd depths, which bounds one record.
@@ -35,19 +32,32 @@ PARSER_OPTIONS = {
 PAYLOAD_CONTEXT = 1024  # raw bytes before the break that go into the quarantine payload
 PAYLOAD_AFTER = 63 * 1024  # and at most this many after it
 
-_STREAM_ERRORS = (etree.XMLSyntaxError, EOFError, gzip.BadGzipFile, zlib.error)
+RECORD_RAW_FACTOR = 4  # an open record may span this many times max_record_bytes of raw XML (markup, blanked parts)
+
+
+class TreeTooLarge(Exception):
+    """A record (or the input before the first record) grew past its bound while being parsed."""
+
+
+_STREAM_ERRORS = (etree.XMLSyntaxError, TreeTooLarge, *STREAM_ERRORS)
 
 
 class CountingReader:
-    """A read() wrapper that counts bytes and newlines and keeps the last chunks, so an error can be placed."""
+    """A read() wrapper that counts bytes and newlines and keeps the last chunks, so an error can be placed.
 
-    def __init__(self, raw: IO[bytes], keep_chunks: int = 3):
+    `on_read` runs before each read, i.e. between two feeds of the parser, when the tree may be pruned.
+    """
+
+    def __init__(self, raw: Readable, keep_chunks: int = 3):
         self.raw = raw
         self.bytes = 0
         self.lines = 0
         self._chunks: deque[tuple[int, int, bytes]] = deque(maxlen=keep_chunks)  # (offset, newlines before, data)
+        self.on_read: Callable[[], None] | None = None
 
     def read(self, n: int = -1) -> bytes:
+        if self.on_read is not None:
+            self.on_read()
         data = self.raw.read(n)
         if data:
             self._chunks.append((self.bytes, self.lines, data))
@@ -79,17 +89,66 @@ class CountingReader:
         return head + more
 
 
+class TreeGuard:
+    """Keeps the tree iterparse builds to the open record: run between feeds (CountingReader.on_read), it deletes
+    every finished element outside the records along the open path (a flood of non-record elements stays flat), and
+    stops a record whose raw XML passes RECORD_RAW_FACTOR × max_record_bytes before it is materialised."""
+
+    def __init__(self, reader: CountingReader, tags: tuple[str, ...]):
+        self.reader = reader
+        self.tags = frozenset(tags)
+        self.root: etree._Element | None = None
+        self.limit = RECORD_RAW_FACTOR * current().max_record_bytes
+        self._open: etree._Element | None = None
+        self._open_since = 0
+        self.finished: etree._Element | None = None  # the record last handed to the caller (cleared, not open)
+
+    def seen(self, elem: etree._Element) -> None:
+        if self.root is None:
+            self.root = elem.getroottree().getroot()
+
+    def __call__(self) -> None:
+        elem = self.root
+        if elem is None:
+            if self.reader.bytes > self.limit:
+                raise TreeTooLarge(
+                    f"no record element ({', '.join(sorted(self.tags))}) in the first {self.limit} bytes"
+                )
+            return
+        while True:
+            if elem.tag in self.tags:
+                self._check_record(elem)
+                return
+            n = len(elem)
+            if n == 0:
+                return
+            if n > 1:  # only the last child can still be open; finished records were handed out before this read
+                del elem[:-1]
+            elem = elem[0]
+
+    def _check_record(self, elem: etree._Element) -> None:
+        if elem is self.finished:
+            return
+        if elem is not self._open:
+            self._open, self._open_since = elem, self.reader.bytes
+        elif self.reader.bytes - self._open_since > self.limit:
+            raise TreeTooLarge(
+                f"record <{elem.tag}> (line {elem.sourceline}) is over {self.limit} bytes of XML "
+                f"({RECORD_RAW_FACTOR} × max_record_bytes)"
+            )
+
+
 def classify(error: BaseException, bytes_read: int) -> str:
-    """A reason code for a broken stream."""
-    if isinstance(error, EOFError):
-        return "truncated_gzip"
-    if isinstance(error, gzip.BadGzipFile | zlib.error):
-        return "corrupt_gzip"
+    """A reason code for a broken stream (curation/ingest/reasons.py)."""
+    if isinstance(error, STREAM_ERRORS):
+        return stream_reason(error)
+    if isinstance(error, TreeTooLarge):
+        return "oversized_record"
     if bytes_read == 0:
         return "empty_file"
     code = getattr(error, "code", None)
     if code == etree.ErrorTypes.ERR_INVALID_ENCODING or "encoding" in str(error).lower():
-        return "encoding_error"
+        return "wrong_encoding"
     if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
         return "oversized_record"
     return "invalid_xml"
@@ -99,7 +158,8 @@ def stream_error(path: Path, reader: CountingReader, error: BaseException, recor
     """The rest of a file after its stream broke, as one quarantine item."""
     reason = classify(error, reader.bytes)
     line, column = getattr(error, "position", None) or (0, 0)
-    offset = (reader.offset_of(line, column) if line else None) or reader.bytes
+    exact = reader.offset_of(line, column) if line else None
+    offset = reader.bytes if exact is None else exact
     where = f"line {line}, column {column}, " if line else ""
     detail = (
         f"{type(error).__name__}: {error} ({where}byte {offset} of the decompressed stream); "
@@ -110,23 +170,30 @@ def stream_error(path: Path, reader: CountingReader, error: BaseException, recor
 
 
 def iter_records(
-    path: Path, tags: tuple[str, ...], blank: tuple[str, ...] = ()
+    path: Path, tags: tuple[str, ...], blank: tuple[str, ...] = (), roots: tuple[str, ...] = ()
 ) -> Iterator[etree._Element | Rejection]:
     """Yield each complete element named in `tags`; a broken stream ends with one Rejection item.
 
     The element is only valid until the next iteration: it is cleared, with its finished siblings, afterwards.
     `blank` names elements the caller never reads: they are blanked before parsing (curation/ingest/xmlblank.py),
     so they are absent from the yielded records. The quarantine window of a broken stream still shows raw bytes.
+    `roots` names the expected document elements: their start event lets TreeGuard prune before the first record.
     """
-    with ThreadedGzipReader(path) if is_gzip(path) else open(path, "rb") as raw:
+    with open_binary(path) as raw:
         reader = CountingReader(raw)
+        guard = TreeGuard(reader, tags)
+        reader.on_read = guard
         source = BlankElements(reader, blank) if blank else reader
         n = 0
         try:
-            for _, elem in etree.iterparse(source, events=("end",), tag=tags, **PARSER_OPTIONS):
+            for event, elem in etree.iterparse(source, events=("start", "end"), tag=tags + roots, **PARSER_OPTIONS):
+                guard.seen(elem)
+                if event == "start" or elem.tag in roots:
+                    continue
                 yield elem
                 n += 1
                 elem.clear(keep_tail=False)
+                guard.finished = elem
                 parent = elem.getparent()
                 if parent is not None:
                     while elem.getprevious() is not None:

@@ -40,6 +40,7 @@ class Rejection:
     source_ref: str = ""
     payload: Any = None
     detail: str = ""
+    payload_bytes: int | None = None  # the real size when `payload` is only a prefix (an over-long line)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,10 +66,14 @@ class Quarantine:
         self.reasons: Counter[str] = Counter()
 
     def reject(self, r: Rejection) -> None:
-        self.add(r.reason, r.source_ref, r.payload, r.detail)
+        self.add(r.reason, r.source_ref, r.payload, r.detail, r.payload_bytes)
 
-    def add(self, reason: str, source_ref: str, payload: Any = None, detail: str = "") -> None:
+    def add(
+        self, reason: str, source_ref: str, payload: Any = None, detail: str = "", payload_bytes: int | None = None
+    ) -> None:
+        """`payload_bytes` overrides the size when `payload` is only a prefix of the input (an over-long line)."""
         text, size = bound_payload(payload)
+        size = payload_bytes if payload_bytes is not None else size
         with self._lock:
             self._writer.write(
                 {

@@ -4,22 +4,25 @@ UTF-8 line decoding that isolates a wrongly encoded line, split resolution, stab
 from __future__ import annotations
 
 import codecs
-import gzip
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from curation.errors import IngestConfigError
 from curation.ingest.items import Record, Rejection
-from curation.ingest.textio import open_binary
+from curation.ingest.limits import current
+from curation.ingest.lines import StreamBroken, iter_lines, too_long
+from curation.ingest.textio import STREAM_ERRORS, open_binary, stream_reason
 
 LABELS = "ABCDEFGHIJ"
 SPLIT_TOKENS = ("train", "dev", "val", "validation", "test")
 _CHUNK = 1 << 20
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def stable_item_id(benchmark: str, split: str, *parts: str) -> str:
@@ -38,69 +41,82 @@ def split_from_name(path: Path) -> str | None:
 def resolve_split(benchmark: str, path: Path, *candidates: str | None) -> str:
     """The first explicit split (source `split`, then the format option), else the one in the file name.
 
-    No split is an error rather than a guess: a test item filed as train would leak into training data.
+    No split is a configuration error for the whole file rather than a guess: a test item filed as train would
+    leak into training data.
     """
     for c in candidates:
         if c:
             return c
     found = split_from_name(path)
     if not found:
-        raise ValueError(
+        raise IngestConfigError(
             f"{benchmark}: no split for {path.name}: set `split` on the source (or --split); "
             f"the file name names none of {list(SPLIT_TOKENS)}"
         )
     return found
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str | None, bytes, str]]:
-    """Yield (line_no, text, raw, error) per line: text is None when the line is not valid UTF-8.
-
-    Decoding line by line keeps one wrongly encoded line from taking the rest of the file with it.
-    """
-    with open_binary(path) as f:
-        for line_no, raw in enumerate(f, start=1):
-            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield line_no, raw.decode("utf-8"), raw, ""
-            except UnicodeDecodeError as e:
-                yield line_no, None, raw, str(e)
+def json_too_deep(text: str, limit: int) -> bool:
+    """Whether a JSON text nests deeper than `limit`; only lines with many brackets are scanned (strings skipped)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for m in _BRACKETS.finditer(_STRINGS.sub('""', text)):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any] | Rejection]]:
-    """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Rejection."""
-    index, lines = 0, iter_lines(path)
-    while True:
-        try:
-            line_no, line, raw, error = next(lines)
-        except StopIteration:
-            break
-        except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a truncated or corrupt .gz: keep what came before
-            yield (
-                index,
-                0,
-                Rejection("truncated_file", f"{path}:after line {index}", None, f"{type(e).__name__}: {e}"),
-            )
-            return
-        ref = f"{path}:{line_no}"
-        if line is None:
-            yield index, line_no, Rejection("wrong_encoding", ref, raw, f"not UTF-8: {error}")
-            index += 1
-            continue
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield index, line_no, Rejection("invalid_json", ref, line, str(e))
-        else:
-            if isinstance(obj, dict):
-                yield index, line_no, obj
+    """Yield (record_index, line_no, object) per non-blank line; bad lines (and an empty file) come as Rejection.
+
+    One line at a time through the bounded line reader: an over-long, undecodable, invalid or too deeply nested
+    line is quarantined alone and reading goes on; a broken stream keeps the lines before it.
+    """
+    index, depth = 0, current().max_json_depth
+    try:
+        for line in iter_lines(path):
+            ref = f"{path}:{line.number}"
+            if line.too_long:
+                yield index, line.number, too_long(path, line)
+                index += 1
+                continue
+            try:
+                text = line.data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield index, line.number, Rejection("wrong_encoding", ref, line.data, f"not UTF-8: {e}")
+                index += 1
+                continue
+            if not text.strip():
+                continue
+            if json_too_deep(text, depth):
+                yield (
+                    index,
+                    line.number,
+                    Rejection("too_deep", ref, text, f"nested deeper than max_json_depth {depth}"),
+                )
+                index += 1
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                yield index, line.number, Rejection("invalid_json", ref, text, str(e))
             else:
-                yield index, line_no, Rejection("not_an_object", ref, line, f"got {type(obj).__name__}")
-        index += 1
+                if isinstance(obj, dict):
+                    yield index, line.number, obj
+                else:
+                    yield index, line.number, Rejection("not_an_object", ref, text, f"got {type(obj).__name__}")
+            index += 1
+    except StreamBroken as e:
+        yield index, e.line, e.quarantined(path, index)
+        return
     if index == 0:
         yield 0, 0, Rejection("empty_file", str(path), None, "no JSON line in the file")
+
+
+class ValueTooLarge(ValueError):
+    """One JSON value beyond the bound on what is held in memory (`max_line_bytes` characters)."""
 
 
 class _JsonStream:
@@ -113,6 +129,7 @@ class _JsonStream:
         self.max_value_chars = max_value_chars
         self.json = json.JSONDecoder()
         self.last_bad = ""  # why the last value's text was not valid UTF-8, if it was not
+        self.last_text = ""
 
     def more(self) -> bool:
         if self.eof:
@@ -134,18 +151,22 @@ class _JsonStream:
                 return self.buf[self.pos : self.pos + 1]
 
     def value(self) -> Any:
+        """The next JSON value; its raw text stays in `last_text` (for a quarantine payload) until the next one."""
         self.peek()
         while True:
             try:
                 obj, end = self.json.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError:
-                if len(self.buf) - self.pos > self.max_value_chars or not self.more():
+                if len(self.buf) - self.pos > self.max_value_chars:
+                    raise ValueTooLarge(f"a JSON value longer than {self.max_value_chars} characters") from None
+                if not self.more():
                     raise
                 continue
             if end == len(self.buf) and self.more():  # a number may go on in the next chunk
                 continue
             bad = _UNDECODABLE.search(self.buf, self.pos, end)
             self.last_bad = f"not UTF-8: byte 0x{ord(bad.group()) - 0xDC00:02x}" if bad else ""
+            self.last_text = self.buf[self.pos : end]
             self.pos = end
             return obj
 
@@ -153,14 +174,17 @@ class _JsonStream:
         return self.consumed + self.pos
 
 
-def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Iterator[tuple[str, Any] | Rejection]:
+def iter_json_object(path: Path) -> Iterator[tuple[str, Any] | Rejection]:
     """Stream the members of a top-level JSON object (`{"key": value, ...}`, e.g. PubMedQA keyed by PMID).
 
-    Holds one member at a time, not the file. Invalid JSON stops the file there: the members before it are
-    kept and the rest is quarantined with its character offset (a JSON object cannot be resynchronized safely).
+    Holds one member at a time (at most `max_line_bytes` characters), not the file. A member nested deeper than
+    `max_json_depth` is quarantined alone. Invalid JSON, a member too large or too deep for the decoder, or a broken
+    stream stops the file there: the members before it are kept and the rest is quarantined with its character
+    offset (a JSON object cannot be resynchronized safely).
     """
+    lim = current()
     with open_binary(path) as f:
-        s = _JsonStream(f, max_value_chars)
+        s = _JsonStream(f, lim.max_line_bytes)
 
         def fail(reason: str, why: str) -> Rejection:
             return Rejection(reason, f"{path}@char{s.where()}", s.buf[s.pos : s.pos + 2000] or None, why)
@@ -184,8 +208,12 @@ def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Ite
                 s.pos += 1
                 start = s.where()
                 member = s.value()
+                ref = f"{path}#{key}@char{start}"
                 if s.last_bad:
-                    yield Rejection("wrong_encoding", f"{path}#{key}@char{start}", None, s.last_bad)
+                    yield Rejection("wrong_encoding", ref, s.last_text, s.last_bad)
+                elif json_too_deep(s.last_text, lim.max_json_depth):
+                    why = f"nested deeper than max_json_depth {lim.max_json_depth}"
+                    yield Rejection("too_deep", ref, s.last_text, why)
                 else:
                     yield key, member
                 sep = s.peek()
@@ -198,6 +226,12 @@ def iter_json_object(path: Path, max_value_chars: int = 64 * 1024 * 1024) -> Ite
                 s.pos += 1
         except json.JSONDecodeError as e:
             yield fail("invalid_json", f"{e.msg} (rest of the file quarantined)")
+        except ValueTooLarge as e:
+            yield fail("oversized_record", f"{e} (rest of the file quarantined)")
+        except RecursionError:
+            yield fail("too_deep", "nested too deep for the JSON decoder (rest of the file quarantined)")
+        except STREAM_ERRORS as e:
+            yield fail(stream_reason(e), f"{type(e).__name__}: {e} (rest of the file quarantined)")
 
 
 def item_record(

@@ -67,8 +67,13 @@ def mismatch(declared: int, evidence: Counter[int]) -> str:
     return ""
 
 
+def check(path: Path, options: Options, split: str | None) -> str:
+    """The file's split, or IngestConfigError before any row is read."""
+    return resolve_split("medmcqa", path, split, options.split)
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
-    split = resolve_split("medmcqa", path, split, options.split)
+    split = check(path, options, split)
     base = options.cop_base
     contradiction = mismatch(base, base_evidence(path))
     for index, line_no, obj in iter_jsonl(path):
@@ -107,6 +112,6 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         )
 
 
-FORMATS.register(FormatSpec("medmcqa", parse, Options, "benchmark_items"))
+FORMATS.register(FormatSpec("medmcqa", parse, Options, "benchmark_items", check))
 # MedMCQA's "dev" file is its validation split
 BENCHMARKS.register(BenchmarkKind("medmcqa", eval_splits=("validation", "dev", "test"), description="MedMCQA"))

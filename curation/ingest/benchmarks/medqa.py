@@ -16,8 +16,13 @@ class Options(StrictModel):
     split: str | None = None  # the source's `split` wins; else the split named in the file name
 
 
+def check(path: Path, options: Options, split: str | None) -> str:
+    """The file's split, or IngestConfigError before any row is read."""
+    return resolve_split("medqa", path, split, options.split)
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
-    split = resolve_split("medqa", path, split, options.split)
+    split = check(path, options, split)
     for index, line_no, obj in iter_jsonl(path):
         ref = f"{path}:{line_no}"
         if isinstance(obj, Rejection):
@@ -45,5 +50,5 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         )
 
 
-FORMATS.register(FormatSpec("medqa", parse, Options, "benchmark_items"))
+FORMATS.register(FormatSpec("medqa", parse, Options, "benchmark_items", check))
 BENCHMARKS.register(BenchmarkKind("medqa", eval_splits=("test",), description="MedQA (USMLE)"))

@@ -8,7 +8,6 @@ clinical_knowledge share two in val alone), and those are separate items.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,10 @@ from pathlib import Path
 from pydantic import Field
 
 from curation.config_base import StrictModel
-from curation.ingest.benchmarks.common import LABELS, item_record, iter_lines, resolve_split
+from curation.errors import IngestConfigError
+from curation.ingest.benchmarks.common import LABELS, item_record, resolve_split
 from curation.ingest.benchmarks.kinds import BENCHMARKS, BenchmarkKind
+from curation.ingest.csvrows import iter_csv
 from curation.ingest.formats import FORMATS, FormatSpec
 from curation.ingest.items import Item, Rejection
 
@@ -48,52 +49,33 @@ def name_parts(path: Path) -> tuple[str | None, str | None]:
     return (m["subject"], m["split"]) if m else (None, None)
 
 
-class _DecodedLines:
-    """Feeds csv.reader decoded lines and remembers which were not UTF-8, so only their rows are quarantined."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.bad: dict[int, str] = {}
-
-    def __iter__(self) -> Iterator[str]:
-        for line_no, text, raw, error in iter_lines(self.path):
-            if text is None:
-                self.bad[line_no] = error
-                text = raw.decode("utf-8", errors="replace")
-            yield text
-
-
-def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+def check(path: Path, options: Options, split: str | None) -> tuple[str, str]:
+    """(subject, split) of the file, or IngestConfigError before any row is read."""
     name_subject, name_split = name_parts(path)
     subject = options.subject or name_subject
     split = resolve_split("mmlu", path, split, options.split, name_split)
     if not subject:
-        raise ValueError(f"mmlu: no subject for {path.name}: name it <subject>_<split>.csv or set option subject")
+        raise IngestConfigError(
+            f"mmlu: no subject for {path.name}: name it <subject>_<split>.csv or set option subject"
+        )
+    return subject, split
+
+
+def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+    subject, split = check(path, options, split)
     if subject not in options.subjects:
         yield Rejection("subject_not_selected", str(path), None, f"subject {subject!r} not in {options.subjects}")
         return
-    lines = _DecodedLines(path)
-    reader = csv.reader(lines, strict=True)
-    first_line, index = 1, 0
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            yield Rejection("invalid_csv", f"{path}:{reader.line_num}", None, str(e))
-            first_line = reader.line_num + 1
+    index = 0
+    for rec in iter_csv(path):
+        if isinstance(rec, Rejection):
+            yield rec
+            index += 1
             continue
-        ref = f"{path}:{first_line}"
-        span = range(first_line, reader.line_num + 1)
-        first_line = reader.line_num + 1
-        if not row or not any(c.strip() for c in row):
+        row, ref = rec.cells, f"{path}:{rec.line}"
+        if not any(c.strip() for c in row):
             continue
         index += 1
-        bad = [n for n in span if n in lines.bad]
-        if bad:
-            yield Rejection("wrong_encoding", ref, ",".join(row), f"line {bad[0]} not UTF-8: {lines.bad[bad[0]]}")
-            continue
         if len(row) != N_OPTIONS + 2 or not row[0].strip():
             yield Rejection("missing_field", ref, row, f"expected question, A-D, answer: got {len(row)} columns")
             continue
@@ -109,5 +91,5 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         yield Rejection("empty_file", str(path), None, "no CSV row in the file")
 
 
-FORMATS.register(FormatSpec("mmlu", parse, Options, "benchmark_items"))
+FORMATS.register(FormatSpec("mmlu", parse, Options, "benchmark_items", check))
 BENCHMARKS.register(BenchmarkKind("mmlu", eval_splits=("test",), description="MMLU medical subjects"))

@@ -7,16 +7,22 @@ final decision (yes / no / maybe), which PQA-U lacks: its items are kept with no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from curation.config_base import StrictModel
+from curation.errors import IngestConfigError
 from curation.ingest.benchmarks.common import item_record, iter_json_object, resolve_split
 from curation.ingest.benchmarks.kinds import BENCHMARKS, BenchmarkKind
 from curation.ingest.formats import FORMATS, FormatSpec
 from curation.ingest.items import Item, Rejection
 
 DECISIONS = ("yes", "no", "maybe")
+# The official PQA-L file holds all 1000 labelled items, the 500 test ones among them; the test PMIDs are the keys
+# of test_ground_truth.json (PMID -> decision only, no questions), which sits next to it in the PubMedQA repository.
+LABELED_FILE, GROUND_TRUTH_FILE = "ori_pqal.json", "test_ground_truth.json"
+MAX_GROUND_TRUTH_BYTES = 16 * 1024 * 1024
 OPTIONS = [{"label": d, "text": d} for d in DECISIONS]
 
 
@@ -25,8 +31,33 @@ class Options(StrictModel):
     require_answer: bool = True  # false for PQA-U, which has no final_decision
 
 
+def split_for(path: Path, options: Options, split: str | None) -> Callable[[str], str]:
+    """PMID -> split. Explicit splits win; `ori_pqal.json` is split by the test_ground_truth.json beside it (its
+    PMIDs test, the others train) or, without it, filed whole as test (never train: it holds the test items)."""
+    explicit = split or options.split
+    if explicit:
+        return lambda _pmid: explicit
+    if path.name == GROUND_TRUTH_FILE:
+        raise IngestConfigError(
+            f"{path.name} holds only the test answers (PMID -> decision), no questions: put it next to "
+            f"{LABELED_FILE} and ingest that file; its PMIDs become the test split"
+        )
+    if path.name == LABELED_FILE:
+        truth = path.with_name(GROUND_TRUTH_FILE)
+        if truth.is_file() and truth.stat().st_size <= MAX_GROUND_TRUTH_BYTES:
+            with open(truth, "rb") as f:
+                test = set(json.load(f))
+            return lambda pmid: "test" if pmid in test else "train"
+        return lambda _pmid: "test"
+    found = resolve_split("pubmedqa", path, split, options.split)
+    return lambda _pmid: found
+
+
+check = split_for  # whole-file configuration errors before any member is read
+
+
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
-    split = resolve_split("pubmedqa", path, split, options.split)
+    split_of = split_for(path, options, split)
     index = 0
     for member in iter_json_object(path):
         if isinstance(member, Rejection):
@@ -58,7 +89,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             continue
         yield item_record(
             "pubmedqa",
-            split,
+            split_of(pmid),
             index - 1,
             ref,
             question,
