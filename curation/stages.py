@@ -77,6 +77,7 @@ class Stage:
     force_in_build: bool = False  # `build --force` passes force=True to this stage (release replaces its version)
     commands: str = ""  # "module:register" adding sub-actions to the stage's command (dedup explain)
     summary: Callable[[dict[str, Any]], str] | None = None  # one line from the counts, for the console
+    report: Callable[[dict[str, Any]], Any] | None = None  # a rich renderable the command prints after the line
 
     @property
     def section(self) -> str:

@@ -144,6 +144,12 @@ def test_sql_masks_raw_text_unless_asked(deid_wh):
     raw = con.execute("SELECT count(*), count(text), count(meta) FROM documents WHERE phi_status = 'raw'").fetchone()
     assert raw == (31, 0, 0)
     assert con.execute("SELECT count(text) FROM documents_latest WHERE phi_status = 'deidentified'").fetchone()[0] == 31
+    from tests.cli_helpers import invoke_cli
+
+    q = "select count(text) as n from documents where phi_status = 'raw'"
+    masked = invoke_cli("-w", str(wh.root), "sql", q, "--format", "csv")
+    shown = invoke_cli("-w", str(wh.root), "sql", q, "--format", "csv", "--show-raw-phi")
+    assert masked.stdout.splitlines() == ["n", "0"] and shown.stdout.splitlines() == ["n", "31"]
 
 
 def test_rerun_skips_done_notes_and_force_redoes(deid_wh):

@@ -62,20 +62,28 @@ def sql(
     ),
     limit: int = typer.Option(1000, "--max-rows", help="rows printed in table format"),
     wide: bool = typer.Option(False, "--wide", help=f"table format: show whole cells (default: cut at {CELL_CHARS})"),
+    show_raw_phi: bool = typer.Option(
+        False, "--show-raw-phi", help="show the text of raw clinical notes (masked as NULL by default)"
+    ),
 ) -> None:
     """Run SQL over the warehouse with DuckDB (read-only and sandboxed to the warehouse unless --write)."""
     import duckdb
 
+    from curation.deid.guard import mask_raw_text
     from curation.warehouse.catalog import connect, connect_sandboxed, read_only_statement, require_warehouse
 
     with cli_errors():
         wh = require_warehouse(warehouse())
         try:
             if write:
-                cur = connect(wh).execute(query)
+                con = connect(wh)
+                statement = query
             else:
                 statement = read_only_statement(query)
-                cur = connect_sandboxed(wh).execute(statement)
+                con = connect_sandboxed(wh)
+            if not show_raw_phi:
+                mask_raw_text(con)
+            cur = con.execute(statement)
         except duckdb.PermissionException as e:
             first = str(e).splitlines()[0]
             raise PermissionError(

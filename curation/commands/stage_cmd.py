@@ -101,6 +101,8 @@ def run_command(stage: Stage):
             raise typer.Exit(2)
         line = stage.summary(result) if stage.summary else ""
         out.print(f"{stage.name} run {result['run_id']}" + (f": {line}" if line else ""))
+        if stage.report is not None:
+            out.print(stage.report(result))
 
     what = "[MANIFEST] [PATH]..." if stage.takes_paths else "[MANIFEST]"
     params = [

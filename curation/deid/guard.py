@@ -41,9 +41,10 @@ def mask_raw_text(con: duckdb.DuckDBPyConnection) -> None:
     """Redefine the `documents` view so that raw notes show NULL title, text, sections and meta; every view built
     on it (documents_latest, documents_current, documents_enriched) is masked with it. A guard against showing PHI
     by accident in `medcurate sql`, not an access control: the Parquet files stay readable."""
-    row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'documents'").fetchone()
-    if row is None:
+    rows = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'documents'").fetchall()
+    if not rows:
         raise KeyError("no documents view to mask")
+    row = rows[0]
     base = re.sub(r"(?is)^\s*CREATE\s+VIEW\s+\S+\s+AS\s+", "", row[0]).rstrip().rstrip(";")
     cols = {r[0] for r in con.execute(f"DESCRIBE {base}").fetchall()}
     if "phi_status" not in cols:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -93,6 +94,16 @@ def _summary(s: dict[str, Any]) -> str:
     )
 
 
+def _report(s: dict[str, Any]) -> Any:
+    """Per table: expectations passed and failed, failing rows; then where the Data Docs site is."""
+    from rich.console import Group
+
+    from curation.validate.summary import run_reports, site_index, summary_table
+
+    report_dir = Path(s["report_dir"])
+    return Group(summary_table(run_reports(report_dir)), f"Data Docs: {site_index(report_dir.parents[1])}")
+
+
 STAGES.register(
     Stage(
         name="validate",
@@ -104,5 +115,6 @@ STAGES.register(
         writes=(),
         threads=lambda cfg: 1,
         summary=_summary,
+        report=_report,
     )
 )
