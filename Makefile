@@ -20,6 +20,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
