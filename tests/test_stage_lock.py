@@ -65,3 +65,18 @@ def test_cli_waits_then_exits_2_naming_the_holder(wh, holder):
     assert f"locked by pid {p.pid}" in msg and "since" in msg and "medcurate dedup (other)" in msg
     res = invoke_cli("-w", str(wh.root), "score", "train-lm", "--steps", "1")
     assert res.exit_code == 2 and f"locked by pid {p.pid}" in " ".join(res.output.split())
+
+
+def test_a_run_record_left_running_is_closed_by_the_next_writer(wh):
+    """A process that ended without closing its record (the disk was full when it tried) leaves `running`; the next
+    process to take the lock marks it interrupted, since no other writer can be running then."""
+    import json
+
+    from curation.warehouse.runs import RunRecorder, load_run
+
+    left = RunRecorder(wh, "dedup", {})
+    left.save()
+    assert load_run(wh, left.run_id)["status"] == "running"
+    run_stage("dedup", wh)
+    rec = load_run(wh, left.run_id)
+    assert rec["status"] == "interrupted" and "ended without closing" in json.dumps(rec["errors"])

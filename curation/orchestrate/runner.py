@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.errors import StageUnavailable, UserError
+from curation.errors import DiskFull, StageUnavailable, UserError
 from curation.orchestrate.executor import LocalExecutor
 from curation.orchestrate.report import run_markdown
 from curation.stages import STAGES, Executor, Stage, StageContext
@@ -146,7 +146,10 @@ def _run_locked(
             log.error("%s failed: %s: %s\n%s", stage.name, type(e).__name__, e, traceback.format_exc())
             run.error(f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=30))
             run.set("extra", "log_file", str(log_file))
-            run.finish("failed" if isinstance(e, Exception) else "interrupted")
+            try:
+                run.finish("failed" if isinstance(e, Exception) else "interrupted")
+            except DiskFull as full:  # the next writer closes a record left running (warehouse/lock.py)
+                log.error("could not close run record %s: %s", run.run_id, full)
             _refresh(wh)
             if isinstance(e, Exception):
                 raise StageFailed(stage.name, run.run_id, e, run.path, log_file) from e

@@ -151,6 +151,10 @@ def _acquire(wh: Warehouse, command: str, timeout: float) -> _Held:
             previous.get("pid"), previous.get("host"), previous.get("command"), previous.get("started_at"), swept,
             interrupted,
         )
+    # Holding the lock, no other writer is running: a record still `running` was left by a process that ended
+    # without closing it (the disk was full when it tried, say).
+    if left := mark_interrupted(wh, "", "interrupted: its process ended without closing the run record"):
+        log.warning("marked runs %s interrupted: left running by an earlier process", left)
     stop = threading.Event()
     beat = threading.Thread(target=_beat, args=(root, record, stop, lease), daemon=True, name="warehouse-lock")
     beat.start()
