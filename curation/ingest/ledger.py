@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyarrow.dataset as ds
-
 from curation.warehouse.store import Warehouse
 
 
@@ -29,6 +27,8 @@ class Ledger:
         if not files:
             return
         cols = ["source_file", "sha256", "unit", "table_name", "run_id"]
+        import pyarrow.dataset as ds  # here: it imports pandas, which a parser process need not carry
+
         for r in ds.dataset([str(f) for f in files], format="parquet").to_table(columns=cols).to_pylist():
             e = LedgerEntry(**r)
             self.by_unit[e.unit] = e
