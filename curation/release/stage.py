@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import Field
 
 from curation.config_base import StrictModel
-from curation.release.builder import ReleaseRequest, build_release
 from curation.release.config import ReleaseConfig
 from curation.release.errors import ReleaseError
 from curation.stages import STAGES, Stage, StageContext
@@ -26,6 +25,8 @@ class ReleaseParams(StrictModel):
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
+    from curation.release.builder import ReleaseRequest, build_release  # here: it loads datasets and matplotlib
+
     if ctx.manifest is None:
         raise ReleaseError("a release needs a manifest (its release section says what to select)")
     cfg: ReleaseConfig = ctx.config
