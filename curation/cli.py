@@ -45,12 +45,16 @@ def main_options(
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
     debug: bool = typer.Option(False, "--debug", envvar=DEBUG_ENV, help="print the full trace of a failure"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show progress lines and the libraries' logs"),
     lock_timeout: float = typer.Option(
         0.0, "--lock-timeout", envvar=LOCK_TIMEOUT_ENV, help="seconds a writing command waits for the warehouse lock"
     ),
 ) -> None:
     state.warehouse = Warehouse(warehouse)
     state.debug = debug
+    from curation.commands.console import configure
+
+    configure(verbose)
     state.lock_timeout = lock_timeout
 
 
@@ -63,7 +67,6 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "medcurate")  # stage logs reach the Prefect API
     app()
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
 
-from curation.commands.common import cli_errors, out, warehouse, warehouse_arg, writing
+from curation.commands.common import cli_errors, console, out, warehouse, warehouse_arg, writing
 
 # What a build leaves behind, as (label, query returning one number).
 BUILT = [
@@ -36,9 +37,33 @@ def run_local(manifest: Any, force: bool, from_stage: str | None, to_stage: str 
 
     def run_one(stage: str):
         params = {"force": True} if force and STAGES.get(stage).force_in_build else {}
-        return run_stage(stage, warehouse(), manifest, params)
+        with console.status(f"[bold]{stage}[/]: {STAGES.get(stage).description}"):
+            res = run_stage(stage, warehouse(), manifest, params)
+        console.print(f"[green]✓[/] {res.line()}" if res.status == "completed" else f"[yellow]![/] {res.line()}")
+        return res
 
     return run_build(manifest, warehouse(), run_one, from_stage=from_stage, to_stage=to_stage, force=force).stages
+
+
+def results_table(wh: Any, results: dict[str, Any]) -> Table:
+    """Stage, status, rows written, rows quarantined, seconds, and why a stage was skipped or unavailable."""
+    from curation.warehouse.runs import load_run
+
+    t = Table("stage", "status", "rows", "quarantined", "seconds", "note")
+    for stage, r in results.items():
+        record = load_run(wh, r["run_id"]) if r.get("run_id") else {}
+        rows = sum(int(o.get("rows") or 0) for o in record.get("outputs", []))
+        quarantined = record.get("counts", {}).get("quarantined", 0)
+        style = STATUS_STYLE.get(r["status"], "white")
+        t.add_row(
+            stage,
+            f"[{style}]{r['status']}[/]",
+            str(rows),
+            str(quarantined),
+            str(r.get("seconds", "")),
+            str(r.get("reason") or ""),
+        )
+    return t
 
 
 def build(
@@ -81,12 +106,7 @@ def build(
                 results = run_local(m, force, from_stage, to_stage)
     wh = warehouse()
     out.print(f"\n[bold green]built[/] {manifest} into {wh.root}")
-    for stage, r in results.items():
-        brief = {k: v for k, v in (r.get("summary") or {}).items() if isinstance(v, int | float | str)}
-        note = r.get("reason") or brief
-        out.print(
-            f"  {stage}: [{STATUS_STYLE.get(r['status'], 'white')}]{r['status']}[/] {r.get('seconds', '')} {note}"
-        )
+    out.print(results_table(wh, results))
     con = connect(wh)
     out.print("\n[bold]warehouse contents[/]")
     for label, q in BUILT:

@@ -23,6 +23,9 @@ def serve(
     paused: bool = typer.Option(False, "--paused", help="register the schedules inactive"),
 ) -> None:
     """Serve the deployments with their schedules from this process until interrupted (Prefect `serve`)."""
+    from curation.commands.stage_cmd import prefect_logging
+
+    prefect_logging()
     from prefect import serve as prefect_serve
 
     from curation.flows.deployments import runner_deployments

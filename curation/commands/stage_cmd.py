@@ -77,7 +77,16 @@ def _option(name: str, field: Any) -> inspect.Parameter:
 
 
 def use_prefect(prefect: bool, runner: str) -> bool:
-    return prefect or runner == "ray" or bool(os.environ.get("PREFECT_API_URL"))
+    """Run as a Prefect flow? Then medcurate's log records go to the Prefect API too (set before Prefect loads)."""
+    chosen = prefect or runner == "ray" or bool(os.environ.get("PREFECT_API_URL"))
+    if chosen:
+        prefect_logging()
+    return chosen
+
+
+def prefect_logging() -> None:
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "medcurate")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
 def run_command(stage: Stage):

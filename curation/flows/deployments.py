@@ -18,6 +18,7 @@ DEFAULT_MANIFEST = "manifests/demo.yaml"
 DEFAULT_WAREHOUSE = "warehouse"
 DEFAULT_POOL = "medcurate"
 TIMEZONE = "UTC"
+RUN_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "medcurate", "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ def runner_deployments(
                 tags=list(d.tags),
                 work_pool_name=work_pool,
                 entrypoint_type=EntrypointType.MODULE_PATH if work_pool else EntrypointType.FILE_PATH,
+                # the worker's flow-run process sends medcurate's log lines to the API too
+                job_variables={"env": RUN_ENV} if work_pool else None,
+                concurrency_limit=1,  # one build per deployment at a time; builds of a warehouse share its lock
             )
         )
     return out

@@ -66,21 +66,25 @@ class StageResult:
 
 @contextlib.contextmanager
 def run_log(path: Path) -> Iterator[Path]:
-    """Everything medcurate logs during the run, at INFO and above, in the run's own log file."""
+    """Everything logged during the run at INFO and above — medcurate's own lines and the libraries' (vLLM,
+    transformers, Great Expectations, warnings) — in the run's own log file, on the root logger."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.setLevel(logging.INFO)
-    logger = logging.getLogger("medcurate")
-    old_level = logger.level
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
+    ours = logging.getLogger("medcurate")
+    old_level = ours.level
+    if ours.getEffectiveLevel() > logging.INFO:
+        ours.setLevel(logging.INFO)
+    targets = [logging.getLogger()] + ([] if ours.propagate else [ours])  # the CLI keeps ours off the root console
+    for logger in targets:
+        logger.addHandler(handler)
     try:
         yield path
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
+        for logger in targets:
+            logger.removeHandler(handler)
+        ours.setLevel(old_level)
         handler.close()
 
 

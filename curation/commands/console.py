@@ -1,0 +1,61 @@
+"""What the console shows: medcurate's warnings (and, with --verbose, its progress lines and the libraries' logs);
+everything else goes to the run's log file (warehouse/logs/<run_id>.log), where the runner puts it.
+
+Libraries that install their own console handlers (vLLM, transformers, datasets) are told to propagate to the root
+logger instead; Python warnings become log records (each shown once)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+from rich.logging import RichHandler
+
+from curation.commands.common import console
+
+QUIET_LIBRARIES = (
+    "vllm",
+    "transformers",
+    "datasets",
+    "great_expectations",
+    "httpx",
+    "urllib3",
+    "filelock",
+    "torch",
+    "sentence_transformers",
+    "ray",
+    "py.warnings",
+)
+
+
+def configure(verbose: bool) -> None:
+    os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")  # vLLM's own stdout handler off: its records propagate
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "warning")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")  # each warning once per location
+    for logger in (logging.getLogger(), logging.getLogger("medcurate")):  # once per process, however often called
+        for h in [h for h in logger.handlers if getattr(h, "medcurate_console", False)]:
+            logger.removeHandler(h)
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    handler.medcurate_console = True  # type: ignore[attr-defined]
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    if verbose:
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+        return
+    ours = logging.getLogger("medcurate")
+    ours.addHandler(handler)
+    ours.propagate = False  # not through other libraries' root console handlers; the run log file gets it anyway
+    for name in QUIET_LIBRARIES:  # their records still reach the run's log file through the root logger
+        logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        from transformers.utils import logging as tf_logging
+
+        tf_logging.disable_default_handler()
+        tf_logging.enable_propagation()
+        tf_logging.disable_progress_bar()
+    except ImportError:  # transformers is optional for a stage command
+        pass
