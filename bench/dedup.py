@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 EDIT_RATES = (0.01, 0.03, 0.05, 0.10, 0.20)
 PLANT_FRACTION = 0.2
+RECURRING_FRACTION = 0.2  # documents that carry recurring text (methods template, copyright line)
 
 
 # ---------- 1. accuracy on the gold-labelled citation records ----------
@@ -144,9 +145,18 @@ class Corpus:
                 words.insert(i, rng.choice(self.vocab))
         return " ".join(words)
 
-    def docs(self, n: int):
-        """Yield (doc_id, text, planted_of, edit_rate) deterministically."""
+    def recurring(self, rng: random.Random) -> tuple[list[str], list[str]]:
+        """Recurring text as PubMed abstracts carry it: 20 methods templates (~70 words) and 5 copyright lines
+        (~15 words), chosen with Zipf-like weights so the most common ones recur across thousands of documents."""
+        return [self.base(rng, 450) for _ in range(20)], [self.base(rng, 100) for _ in range(5)]
+
+    def docs(self, n: int, recurring: bool = False):
+        """Yield (doc_id, text, planted_of, edit_rate) deterministically. With `recurring`, RECURRING_FRACTION of
+        the base documents end with a methods template and a copyright line (~30 % of their words)."""
         rng = random.Random(self.seed)
+        templates, lines = self.recurring(random.Random(self.seed + 1)) if recurring else ([], [])
+        tw = [1 / (k + 1) for k in range(len(templates))]
+        lw = [1 / (k + 1) for k in range(len(lines))]
         bases: list[tuple[str, str]] = []
         every = round(1 / PLANT_FRACTION)
         for i in range(n):
@@ -156,7 +166,11 @@ class Corpus:
                 rate = EDIT_RATES[(i // every) % len(EDIT_RATES)]
                 yield doc_id, self.edit(rng, orig, rate), orig_id, rate
             else:
-                text = self.base(rng)
+                if recurring and rng.random() < RECURRING_FRACTION:
+                    extra = rng.choices(templates, tw)[0] + " " + rng.choices(lines, lw)[0]
+                    text = self.base(rng, 1050) + " " + extra
+                else:
+                    text = self.base(rng)
                 if len(bases) < 50_000:
                     bases.append((doc_id, text))
                 elif rng.random() < 0.1:
@@ -223,7 +237,7 @@ def throughput(n: int, baseline_n: int, rounds: int = 3) -> dict:
 
 
 # ---------- 3 + 4. end to end in a subprocess: docs/s, peak RSS, planted recall and FPR ----------
-def _build_warehouse(root: str, n: int) -> None:
+def _build_warehouse(root: str, n: int, recurring: bool = False) -> None:
     from curation.warehouse import ShardWriter, Warehouse
     from tests.factories import doc_row
 
@@ -231,7 +245,7 @@ def _build_warehouse(root: str, n: int) -> None:
     corpus = Corpus()
     planted = []
     w = None
-    for i, (doc_id, text, orig, rate) in enumerate(corpus.docs(n)):
+    for i, (doc_id, text, orig, rate) in enumerate(corpus.docs(n, recurring)):
         if i % 50_000 == 0:
             if w:
                 w.commit()
@@ -339,11 +353,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--build", nargs=2)
+    ap.add_argument("--recurring", action="store_true", help="with --build: the recurring-text corpus")
     ap.add_argument("--dedup", nargs=2)
     ap.add_argument("--sizes", default=None, help="comma-separated corpus sizes for end-to-end runs")
     args = ap.parse_args()
     if args.build:
-        return _build_warehouse(args.build[0], int(args.build[1]))
+        return _build_warehouse(args.build[0], int(args.build[1]), args.recurring)
     if args.dedup:
         print(json.dumps(_run_dedup(*args.dedup)))
         return
