@@ -43,12 +43,14 @@ def _input_md5(cfg: DedupConfig, alias: str = "d") -> str:
 
 
 def pending(con: duckdb.DuckDBPyConnection, cfg: DedupConfig, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Documents (not deleted) without a current signature, or whose dedup fields changed since, by doc_id."""
+    """Documents (not deleted) without a current signature, or whose dedup fields changed since, in storage order:
+    no ORDER BY, so the texts stream instead of being sorted in DuckDB's memory (which made the main process grow
+    with the corpus while the signing workers were alive); a shard's contents do not affect any result."""
     fields = ", ".join(f'd."{f}"' for f in cfg.fields)
     md5 = _input_md5(cfg)
     reader = con.sql(
         f"SELECT d.doc_id, {md5} AS input_md5, {fields} FROM documents_latest d LEFT JOIN sig_cur s USING (doc_id) "
-        f"WHERE NOT d.is_deleted AND (s.doc_id IS NULL OR s.input_md5 <> {md5}) ORDER BY d.doc_id"
+        f"WHERE NOT d.is_deleted AND (s.doc_id IS NULL OR s.input_md5 <> {md5})"
     ).to_arrow_reader(batch_size)
     yield from reader
 
