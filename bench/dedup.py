@@ -1,10 +1,12 @@
 """Dedup benchmarks: accuracy on gold duplicate citations, signature throughput vs datasketch, end-to-end docs/s,
-peak RSS at two corpus sizes, and recall/false-positive rate on planted near-duplicates.
+peak RSS at two corpus sizes, recall/false-positive rate on planted near-duplicates, and the same on a corpus where
+20 % of the documents carry recurring text (huge band buckets), with the peak RSS of the whole dedup process tree.
 
-    .venv/bin/python bench/dedup.py [--quick]
+    .venv/bin/python bench/dedup.py [--quick] [--only SECTION ...] [--sizes N,..] [--recurring-sizes N,..]
 
-Writes bench/results/dedup.json. The synthetic corpus is generated from the shared PubMed abstracts (word bigram
-chain, ~1.5 KB per document) with planted variants at known word-edit rates.
+Writes bench/results/dedup.json (with --only, the other sections already there are kept). The synthetic corpus is
+generated from the shared PubMed abstracts (word bigram chain, ~1.5 KB per document) with planted variants at known
+word-edit rates.
 """
 
 from __future__ import annotations
