@@ -81,9 +81,3 @@ def test_huge_buckets_are_bounded_under_a_small_memory_limit(wh):
     assert summary["dedup.raw_pairs"] <= members * SORT_KEYS * NEIGHBOURS + 20 * 2_000 * 64
     assert summary["dedup.raw_pairs"] < 1_000_000
     assert summary["duplicates"] == 0
-
-
-def test_signing_gives_duckdb_half_the_memory_limit():
-    """The signing processes run beside the pending-documents query, so DuckDB gets half the limit meanwhile."""
-    assert DedupConfig().sign_memory_limit() == "0.5GB"
-    assert DedupConfig(memory_limit="3GiB").sign_memory_limit() == "1.5GiB"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -85,12 +84,6 @@ class DedupConfig(StrictModel):
         if self.bands is not None and self.bands * self.rows > self.minhash.num_perm:
             raise ValueError(f"bands × rows = {self.bands * self.rows} exceeds num_perm {self.minhash.num_perm}")
         return self
-
-    def sign_memory_limit(self) -> str:
-        """DuckDB's share while signing: half of `memory_limit`, because the signing processes (~250 MB each) run
-        beside it; with the default 2 workers the whole process tree then stays within memory_limit + 0.5 GB."""
-        value, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", self.memory_limit).groups()
-        return f"{float(value) / 2:g}{unit}"
 
     def band_params(self) -> tuple[int, int]:
         """(bands, rows): explicit, or datasketch's optimum for the threshold."""

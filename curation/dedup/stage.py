@@ -39,7 +39,7 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     signer = None
     try:
         with run.timed("sign"):
-            con = prepare(wh, params_id, cfg.sign_memory_limit())
+            con = prepare(wh, params_id, cfg.memory_limit)
             batches = pending(con, cfg, cfg.batch_size)
             head = list(itertools.islice(batches, 2))
             processes = cfg.sign_processes if cfg.sign_processes is not None else cfg.workers * (len(head) > 1)
