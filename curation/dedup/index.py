@@ -43,14 +43,18 @@ def _input_md5(cfg: DedupConfig, alias: str = "d") -> str:
 
 
 def pending(con: duckdb.DuckDBPyConnection, cfg: DedupConfig, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Documents (not deleted) without a current signature, or whose dedup fields changed since, in storage order:
-    no ORDER BY, so the texts stream instead of being sorted in DuckDB's memory (which made the main process grow
-    with the corpus while the signing workers were alive); a shard's contents do not affect any result."""
+    """Documents (not deleted) without a current signature, or whose dedup fields changed since, in storage order.
+    `documents_latest` is a window view: reading the texts through it made DuckDB hold them all (the main process
+    grew with the corpus while the signing workers ran). So only the keys of the latest occurrences go through the
+    view, and the texts stream from `documents` joined on them; no ORDER BY either."""
     fields = ", ".join(f'd."{f}"' for f in cfg.fields)
     md5 = _input_md5(cfg)
     reader = con.sql(
-        f"SELECT d.doc_id, {md5} AS input_md5, {fields} FROM documents_latest d LEFT JOIN sig_cur s USING (doc_id) "
-        f"WHERE NOT d.is_deleted AND (s.doc_id IS NULL OR s.input_md5 <> {md5})"
+        "WITH k AS (SELECT doc_id, source_file, record_index, run_id FROM documents_latest WHERE NOT is_deleted) "
+        f"SELECT d.doc_id, {md5} AS input_md5, {fields} FROM documents d "
+        "JOIN k ON k.doc_id = d.doc_id AND k.source_file = d.source_file AND k.record_index = d.record_index "
+        "AND k.run_id = d.run_id LEFT JOIN sig_cur s ON s.doc_id = d.doc_id "
+        f"WHERE s.doc_id IS NULL OR s.input_md5 <> {md5}"
     ).to_arrow_reader(batch_size)
     yield from reader
 
