@@ -1,10 +1,12 @@
 """Dedup benchmarks: accuracy on gold duplicate citations, signature throughput vs datasketch, end-to-end docs/s,
-peak RSS at two corpus sizes, and recall/false-positive rate on planted near-duplicates.
+peak RSS at two corpus sizes, recall/false-positive rate on planted near-duplicates, and the same on a corpus where
+20 % of the documents carry recurring text (huge band buckets), with the peak RSS of the whole dedup process tree.
 
-    .venv/bin/python bench/dedup.py [--quick]
+    .venv/bin/python bench/dedup.py [--quick] [--only SECTION ...] [--sizes N,..] [--recurring-sizes N,..]
 
-Writes bench/results/dedup.json. The synthetic corpus is generated from the shared PubMed abstracts (word bigram
-chain, ~1.5 KB per document) with planted variants at known word-edit rates.
+Writes bench/results/dedup.json (with --only, the other sections already there are kept). The synthetic corpus is
+generated from the shared PubMed abstracts (word bigram chain, ~1.5 KB per document) with planted variants at known
+word-edit rates.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 EDIT_RATES = (0.01, 0.03, 0.05, 0.10, 0.20)
 PLANT_FRACTION = 0.2
+RECURRING_FRACTION = 0.2  # documents that carry recurring text (methods template, copyright line)
 
 
 # ---------- 1. accuracy on the gold-labelled citation records ----------
@@ -144,9 +147,18 @@ class Corpus:
                 words.insert(i, rng.choice(self.vocab))
         return " ".join(words)
 
-    def docs(self, n: int):
-        """Yield (doc_id, text, planted_of, edit_rate) deterministically."""
+    def recurring(self, rng: random.Random) -> tuple[list[str], list[str]]:
+        """Recurring text as PubMed abstracts carry it: 20 methods templates (~70 words) and 5 copyright lines
+        (~15 words), chosen with Zipf-like weights so the most common ones recur across thousands of documents."""
+        return [self.base(rng, 450) for _ in range(20)], [self.base(rng, 100) for _ in range(5)]
+
+    def docs(self, n: int, recurring: bool = False):
+        """Yield (doc_id, text, planted_of, edit_rate) deterministically. With `recurring`, RECURRING_FRACTION of
+        the base documents end with a methods template and a copyright line (~30 % of their words)."""
         rng = random.Random(self.seed)
+        templates, lines = self.recurring(random.Random(self.seed + 1)) if recurring else ([], [])
+        tw = [1 / (k + 1) for k in range(len(templates))]
+        lw = [1 / (k + 1) for k in range(len(lines))]
         bases: list[tuple[str, str]] = []
         every = round(1 / PLANT_FRACTION)
         for i in range(n):
@@ -156,7 +168,11 @@ class Corpus:
                 rate = EDIT_RATES[(i // every) % len(EDIT_RATES)]
                 yield doc_id, self.edit(rng, orig, rate), orig_id, rate
             else:
-                text = self.base(rng)
+                if recurring and rng.random() < RECURRING_FRACTION:
+                    extra = rng.choices(templates, tw)[0] + " " + rng.choices(lines, lw)[0]
+                    text = self.base(rng, 1050) + " " + extra
+                else:
+                    text = self.base(rng)
                 if len(bases) < 50_000:
                     bases.append((doc_id, text))
                 elif rng.random() < 0.1:
@@ -223,7 +239,7 @@ def throughput(n: int, baseline_n: int, rounds: int = 3) -> dict:
 
 
 # ---------- 3 + 4. end to end in a subprocess: docs/s, peak RSS, planted recall and FPR ----------
-def _build_warehouse(root: str, n: int) -> None:
+def _build_warehouse(root: str, n: int, recurring: bool = False) -> None:
     from curation.warehouse import ShardWriter, Warehouse
     from tests.factories import doc_row
 
@@ -231,7 +247,7 @@ def _build_warehouse(root: str, n: int) -> None:
     corpus = Corpus()
     planted = []
     w = None
-    for i, (doc_id, text, orig, rate) in enumerate(corpus.docs(n)):
+    for i, (doc_id, text, orig, rate) in enumerate(corpus.docs(n, recurring)):
         if i % 50_000 == 0:
             if w:
                 w.commit()
@@ -243,24 +259,30 @@ def _build_warehouse(root: str, n: int) -> None:
     Path(root, "planted.json").write_text(json.dumps(planted))
 
 
-class WorkerRSS:
-    """Peak RSS of the largest child process (the signing workers), sampled every 0.2 s. getrusage's
-    RUSAGE_CHILDREN cannot tell: on Linux a child's ru_maxrss starts at its parent's RSS at fork time."""
+class TreeRSS:
+    """Peak RSS of this process plus all its children together (the dedup process tree) and of the largest child
+    (a signing worker), sampled every 0.1 s. getrusage's RUSAGE_CHILDREN cannot tell: on Linux a child's
+    ru_maxrss starts at its parent's RSS at fork time."""
 
     def __init__(self) -> None:
-        self.peak_mb = 0.0
+        self.tree_mb = self.child_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         import psutil
 
-        while not self._stop.wait(0.2):
-            for child in psutil.Process().children(recursive=True):
+        me = psutil.Process()
+        while not self._stop.wait(0.1):
+            total = me.memory_info().rss / 2**20
+            for child in me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
-                    self.peak_mb = max(self.peak_mb, child.memory_info().rss / 2**20)
+                    rss = child.memory_info().rss / 2**20
+                    total += rss
+                    self.child_mb = max(self.child_mb, rss)
+            self.tree_mb = max(self.tree_mb, total)
 
-    def __enter__(self) -> WorkerRSS:
+    def __enter__(self) -> TreeRSS:
         self._thread.start()
         return self
 
@@ -276,13 +298,12 @@ def _run_dedup(root: str, cfg_json: str) -> dict:
 
     wh = Warehouse(root)
     cfg = DedupConfig.model_validate_json(cfg_json)
-    sampler = WorkerRSS()
+    sampler = TreeRSS()
     t = time.perf_counter()
     with sampler, start_run(wh, "dedup") as run:
         summary = run_dedup(wh, cfg, run)
     elapsed = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_rss = sampler.peak_mb
     con = connect(wh)
     n = con.execute("SELECT count(*) FROM annotations_dedup").fetchone()[0]
     planted = json.loads(Path(root, "planted.json").read_text())
@@ -306,8 +327,11 @@ def _run_dedup(root: str, cfg_json: str) -> dict:
         "seconds": round(elapsed, 1),
         "docs_per_s": round(n / elapsed),
         "peak_rss_mb": round(rss),
-        "worker_peak_rss_mb": round(worker_rss),  # sampled
+        "worker_peak_rss_mb": round(sampler.child_mb),  # sampled
+        "tree_peak_rss_mb": round(max(sampler.tree_mb, rss)),  # sampled, at least the main process's own peak
+        "memory_limit": cfg.memory_limit,
         "sign_processes": run.snapshot()["extra"].get("sign_processes"),
+        "peak_rss_mb_after_phase": run.snapshot()["extra"].get("peak_rss_mb"),
         "summary": {k: v for k, v in summary.items() if isinstance(v, int)},
         "planted_recall": {str(r): {"pairs": c, "recall": round(float(v), 4)} for r, c, v in per_rate},
         "unrelated_pairs": fp[0],
@@ -315,9 +339,9 @@ def _run_dedup(root: str, cfg_json: str) -> dict:
     }
 
 
-def end_to_end(n: int, cfg_json: str) -> dict:
+def end_to_end(n: int, cfg_json: str, recurring: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as d:
-        subprocess.run([sys.executable, __file__, "--build", d, str(n)], check=True)
+        subprocess.run([sys.executable, __file__, "--build", d, str(n)] + ["--recurring"] * recurring, check=True)
         r = subprocess.run(
             [sys.executable, __file__, "--dedup", d, cfg_json], check=True, capture_output=True, text=True
         )
@@ -335,75 +359,93 @@ def _table(title: str, rows: list[dict]) -> None:
         print("| " + " | ".join(str(r[c]) for c in cols) + " |")
 
 
+SECTIONS = ("accuracy", "throughput", "end_to_end", "recurring")
+
+
+def _e2e_row(r: dict) -> dict:
+    s = r["summary"]
+    return {
+        "docs": r["docs"],
+        "seconds": r["seconds"],
+        "docs_per_s": r["docs_per_s"],
+        "peak_rss_mb": r["peak_rss_mb"],
+        "tree_peak_rss_mb": r["tree_peak_rss_mb"],
+        "worker_peak_rss_mb": r["worker_peak_rss_mb"],
+        "candidates": s.get("candidates"),
+        "buckets_capped": s.get("dedup.buckets_capped"),
+        "duplicates": s.get("duplicates"),
+        "unrelated_fpr": r["unrelated_fpr"],
+    }
+
+
+def _recall_row(r: dict) -> dict:
+    return {
+        "docs": r["docs"],
+        **{f"edit {k}": v["recall"] for k, v in r["planted_recall"].items()},
+        "unrelated_pairs": r["unrelated_pairs"],
+        "fpr": r["unrelated_fpr"],
+    }
+
+
+def _sizes(arg: str | None, default: list[int]) -> list[int]:
+    return [int(s) for s in arg.split(",")] if arg else default
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--build", nargs=2)
+    ap.add_argument("--recurring", action="store_true", help="with --build: the recurring-text corpus")
     ap.add_argument("--dedup", nargs=2)
     ap.add_argument("--sizes", default=None, help="comma-separated corpus sizes for end-to-end runs")
+    ap.add_argument("--recurring-sizes", default=None, help="comma-separated sizes for the recurring-text corpus")
+    ap.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)")
     args = ap.parse_args()
     if args.build:
-        return _build_warehouse(args.build[0], int(args.build[1]))
+        return _build_warehouse(args.build[0], int(args.build[1]), args.recurring)
     if args.dedup:
         print(json.dumps(_run_dedup(*args.dedup)))
         return
     from curation.dedup.config import DedupConfig
 
-    results: dict = {"quick": args.quick}
-    results["accuracy"] = accuracy(args.quick)
-    _table("1. accuracy: haematology gold citations (pairwise P/R/F1, ARI)", results["accuracy"]["sweep"])
-    print("best:", results["accuracy"]["best"])
-    n_tp = 4_000 if args.quick else 20_000
-    results["throughput"] = throughput(n_tp, 1_000 if args.quick else 3_000)
-    _table("2. signature throughput (docs/s)", [results["throughput"]])
-    sizes = (
-        [int(s) for s in args.sizes.split(",")]
-        if args.sizes
-        else ([5_000, 20_000] if args.quick else [20_000, 200_000])
-    )
+    sections = args.only or SECTIONS
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "dedup.json"
+    results: dict = json.loads(path.read_text()) if args.only and path.exists() else {}
+    results["quick"] = args.quick
+    if "accuracy" in sections:
+        results["accuracy"] = accuracy(args.quick)
+        _table("1. accuracy: haematology gold citations (pairwise P/R/F1, ARI)", results["accuracy"]["sweep"])
+        print("best:", results["accuracy"]["best"])
+    if "throughput" in sections:
+        n_tp = 4_000 if args.quick else 20_000
+        results["throughput"] = throughput(n_tp, 1_000 if args.quick else 3_000)
+        _table("2. signature throughput (docs/s)", [results["throughput"]])
     cfg = DedupConfig()
     results["default_config"] = {
         "shingle": cfg.shingle.model_dump(),
         "threshold": cfg.threshold,
         "bands_rows": cfg.band_params(),
         "num_perm": cfg.minhash.num_perm,
+        "max_bucket": cfg.max_bucket,
+        "memory_limit": cfg.memory_limit,
     }
-    results["end_to_end"] = []
-    for n in sizes:
-        r = end_to_end(n, cfg.model_dump_json())
-        results["end_to_end"].append(r)
-    _table(
-        "3. end to end (default config)",
-        [
-            {
-                "docs": r["docs"],
-                "seconds": r["seconds"],
-                "docs_per_s": r["docs_per_s"],
-                "peak_rss_mb": r["peak_rss_mb"],
-                "worker_peak_rss_mb": r["worker_peak_rss_mb"],
-                "sign_processes": r["sign_processes"],
-                "duplicates": r["summary"].get("duplicates"),
-                "unrelated_fpr": r["unrelated_fpr"],
-            }
-            for r in results["end_to_end"]
-        ],
-    )
-    _table(
-        "4. planted near-duplicates: recall by word-edit rate",
-        [
-            {
-                "docs": r["docs"],
-                **{f"edit {k}": v["recall"] for k, v in r["planted_recall"].items()},
-                "unrelated_pairs": r["unrelated_pairs"],
-                "fpr": r["unrelated_fpr"],
-            }
-            for r in results["end_to_end"]
-        ],
-    )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dedup.json").write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out / 'dedup.json'}")
+    if "end_to_end" in sections:
+        sizes = _sizes(args.sizes, [5_000, 20_000] if args.quick else [20_000, 200_000])
+        results["end_to_end"] = [end_to_end(n, cfg.model_dump_json()) for n in sizes]
+        _table("3. end to end (default config)", [_e2e_row(r) for r in results["end_to_end"]])
+        _table("4. planted near-duplicates: recall by word-edit rate", [_recall_row(r) for r in results["end_to_end"]])
+    if "recurring" in sections:
+        # 20 % of the documents carry recurring text: huge band buckets. Target: the dedup process tree's peak RSS
+        # within memory_limit + 0.5 GB.
+        sizes = _sizes(args.recurring_sizes, [20_000] if args.quick else [200_000])
+        runs = [end_to_end(n, cfg.model_dump_json(), recurring=True) for n in sizes]
+        results["recurring"] = runs
+        _table("5. recurring-text corpus (20 % of documents), default config", [_e2e_row(r) for r in runs])
+        _table("6. recurring-text corpus: planted recall by word-edit rate", [_recall_row(r) for r in runs])
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

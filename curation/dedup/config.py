@@ -61,6 +61,12 @@ class DedupConfig(StrictModel):
         description="worker processes that sign; unset = `workers` when more than one batch is pending, else 0 "
         "(in-process)",
     )
+    max_bucket: int = Field(
+        default=64,
+        ge=2,
+        description="band buckets with more members are not paired all-to-all but by sorted neighbourhoods "
+        "(see docs/dedup.md); not part of params_id: every edge stays a verified pair",
+    )
     memory_limit: str = Field(
         default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB memory limit; beyond it joins spill"
     )

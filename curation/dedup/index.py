@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from curation.dedup.candidates import Candidates, _q
 from curation.dedup.config import DedupConfig
 from curation.dedup.minhash import band_hashes, estimate_jaccard
 from curation.dedup.sign import EMPTY, join_fields, sign_texts
@@ -18,10 +19,6 @@ from curation.dedup.text import normalize, shingles
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
 
 STAGE = "dedup"
-
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def prepare(wh: Warehouse, params_id: str, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
@@ -46,12 +43,18 @@ def _input_md5(cfg: DedupConfig, alias: str = "d") -> str:
 
 
 def pending(con: duckdb.DuckDBPyConnection, cfg: DedupConfig, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Documents (not deleted) without a current signature, or whose dedup fields changed since, by doc_id."""
+    """Documents (not deleted) without a current signature, or whose dedup fields changed since, in storage order.
+    `documents_latest` is a window view: reading the texts through it made DuckDB hold them all (the main process
+    grew with the corpus while the signing workers ran). So only the keys of the latest occurrences go through the
+    view, and the texts stream from `documents` joined on them; no ORDER BY either."""
     fields = ", ".join(f'd."{f}"' for f in cfg.fields)
     md5 = _input_md5(cfg)
     reader = con.sql(
-        f"SELECT d.doc_id, {md5} AS input_md5, {fields} FROM documents_latest d LEFT JOIN sig_cur s USING (doc_id) "
-        f"WHERE NOT d.is_deleted AND (s.doc_id IS NULL OR s.input_md5 <> {md5}) ORDER BY d.doc_id"
+        "WITH k AS (SELECT doc_id, source_file, record_index, run_id FROM documents_latest WHERE NOT is_deleted) "
+        f"SELECT d.doc_id, {md5} AS input_md5, {fields} FROM documents d "
+        "JOIN k ON k.doc_id = d.doc_id AND k.source_file = d.source_file AND k.record_index = d.record_index "
+        "AND k.run_id = d.run_id LEFT JOIN sig_cur s ON s.doc_id = d.doc_id "
+        f"WHERE s.doc_id IS NULL OR s.input_md5 <> {md5}"
     ).to_arrow_reader(batch_size)
     yield from reader
 
@@ -119,19 +122,6 @@ def sign_shard(
     return counts
 
 
-def _candidates_sql(params_id: str, run_id: str) -> str:
-    """Pairs that share a (band, hash) bucket, at least one side signed in this run (new or revised)."""
-    return f"""
-        WITH b AS (
-            SELECT x.doc_id, x.band, x.hash, x.run_id FROM dedup_bands x
-            JOIN sig_cur s ON s.doc_id = x.doc_id AND s.run_id = x.run_id
-            WHERE x.params_id = {_q(params_id)}),
-        nb AS (SELECT * FROM b WHERE run_id = {_q(run_id)})
-        SELECT DISTINCT least(n.doc_id, o.doc_id) AS doc_a, greatest(n.doc_id, o.doc_id) AS doc_b
-        FROM nb n JOIN b o ON n.band = o.band AND n.hash = o.hash AND n.doc_id <> o.doc_id
-        WHERE o.run_id <> {_q(run_id)} OR n.doc_id < o.doc_id"""
-
-
 def _exact_jaccard(texts_a: list[str], texts_b: list[str], cfg: DedupConfig) -> np.ndarray:
     out = np.zeros(len(texts_a))
     for i, (ta, tb) in enumerate(zip(texts_a, texts_b, strict=True)):
@@ -152,50 +142,41 @@ def _sig_matrix(col: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
 
 
 def find_edges(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: str) -> dict[str, int]:
-    """Candidates → verification → edges unit `run_id` in dedup_edges. Returns candidate and edge counts."""
+    """Candidates (band by band, huge buckets capped: curation/dedup/candidates.py) → verification → edges unit
+    `run_id` in dedup_edges. Returns candidate, edge and cap counts."""
     con = prepare(wh, params_id, cfg.memory_limit)
-    text_cols = ""
-    if cfg.verify == "exact":
-        fa = ", ".join(f'da."{f}" AS "a_{f}"' for f in cfg.fields)
-        fb = ", ".join(f'db."{f}" AS "b_{f}"' for f in cfg.fields)
-        text_cols = f", {fa}, {fb}"
-    joins = (
-        " JOIN documents_latest da ON da.doc_id = c.doc_a JOIN documents_latest db ON db.doc_id = c.doc_b"
-        if cfg.verify == "exact"
-        else ""
-    )
-    reader = con.sql(
-        f"WITH c AS ({_candidates_sql(params_id, run_id)}) "
-        f"SELECT c.doc_a, c.doc_b, sa.signature AS sig_a, sb.signature AS sig_b{text_cols} FROM c "
-        f"JOIN sig_cur sa ON sa.doc_id = c.doc_a JOIN sig_cur sb ON sb.doc_id = c.doc_b{joins} ORDER BY 1, 2"
-    ).to_arrow_reader(50_000)
+    cands = Candidates(con, wh.root / ".duckdb-spill", params_id, run_id)
     n_cand = n_edges = 0
-    with ShardWriter(wh, "dedup_edges", run_id) as w:
-        for batch in reader:
-            n_cand += batch.num_rows
-            est = estimate_jaccard(
-                _sig_matrix(batch.column("sig_a"), cfg.minhash.num_perm),
-                _sig_matrix(batch.column("sig_b"), cfg.minhash.num_perm),
-            )
-            if cfg.verify == "exact":
-                sim = _exact_jaccard(batch_texts(batch, cfg, "a_"), batch_texts(batch, cfg, "b_"), cfg)
-            else:
-                sim = est
-            keep = np.ones(len(sim), bool) if cfg.verify == "none" else sim >= cfg.threshold
-            idx = pa.array(np.flatnonzero(keep))
-            k = len(idx)
-            n_edges += k
-            w.write_table(
-                pa.table(
-                    {
-                        "doc_a": batch.column("doc_a").take(idx),
-                        "doc_b": batch.column("doc_b").take(idx),
-                        "params_id": pa.array([params_id] * k),
-                        "similarity": pa.array(sim[keep]),
-                        "estimated": pa.array(est[keep]),
-                        "run_id": pa.array([run_id] * k),
-                    }
+    try:
+        cands.generate(cfg)
+        with ShardWriter(wh, "dedup_edges", run_id) as w:
+            for batch in cands.batches(cfg):
+                n_cand += batch.num_rows
+                est = estimate_jaccard(
+                    _sig_matrix(batch.column("sig_a"), cfg.minhash.num_perm),
+                    _sig_matrix(batch.column("sig_b"), cfg.minhash.num_perm),
                 )
-            )
-    con.close()
-    return {"candidates": n_cand, "edges_new": n_edges}
+                if cfg.verify == "exact":
+                    sim = _exact_jaccard(batch_texts(batch, cfg, "a_"), batch_texts(batch, cfg, "b_"), cfg)
+                else:
+                    sim = est
+                keep = np.ones(len(sim), bool) if cfg.verify == "none" else sim >= cfg.threshold
+                idx = pa.array(np.flatnonzero(keep))
+                k = len(idx)
+                n_edges += k
+                w.write_table(
+                    pa.table(
+                        {
+                            "doc_a": batch.column("doc_a").take(idx),
+                            "doc_b": batch.column("doc_b").take(idx),
+                            "params_id": pa.array([params_id] * k),
+                            "similarity": pa.array(sim[keep]),
+                            "estimated": pa.array(est[keep]),
+                            "run_id": pa.array([run_id] * k),
+                        }
+                    )
+                )
+    finally:
+        cands.close()
+        con.close()
+    return {"candidates": n_cand, "edges_new": n_edges, **cands.counts}

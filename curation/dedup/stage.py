@@ -5,6 +5,7 @@ changed."""
 from __future__ import annotations
 
 import itertools
+import resource
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +19,10 @@ from curation.stages import STAGES, Stage, StageContext
 from curation.warehouse import RunRecorder, Warehouse
 
 ShardRunner = Callable[..., Future]
+
+
+def _peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRunner | None = None) -> dict[str, Any]:
@@ -55,10 +60,14 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
             pool.shutdown()
         if signer is not None:
             signer.close()
+    peak_rss = {"sign": _peak_rss_mb()}
     with run.timed("candidates"):
         counts.update(find_edges(wh, cfg, params_id, run.run_id))
+    peak_rss["candidates"] = _peak_rss_mb()
     with run.timed("cluster_annotate"):
         counts.update(write_annotations(wh, cfg, params_id, run.run_id))
+    peak_rss["cluster_annotate"] = _peak_rss_mb()
+    run.set("extra", "peak_rss_mb", peak_rss)  # the process's peak so far after each phase: where memory grew
     for k, v in counts.items():
         run.count(f"dedup.{k}", v)
     if counts.get("status_empty"):
