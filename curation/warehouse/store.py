@@ -140,6 +140,10 @@ class Warehouse:
         for d in self.root.rglob(".trash-*"):
             shutil.rmtree(d, ignore_errors=True)
             n += 1
+        spill = self.root / ".duckdb-spill"  # DuckDB scratch of a killed run (dedup candidates, spill files)
+        if spill.is_dir():
+            shutil.rmtree(spill, ignore_errors=True)
+            n += 1
         return n
 
 
