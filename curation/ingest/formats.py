@@ -4,8 +4,8 @@ group `medcurate.formats`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class FormatSpec:
     options_model: type[StrictModel]
     table: str
     check: Callable[[Path, Any, str | None], Any] | None = None  # whole-file errors before any row is read
+    reads_directories: bool = False  # a path may be a directory (a saved HF dataset, a folder of notes)
+    reasons: Mapping[str, str] = field(default_factory=dict)  # quarantine reasons only this format has
 
     def options(self, raw: dict[str, Any]) -> StrictModel:
         return self.options_model.model_validate(raw)

@@ -57,4 +57,4 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
     yield from map_rows(rows, Mapper(options, split, path))
 
 
-FORMATS.register(FormatSpec("hf", parse, Options, "documents", check))
+FORMATS.register(FormatSpec("hf", parse, Options, "documents", check, reads_directories=True))

@@ -202,4 +202,13 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         yield from _parse_csv(path, options, reader)
 
 
-FORMATS.register(FormatSpec("notes", parse, Options, "documents"))
+FORMATS.register(
+    FormatSpec(
+        "notes",
+        parse,
+        Options,
+        "documents",
+        reads_directories=True,
+        reasons={"empty_note": "a clinical note without text"},
+    )
+)

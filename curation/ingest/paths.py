@@ -11,7 +11,6 @@ from pathlib import Path
 
 from curation.errors import InputPathError
 
-DIRECTORY_FORMATS = frozenset({"hf"})  # formats that read a directory (a `save_to_disk` dataset)
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
@@ -35,7 +34,7 @@ def check_input_path(path: str | Path, fmt: str | None = None) -> Path:
     if stat.S_ISREG(st.st_mode):
         return p
     if stat.S_ISDIR(st.st_mode):
-        if fmt in DIRECTORY_FORMATS:
+        if fmt and _reads_directories(fmt):
             return p
         raise InputPathError(f"{p} is a directory, not a file: give the files in it (a glob such as {p}/*)")
     kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
@@ -45,3 +44,9 @@ def check_input_path(path: str | Path, fmt: str | None = None) -> Path:
 def check_input_paths(paths: Iterable[str | Path], fmt: str | None = None) -> list[Path]:
     """Check every path; the first bad one raises InputPathError (an IngestConfigError: exit 2, before the lock)."""
     return [check_input_path(p, fmt) for p in paths]
+
+
+def _reads_directories(fmt: str) -> bool:
+    from curation.ingest.formats import FORMATS
+
+    return fmt in FORMATS and FORMATS.get(fmt).reads_directories

@@ -40,7 +40,20 @@ REASONS: dict[str, str] = {
 }
 
 
+def all_reasons() -> dict[str, str]:
+    """The shared table plus the reasons formats declare for their own faults (`FormatSpec.reasons`)."""
+    from curation.ingest.formats import FORMATS
+
+    out = dict(REASONS)
+    for spec in FORMATS.values():
+        out.update(spec.reasons)
+    return out
+
+
 def check_reason(reason: str) -> str:
-    if reason not in REASONS:
-        raise ValueError(f"unknown ingest quarantine reason {reason!r}: add it to curation/ingest/reasons.py")
+    if reason not in REASONS and reason not in all_reasons():
+        raise ValueError(
+            f"unknown ingest quarantine reason {reason!r}: add it to curation/ingest/reasons.py, or to the format's "
+            "FormatSpec(reasons=...) when only that format has the fault"
+        )
     return reason
