@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from curation.kg.views import install_kg_views
 from curation.resources import views_sql
 from curation.warehouse.schemas import TableSchema, all_schemas
 from curation.warehouse.store import Warehouse
@@ -122,6 +123,7 @@ def create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
             annotations.append(schema)
     con.execute(f"CREATE OR REPLACE VIEW runs AS {_runs_sql(wh)}")
     con.execute(Path(views_sql()).read_text())
+    install_kg_views(con)
     con.execute(f"CREATE OR REPLACE VIEW documents_enriched AS {_enriched_sql(annotations)}")
     if "synthetic_decontam" in schemas:
         for name in schemas:
