@@ -159,7 +159,7 @@ def ingest_kg(
         for f, sha in shas.items():
             run.add_input(f, sha, role=fmt)
         res = KgIngestResult(run.run_id, source, unit)
-        if wh.has_unit("kg_edges", unit) and not force:
+        if any(wh.has_unit(t, unit) for t in TABLES) and not force:
             res.status, res.message = "skipped", f"unit {unit} already ingested (same files and options)"
             return res
         _write_unit(wh, spec.read(resolved, opts), shas, unit, source, run, res)

@@ -111,7 +111,8 @@ class Linker:
         if cands and cands[0].score > self.accept:
             return Link(span, cands[0].node_id, cands[0].name, "embedding", cands[0].score, cands)
         if not cands:
-            return Link(span, None, None, "none", float(scores[top[0]]) if len(top) else None)
+            best = float(scores[top[0]]) if len(top) and self.mask[top[0]] else None
+            return Link(span, None, None, "none", best)
         if self.chooser is None:
             return Link(span, None, None, "candidates", cands[0].score, cands)
         chosen = self.chooser(span, cands)
