@@ -273,3 +273,15 @@ def test_cli(wh, hetio_dir, tmp_path):
     assert r.exit_code == 2
     r = run(root, ["kg", "export", str(tmp_path / "rel"), "--name", "toy"])
     assert r.exit_code == 0 and "5 nodes, 5 edges (2 non-commercial)" in r.output
+
+
+def test_endpoints_resolve_against_other_sources(wh, hetio_dir, tmp_path):
+    from curation.kg.ingest import ingest_kg
+
+    ingest_kg(wh, "hetionet", [hetio_dir], source="base")
+    d = tmp_path / "extra"
+    d.mkdir()
+    (d / "nodes.tsv").write_text("id\tname\tkind\nGene::3\tGENE3\tGene\n")
+    (d / "edges.sif").write_text("source\tmetaedge\ttarget\nGene::3\tGr>G\tGene::1\nGene::3\tGr>G\tGene::404\n")
+    r = ingest_kg(wh, "hetionet", [d], source="extra")
+    assert (r.edges, r.dangling_edges, r.retired_units) == (2, 1, [])  # Gene::1 is a node of source "base"

@@ -109,9 +109,8 @@ class _Columnar:
 class _Known:
     """Node ids of this unit, then (looked up once, on the first miss) of every other unit in the warehouse."""
 
-    def __init__(self, wh: Warehouse, unit: str):
-        self.wh, self.unit = wh, unit
-        self.here: dict[str, tuple[str, str]] = {}  # node_id → (name, source_ref)
+    def __init__(self, wh: Warehouse, unit: str, here: dict[str, Any]):
+        self.wh, self.unit, self.here = wh, unit, here
         self._elsewhere: set[str] | None = None
 
     def __contains__(self, node_id: str) -> bool:
@@ -216,9 +215,9 @@ def _edge_row(e: Edge, source: str, sha: str, run_id: str, dangling: bool) -> di
 def _write_unit(
     wh: Warehouse, items: Iterator[Item], shas: dict[Path, str], unit: str, source: str, run: RunRecorder, res
 ) -> None:
-    """Stream the reader's items into the unit's writers; nodes are held until the end to merge synonyms."""
-    known = _Known(wh, unit)
-    nodes: dict[str, dict[str, Any]] = {}
+    """Stream the reader's items into the unit's writers."""
+    nodes: dict[str, dict[str, Any]] = {}  # node_id → row, written at the end (synonyms merge)
+    known = _Known(wh, unit, nodes)
     seen_edges: set[int] = set()
     by_kind: Counter[str] = Counter()
     by_meta: Counter[str] = Counter()
@@ -232,7 +231,6 @@ def _write_unit(
                 first = nodes.get(item.node_id)
                 if first is None:
                     nodes[item.node_id] = _node_row(item, source, shas[item.path], run.run_id)
-                    known.here[item.node_id] = (item.name, item.source_ref)
                     by_kind[item.kind] += 1
                 elif first["name"] != item.name or first["kind"] != item.kind:
                     quarantine.add(
