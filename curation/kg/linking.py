@@ -102,17 +102,29 @@ class Linker:
                 return Link(span, cands[0].node_id, cands[0].name, method, 1.0, cands if len(cands) > 1 else [])
         return None
 
-    def _by_embedding(self, span: str, vec: np.ndarray) -> Link:
-        scores = np.where(self.mask, self.vectors @ vec, -1.0)
-        top = np.argsort(-scores, kind="stable")[: self.top_k]
-        cands = [
-            Candidate(self.node_ids[i], self.names[i], float(scores[i])) for i in top if scores[i] > self.candidate
-        ]
+    def _top(self, vecs: np.ndarray) -> list[list[tuple[int, float]]]:
+        """Top-k (index, cosine) per query row, best first: one matrix product per block of queries and a
+        partial sort, instead of a full sort of every node per span."""
+        out = []
+        k = min(self.top_k, int(self.mask.sum()))
+        for lo in range(0, len(vecs), 256):
+            scores = vecs[lo : lo + 256] @ self.vectors.T
+            scores[:, ~self.mask] = -1.0
+            if k == 0:
+                out += [[] for _ in range(len(scores))]
+                continue
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            for row, idx in zip(scores, part, strict=True):
+                best = idx[np.lexsort((idx, -row[idx]))]  # by score, ties by node order
+                out.append([(int(i), float(row[i])) for i in best])
+        return out
+
+    def _by_embedding(self, span: str, top: list[tuple[int, float]]) -> Link:
+        cands = [Candidate(self.node_ids[i], self.names[i], s) for i, s in top if s > self.candidate]
         if cands and cands[0].score > self.accept:
             return Link(span, cands[0].node_id, cands[0].name, "embedding", cands[0].score, cands)
         if not cands:
-            best = float(scores[top[0]]) if len(top) and self.mask[top[0]] else None
-            return Link(span, None, None, "none", best)
+            return Link(span, None, None, "none", top[0][1] if top else None)
         if self.chooser is None:
             return Link(span, None, None, "candidates", cands[0].score, cands)
         chosen = self.chooser(span, cands)
@@ -128,9 +140,9 @@ class Linker:
         out: list[Link | None] = [self._by_name(s) for s in spans]
         todo = [i for i, link in enumerate(out) if link is None]
         if todo:
-            vecs = encode([spans[i] for i in todo], self.encoder)
-            for i, v in zip(todo, vecs, strict=True):
-                out[i] = self._by_embedding(spans[i], v)
+            tops = self._top(encode([spans[i] for i in todo], self.encoder))
+            for i, top in zip(todo, tops, strict=True):
+                out[i] = self._by_embedding(spans[i], top)
         return out  # type: ignore[return-value]
 
     def link(self, span: str) -> Link:
