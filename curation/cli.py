@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "build_cmd",
     "sql_cmd",
     "catalog_cmd",
+    "kg_cmd",
     "runs_cmd",
     "orchestrate_cmd",
     "plugins_cmd",

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from curation.errors import DiskFull, is_disk_full
+from curation.kg.views import install_kg_views
 from curation.resources import views_sql
 from curation.warehouse.schemas import TableSchema, all_schemas, warehouse_schemas
 from curation.warehouse.store import Warehouse
@@ -146,6 +147,7 @@ def create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, *, relative: boo
             annotations.append(schema)
     con.execute(f"CREATE OR REPLACE VIEW runs AS {_runs_sql(wh, relative)}")
     con.execute(Path(views_sql()).read_text())
+    install_kg_views(con)
     con.execute(f"CREATE OR REPLACE VIEW documents_enriched AS {_enriched_sql(annotations)}")
     if "synthetic_decontam" in schemas:
         for name in schemas:
