@@ -28,6 +28,7 @@ class FormatSpec:
     check: Callable[[Path, Any, str | None], Any] | None = None  # whole-file errors before any row is read
     reads_directories: bool = False  # a path may be a directory (a saved HF dataset, a folder of notes)
     reasons: Mapping[str, str] = field(default_factory=dict)  # quarantine reasons only this format has
+    citation: str = ""  # BibTeX of the source or benchmark, for release cards
 
     def options(self, raw: dict[str, Any]) -> StrictModel:
         return self.options_model.model_validate(raw)

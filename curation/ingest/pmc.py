@@ -210,4 +210,10 @@ def _drop(article: etree._Element, options: Options) -> None:
     etree.strip_elements(article, *tags, with_tail=False)
 
 
-FORMATS.register(FormatSpec("pmc", parse, Options, "documents"))
+CITATION = """@misc{pmc_oa,
+  author       = {{National Library of Medicine}},
+  title        = {{PubMed Central} Open Access Subset},
+  howpublished = {\\url{https://pmc.ncbi.nlm.nih.gov/tools/openftlist/}}
+}"""
+
+FORMATS.register(FormatSpec("pmc", parse, Options, "documents", citation=CITATION))

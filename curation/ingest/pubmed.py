@@ -261,4 +261,11 @@ def _iso(date: dt.date | None) -> str | None:
     return date.isoformat() if date else None
 
 
-FORMATS.register(FormatSpec("pubmed", parse, Options, "documents"))
+CITATION = """@misc{pubmed,
+  author       = {{National Library of Medicine}},
+  title        = {{MEDLINE/PubMed} citation records},
+  howpublished = {\\url{https://pubmed.ncbi.nlm.nih.gov/download/}},
+  note         = {Baseline and daily update files}
+}"""
+
+FORMATS.register(FormatSpec("pubmed", parse, Options, "documents", citation=CITATION))

@@ -31,7 +31,7 @@ class PassageConfig(StrictModel):
 
 class SynthConfig(SectionsModel):
     """The generator (in-process vLLM or OpenAI-compatible endpoints), the tasks, sampling and limits; then one
-    section per registered task (`grounded_qa:`, `mcq_cot:`, ...) validated by that task's config model."""
+    section per registered task (`synth.<task>:`) validated by that task's config model."""
 
     component_kind: ClassVar[str] = "task"
 

@@ -112,6 +112,16 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         )
 
 
-FORMATS.register(FormatSpec("medmcqa", parse, Options, "benchmark_items", check))
+CITATION = """@inproceedings{pal2022medmcqa,
+  title     = {{MedMCQA}: A Large-scale Multi-Subject Multi-Choice Dataset for Medical domain Question Answering},
+  author    = {Pal, Ankit and Umapathi, Logesh Kumar and Sankarasubbu, Malaikannan},
+  booktitle = {Proceedings of the Conference on Health, Inference, and Learning},
+  series    = {Proceedings of Machine Learning Research},
+  volume    = {174},
+  pages     = {248--260},
+  year      = {2022}
+}"""
+
+FORMATS.register(FormatSpec("medmcqa", parse, Options, "benchmark_items", check, citation=CITATION))
 # MedMCQA's "dev" file is its validation split
 BENCHMARKS.register(BenchmarkKind("medmcqa", eval_splits=("validation", "dev", "test"), description="MedMCQA"))

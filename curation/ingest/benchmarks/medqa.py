@@ -50,5 +50,15 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         )
 
 
-FORMATS.register(FormatSpec("medqa", parse, Options, "benchmark_items", check))
+CITATION = """@article{jin2021disease,
+  title   = {What Disease Does This Patient Have? A Large-Scale Open Domain Question Answering Dataset from Medical Exams},
+  author  = {Jin, Di and Pan, Eileen and Oufattole, Nassim and Weng, Wei-Hung and Fang, Hanyi and Szolovits, Peter},
+  journal = {Applied Sciences},
+  volume  = {11},
+  number  = {14},
+  pages   = {6421},
+  year    = {2021}
+}"""
+
+FORMATS.register(FormatSpec("medqa", parse, Options, "benchmark_items", check, citation=CITATION))
 BENCHMARKS.register(BenchmarkKind("medqa", eval_splits=("test",), description="MedQA (USMLE)"))

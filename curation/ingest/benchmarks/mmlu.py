@@ -91,5 +91,13 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         yield Rejection("empty_file", str(path), None, "no CSV row in the file")
 
 
-FORMATS.register(FormatSpec("mmlu", parse, Options, "benchmark_items", check))
+CITATION = """@inproceedings{hendrycks2021mmlu,
+  title     = {Measuring Massive Multitask Language Understanding},
+  author    = {Hendrycks, Dan and Burns, Collin and Basart, Steven and Zou, Andy and Mazeika, Mantas and Song, Dawn
+               and Steinhardt, Jacob},
+  booktitle = {International Conference on Learning Representations},
+  year      = {2021}
+}"""
+
+FORMATS.register(FormatSpec("mmlu", parse, Options, "benchmark_items", check, citation=CITATION))
 BENCHMARKS.register(BenchmarkKind("mmlu", eval_splits=("test",), description="MMLU medical subjects"))

@@ -109,7 +109,15 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
         )
 
 
-FORMATS.register(FormatSpec("pubmedqa", parse, Options, "benchmark_items"))
+CITATION = """@inproceedings{jin2019pubmedqa,
+  title     = {{PubMedQA}: A Dataset for Biomedical Research Question Answering},
+  author    = {Jin, Qiao and Dhingra, Bhuwan and Liu, Zhengping and Cohen, William and Lu, Xinghua},
+  booktitle = {Proceedings of EMNLP-IJCNLP 2019},
+  pages     = {2567--2577},
+  year      = {2019}
+}"""
+
+FORMATS.register(FormatSpec("pubmedqa", parse, Options, "benchmark_items", citation=CITATION))
 # The expert-labelled PQA-L is an evaluation set whole: the loader reads its layout, so every PubMedQA file counts;
 # to train on PQA-A/PQA-U, narrow decontam.all_splits_files.pubmedqa to the PQA-L file names.
 BENCHMARKS.register(

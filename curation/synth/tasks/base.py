@@ -97,7 +97,7 @@ class Task(ABC):
     def schema(self) -> dict: ...
 
     def schema_for(self, row: dict) -> dict:
-        """The schema for one input (mcq_cot narrows the answer to the item's option labels)."""
+        """The schema for one input (a multiple-choice task narrows the answer to the item's option labels)."""
         return self.schema()
 
     @abstractmethod
