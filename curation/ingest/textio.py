@@ -72,3 +72,8 @@ class GuardedReader:
 def open_binary(path: Path) -> IO[bytes] | GuardedReader:
     """Decompress when the file is gzip, judged by its magic bytes rather than its name, within the guard."""
     return GuardedReader(ThreadedGzipReader(path), path.stat().st_size) if is_gzip(path) else open(path, "rb")
+
+
+def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
+    """A text file, gunzipped when it is gzip (the KG readers; the ingest parsers read bytes through open_binary)."""
+    return gzip.open(path, "rt", encoding=encoding) if is_gzip(path) else open(path, encoding=encoding)

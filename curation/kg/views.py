@@ -11,4 +11,7 @@ VIEWS_SQL = Path(__file__).with_name("views.sql")
 
 
 def install_kg_views(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(VIEWS_SQL.read_text())
+    """No-op on a connection without the KG tables' views (a catalog over a subset of the schemas)."""
+    have = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if {"kg_nodes", "kg_edges"} <= have:
+        con.execute(VIEWS_SQL.read_text())
