@@ -61,16 +61,16 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     manifest, wh = _project(tmp_path)
-    r = subprocess.run(
+    r = subprocess.run(  # relative paths, from the project directory: stored absolute
         [
             sys.executable,
             "-m",
             "curation.cli",
             "-w",
-            str(wh),
+            "wh",
             "deploy",
             "--manifest",
-            str(manifest),
+            "m.yaml",
             "--pool",
             "test-pool",
             "--only",
@@ -84,13 +84,14 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         capture_output=True,
         text=True,
         timeout=180,
+        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
         weekly = client.read_deployment_by_name("build/pubmed-weekly-update")
         assert weekly.work_pool_name == "test-pool" and weekly.entrypoint == "curation.flows.build.build_flow"
         assert weekly.parameters == {
-            "manifest_path": str(manifest),
+            "manifest_path": str(manifest.resolve()),
             "warehouse": str(wh.resolve()),
             "from_stage": "ingest",
             "to_stage": "decontam",
@@ -104,15 +105,25 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         assert client.read_deployment_by_name("build/release").schedules == []
 
         run = client.create_flow_run_from_deployment(weekly.id)
+        elsewhere = tmp_path / "elsewhere"  # the worker runs from another directory
+        elsewhere.mkdir()
         worker = subprocess.run(
             [sys.executable, "-m", "prefect", "worker", "start", "--pool", "test-pool", "--run-once"],
             env=_env(prefect_server),
             capture_output=True,
             text=True,
             timeout=400,
+            cwd=elsewhere,
         )
         done = _wait_for_run(client, run.id)
         assert done.state.is_completed(), f"{done.state}\n{worker.stdout[-3000:]}\n{worker.stderr[-3000:]}"
+        assert done.name.startswith("build-m-")  # flow_run_name template: build-<manifest>-<date>
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterName
+
+        logs = client.read_logs(log_filter=LogFilter(name=LogFilterName(any_=["medcurate"])))
+        assert any("ingest run" in log.message and "started" in log.message for log in logs)
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-run"])))
+        assert arts and "benchmark_items" in arts[0].data
     n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
     assert n == 8
 
@@ -146,7 +157,7 @@ def test_serve_runs_a_triggered_deployment(prefect_server, tmp_path):
                     serve.kill()
                     raise AssertionError(f"serve did not register deployments:\n{serve.stdout.read()[-3000:]}")
                 time.sleep(1)
-            assert dep.schedules == [] and dep.parameters["manifest_path"] == str(manifest)
+            assert dep.schedules == [] and dep.parameters["manifest_path"] == str(manifest.resolve())
             run = client.create_flow_run_from_deployment(dep.id)
             done = _wait_for_run(client, run.id)
             if not done.state.is_completed():

@@ -45,6 +45,10 @@ def deploy(
     `prefect worker start --pool POOL` on a machine where medcurate is installed."""
     from prefect import deploy as prefect_deploy
 
+    from curation.commands.stage_cmd import prefect_logging
+
+    prefect_logging()
+
     from curation.flows.deployments import runner_deployments
 
     with cli_errors():
@@ -59,7 +63,12 @@ def deploy(
             ignore_warnings=True,
         )
     for d, i in zip(deployments, ids, strict=True):
-        out.print(f"deployed build/{d.name} ({i}) to pool {pool}")
+        when = ", ".join(str(getattr(x, "cron", x)) for x in (d.schedules or [])) or "on demand"
+        out.print(f"deployed build/{d.name} ({i}) to pool {pool}: {when}; parameters {d.parameters}")
+    out.print(
+        f"start a worker (any directory, where medcurate is installed): prefect worker start --pool {pool}\n"
+        f"run one now: prefect deployment run build/{deployments[0].name}"
+    )
 
 
 def ensure_process_pool(name: str) -> None:

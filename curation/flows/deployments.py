@@ -114,7 +114,8 @@ def runner_deployments(
                 name=d.name,
                 description=d.description,
                 schedules=schedules,
-                parameters=d.parameters(manifest, warehouse),
+                # absolute, so a worker started in any directory finds them
+                parameters=d.parameters(str(Path(manifest).resolve()), str(Path(warehouse).resolve())),
                 tags=list(d.tags),
                 work_pool_name=work_pool,
                 entrypoint_type=EntrypointType.MODULE_PATH if work_pool else EntrypointType.FILE_PATH,
