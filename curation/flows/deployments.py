@@ -31,11 +31,7 @@ class DeploymentSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def parameters(self, manifest: str = DEFAULT_MANIFEST, warehouse: str = DEFAULT_WAREHOUSE) -> dict[str, Any]:
-        # absolute, so a worker started in any directory finds them
-        params: dict[str, Any] = {
-            "manifest_path": str(Path(manifest).resolve()),
-            "warehouse": str(Path(warehouse).resolve()),
-        }
+        params: dict[str, Any] = {"manifest_path": manifest, "warehouse": warehouse}
         if self.stages[0]:
             params["from_stage"] = self.stages[0]
         if self.stages[1]:
