@@ -18,6 +18,38 @@ class SamplingConfig(StrictModel):
     seed: int = 0
 
 
+class PerplexityGateConfig(StrictModel):
+    """Perplexity of the generated text under a reference causal LM (transformers, CPU or GPU)."""
+
+    enabled: bool = True
+    model: str | None = Field(None, description="reference LM (public id or directory); default: the generator")
+    max_ppl: float = Field(
+        40.0, gt=1, description="calibrated on SmolLM2-135M-Instruct output under itself (docs/synth.md)"
+    )
+    max_tokens: int = Field(512, ge=8, description="score at most this many leading tokens per text")
+
+
+class GateConfig(StrictModel):
+    """The content gate every generated text passes before its row is accepted (curation/synth/gate.py). The
+    heuristics are the document cleaner's definitions (curation/clean/signals.py) applied to generated text."""
+
+    language: str | None = Field("en", description="expected language (ISO 639-1); null disables the check")
+    min_lang_score: float = Field(0.5, ge=0, le=1)
+    min_words: int = Field(3, ge=0, description="words in all generated fields of a row together")
+    ngram_n: int = Field(4, ge=2)
+    max_duplicate_ngram_fraction: float = Field(0.4, ge=0, le=1)
+    max_duplicate_line_fraction: float = Field(0.3, ge=0, le=1)
+    max_symbol_word_ratio: float = Field(0.1, ge=0)
+    max_non_alpha_fraction: float = Field(0.35, ge=0, le=1)
+    max_control_fraction: float = Field(0.0, ge=0, le=1)
+    max_token_run: int = Field(4, ge=1, description="longest run of one word repeated back to back")
+    perplexity: PerplexityGateConfig = Field(default_factory=PerplexityGateConfig)
+    cot_supports_answer: bool = Field(True, description="mcq_cot: the reasoning's conclusion names the chosen option")
+    verifier: bool = Field(
+        False, description="mcq_cot: an independent pass answers from the reasoning alone and must agree with gold"
+    )
+
+
 class PassageConfig(StrictModel):
     """How documents become passages. Each filter is a SQL boolean expression over documents_enriched; a filter
     whose columns do not exist (the stage that writes them has not run) is skipped and noted in the run record."""
@@ -41,6 +73,7 @@ class GroundedQAConfig(StrictModel):
     judge: bool = Field(False, description="second pass: an LLM judge labels each pair good/bad with a rubric")
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1, description="at most this many passages")
+    gate: GateConfig = Field(default_factory=GateConfig)
 
 
 class MCQCoTConfig(StrictModel):
@@ -52,6 +85,7 @@ class MCQCoTConfig(StrictModel):
     max_reasoning_chars: int = Field(4000, ge=1)
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1, description="at most this many items")
+    gate: GateConfig = Field(default_factory=GateConfig)
 
 
 class DialogueConfig(StrictModel):
@@ -60,6 +94,7 @@ class DialogueConfig(StrictModel):
     min_turn_chars: int = 2
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
 
 class SynthConfig(StrictModel):

@@ -1,5 +1,5 @@
-"""Run one batch of a task: prompts -> engine -> parse/schema checks -> task row checks -> judge -> one output unit
-plus its quarantine unit. Batches are the unit of work (a Prefect task each) and of resume."""
+"""Run one batch of a task: prompts -> engine -> parse/schema checks -> task row checks -> content gate -> judge ->
+one output unit plus its quarantine unit. Batches are the unit of work (a Prefect task each) and of resume."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
+from curation.synth.gate import Candidate, GateInput, apply_gate
 from curation.synth.tasks.base import Context, Reject, Sample, Task
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 
@@ -66,9 +67,12 @@ class MeteredEngine(EngineWrapper):
 
 
 def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject | Sample:
-    """The failures every task shares: engine error, truncation, unparseable output, schema violation."""
+    """The failures every task shares: engine error, truncation, an all-whitespace output, unparseable output,
+    schema violation."""
     if not r.ok:
         return Reject(r.error or "generation_failed", ref, r.text, r.detail)
+    if not r.text.strip():
+        return Reject("empty_output", ref, r.text, f"{len(r.text)} whitespace characters")
     if r.finish_reason == "length":
         return Reject("truncated_output", ref, r.text, f"hit max_tokens after {r.n_output_tokens} tokens")
     if r.parsed is None:
@@ -79,6 +83,13 @@ def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject
     return Sample(index, r, r.parsed)
 
 
+def candidate(task: Task, row: dict, result: GenResult) -> Candidate:
+    """A row for the content gate, with the raw output it was parsed from."""
+    c = task.choice(row)
+    text = GateInput(task.generated_fields(row), c.options if c else None, c.chosen if c else None)
+    return Candidate(row, result.text, task.source_ref(row), text, c.gold if c else None, c.question if c else "")
+
+
 def run_batch(
     wh: Warehouse, task: Task, engine: Engine, rows: list[dict], sampling: Sampling, run_id: str, unit: str
 ) -> BatchStats:
@@ -86,7 +97,7 @@ def run_batch(
     redone batch replaces both (no duplicate record_ids, no duplicate quarantine rows)."""
     stats = BatchStats(unit=unit, inputs=len(rows))
     metered = MeteredEngine(engine, stats)
-    ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id)
+    ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id, fingerprint=engine.fingerprint())
     rejects: list[Reject] = []
     todo: list[dict] = []
     groups: dict[str, tuple[dict, list[int]]] = {}  # one generate() call per distinct schema
@@ -109,7 +120,7 @@ def run_batch(
             idx, metered.generate([prompts[i] for i in idx], [samplings[i] for i in idx], schema), strict=True
         ):
             results[i] = r
-    accepted: list[dict] = []
+    candidates: list[Candidate] = []
     for i, row in enumerate(todo):
         schema = task.schema_for(row)
         samples = []
@@ -118,8 +129,10 @@ def run_batch(
             (rejects if isinstance(checked, Reject) else samples).append(checked)
         if samples:
             ok, bad = task.evaluate(row, samples, ctx)
-            accepted.extend(ok)
+            candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
             rejects.extend(bad)
+    accepted, gated_out = apply_gate(task.task_cfg.gate, metered, candidates)
+    rejects.extend(gated_out)
     accepted, judged_out = task.judge(metered, accepted, {r["input_id"]: r for r in todo})
     rejects.extend(judged_out)
     write_unit(wh, task, unit, run_id, accepted, rejects)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
-from curation.synth.model_ref import fingerprint_dir, resolve_model
+from curation.synth.model_ref import fingerprint, model_name, resolve_model
 from curation.synth.reaper import Reaper, child_pids, new_children
 
 
@@ -41,7 +41,7 @@ class VLLMEngine:
         from transformers import AutoTokenizer
 
         self.model_dir: Path = resolve_model(model)
-        self.model_id = str(model)
+        self.model_id = model_name(str(model), self.model_dir)  # public id, never a path
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
         cfg = json.loads((self.model_dir / "config.json").read_text())
         self.max_model_len = max_model_len or int(cfg.get("max_position_embeddings", 4096))
@@ -55,7 +55,7 @@ class VLLMEngine:
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:  # a dtype other than the model's own changes the outputs: part of the key
-            self._fingerprint = fingerprint_dir(self.model_dir) + ("" if self.dtype == "auto" else f"/{self.dtype}")
+            self._fingerprint = fingerprint(self.model_dir) + ("" if self.dtype == "auto" else f"/{self.dtype}")
         return self._fingerprint
 
     def render(self, prompt: Prompt) -> str:

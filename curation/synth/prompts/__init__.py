@@ -13,7 +13,7 @@ from string import Template
 
 DIR = Path(__file__).resolve().parent
 _SECTION = re.compile(r"^=== (system|user|assistant)\s*$", re.MULTILINE)
-_TAG = re.compile(r"</?\s*(source|question|answer|options)\s*>", re.IGNORECASE)
+_TAG = re.compile(r"</?\s*(source|question|answer|options|reasoning)\s*>", re.IGNORECASE)
 
 
 @functools.cache

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 
 from curation.synth import prompts
-from curation.synth.tasks.base import Context, Reject, Sample, Task
+from curation.synth.tasks.base import Choice, Context, Reject, Sample, Task
 from curation.warehouse import Warehouse, connect
 
 
@@ -106,3 +106,12 @@ class MCQCoT(Task):
                     }
                 )
         return rows, rejects
+
+    def generated_fields(self, row: dict) -> dict[str, str]:
+        return {"reasoning": row["reasoning"]}
+
+    def choice(self, row: dict) -> Choice:
+        return Choice(row["options"], row["final_answer"], row["gold_answer"], row["question"])
+
+    def source_ref(self, row: dict) -> str:
+        return f"{row['item_id']}/s{row['sample_index']}"
