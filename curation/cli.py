@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "sql_cmd",
     "runs_cmd",
     "synth_cmd",
+    "models_cmd",
     "orchestrate_cmd",
     "decontam_cmd",
     "validate_cmd",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import prefect.main  # noqa: F401  Prefect log handlers bound to the real stderr before CliRunner swaps it
@@ -15,13 +16,15 @@ DEMO = ROOT / "manifests" / "demo.yaml"
 
 
 def demo_manifest(tmp: Path, stages: list[str] | None = None) -> Path:
-    """The demo manifest with absolute source paths, a tiny generator and the release built under `tmp`."""
+    """The demo manifest with absolute source paths, a tiny generator and teacher (plumbing only: the real
+    SmolLM2 runs in tests/test_synth_smollm2.py) and the release built under `tmp`."""
     from curation.synth.tiny_model import make_tiny_model
 
     spec = yaml.safe_load(DEMO.read_text())
     for s in spec["sources"]:
         s["paths"] = [str((DEMO.parent / p).resolve()) for p in s["paths"]]
     spec["synth"]["model"] = str(make_tiny_model(tmp / "tiny-synth"))
+    spec["quality"]["edu"]["teacher"]["model"] = spec["synth"]["model"]
     spec["release"]["out"] = str(tmp / "release")
     if stages:
         spec["stages"] = stages
@@ -135,6 +138,25 @@ def test_demo_every_stage_ran_and_did_its_planted_work(demo_build):
     assert rel.execute(
         "select count(*) from released where filename like '%/commercial/%' and not commercial_use"
     ).fetchone() == (0,)
+
+
+def test_demo_release_holds_no_absolute_path_and_no_ungated_synthetic_row(demo_build):
+    """Model ids are public ids or local:<name>, never a path; the tiny random model's output never passes the gate."""
+    wh, summaries, tmp = demo_build
+    release = Path(summaries["release"]["summary"]["path"])
+    needles = [str(tmp), str(ROOT), str(Path.home()), "/tmp/"]
+    for f in release.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            if f.suffix == ".parquet":
+                data = json.dumps(connect(wh).execute(f"select * from read_parquet('{f}')").fetchall(), default=str)
+                data = data.encode()
+            hits = [n for n in needles if n.encode() in data]
+            assert not hits, f"{f.relative_to(release)} contains {hits}"
+    con = connect(wh)
+    for table in ("synthetic_grounded_qa", "synthetic_mcq_cot", "synthetic_dialogue"):
+        assert con.execute(f"select count(*) from {table}").fetchone() == (0,)
+    assert not list((release / "data").glob("mcq_cot/**/*.parquet"))
 
 
 def test_build_cli_prints_what_it_built(tmp_path, prefect_harness):

@@ -115,6 +115,21 @@ def verify(path: Path) -> dict:
     return manifest
 
 
+def write_manifest(out: Path, model: PackagedModel, source_sha256: str) -> dict:
+    """Hash every file of a converted directory into its manifest (written last: its presence means complete)."""
+    files = {f.name: {"size": f.stat().st_size, "sha256": sha256_file(f)} for f in sorted(out.iterdir()) if f.is_file()}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model_id": model.model_id,
+        "license": model.license,
+        "source": {"package": model.package, "version": model.version, "file": model.gguf},
+        "source_sha256": source_sha256,
+        "files": files,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
 def prepared(model_id: str, cache: str | Path | None = None) -> PreparedModel:
     """The verified directory of an already prepared model (no conversion): for engines and the gate."""
     model = packaged(model_id)
@@ -145,24 +160,15 @@ def prepare(model_id: str, cache: str | Path | None = None, force: bool = False)
     try:
         out = tmp / "model"
         convert_gguf(source, out)
-        files = {
-            f.name: {"size": f.stat().st_size, "sha256": sha256_file(f)} for f in sorted(out.iterdir()) if f.is_file()
-        }
-        manifest = {
-            "format": FORMAT_VERSION,
-            "model_id": model.model_id,
-            "license": model.license,
-            "source": {"package": model.package, "version": model.version, "file": model.gguf},
-            "source_sha256": sha256_file(source),
-            "files": files,
-        }
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        manifest = write_manifest(out, model, sha256_file(source))
         if path.exists():
             shutil.rmtree(path)
         out.rename(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return PreparedModel(model_id, path, files[WEIGHTS]["sha256"], converted=True, seconds=time.perf_counter() - t)
+    return PreparedModel(
+        model_id, path, manifest["files"][WEIGHTS]["sha256"], converted=True, seconds=time.perf_counter() - t
+    )
 
 
 def status(cache: str | Path | None = None) -> list[dict]:

@@ -217,7 +217,7 @@ def reference_lm(path: str, max_tokens: int) -> ReferenceLM:
     return ReferenceLM(Path(path), max_tokens)
 
 
-def reference_path(cfg: GateConfig, engine: Engine) -> Path | None:
+def reference_path(cfg: GateConfig, engine: Engine | None) -> Path | None:
     """The configured reference LM, else the in-process generator's own directory; None when perplexity is off or
     the generator is a remote server and no reference is configured (rows then record the check as skipped)."""
     if not cfg.perplexity.enabled:
@@ -280,7 +280,7 @@ class Candidate:
     question: str = ""
 
 
-def apply_gate(cfg: GateConfig, engine: Engine, candidates: list[Candidate]) -> tuple[list[dict], list[Reject]]:
+def apply_gate(cfg: GateConfig, engine: Engine | None, candidates: list[Candidate]) -> tuple[list[dict], list[Reject]]:
     """Text checks per row, then perplexity and the verifier batched over the survivors. Accepted rows get
     `gate_passed` and a `gate` record of what was measured."""
     rejects: list[Reject] = []
@@ -308,7 +308,7 @@ def apply_gate(cfg: GateConfig, engine: Engine, candidates: list[Candidate]) -> 
         why = "disabled" if not cfg.perplexity.enabled else "no local reference model"
         alive = [(c, {**info, "ppl": None, "ppl_skipped": why}) for c, info in alive]
     mcq = [(c, info) for c, info in alive if c.text.options is not None]
-    if cfg.verifier and mcq:
+    if cfg.verifier and mcq and engine is not None:
         answers = verify_answers(engine, [c.text for c, _ in mcq], [c.question for c, _ in mcq])
         bad = set()
         for (c, info), ans in zip(mcq, answers, strict=True):

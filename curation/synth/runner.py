@@ -90,6 +90,31 @@ def candidate(task: Task, row: dict, result: GenResult) -> Candidate:
     return Candidate(row, result.text, task.source_ref(row), text, c.gold if c else None, c.question if c else "")
 
 
+def check_outputs(
+    task: Task, engine: Engine | None, rows: list[dict], results: Sequence[GenResult], ctx: Context
+) -> tuple[list[dict], list[Reject]]:
+    """Everything after generation, for rows that passed precheck and their `task.n_samples` results each (in
+    order): the shared checks, the task's row checks, the content gate, the judge. `engine` serves the gate's
+    verifier, its default perplexity reference and the judge; replaying recorded outputs may pass None."""
+    rejects: list[Reject] = []
+    candidates: list[Candidate] = []
+    for i, row in enumerate(rows):
+        schema = task.schema_for(row)
+        samples = []
+        for k in range(task.n_samples):
+            checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
+            (rejects if isinstance(checked, Reject) else samples).append(checked)
+        if samples:
+            ok, bad = task.evaluate(row, samples, ctx)
+            candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
+            rejects.extend(bad)
+    accepted, gated_out = apply_gate(task.task_cfg.gate, engine, candidates)
+    rejects.extend(gated_out)
+    accepted, judged_out = task.judge(engine, accepted, {r["input_id"]: r for r in rows})
+    rejects.extend(judged_out)
+    return accepted, rejects
+
+
 def run_batch(
     wh: Warehouse, task: Task, engine: Engine, rows: list[dict], sampling: Sampling, run_id: str, unit: str
 ) -> BatchStats:
@@ -120,21 +145,8 @@ def run_batch(
             idx, metered.generate([prompts[i] for i in idx], [samplings[i] for i in idx], schema), strict=True
         ):
             results[i] = r
-    candidates: list[Candidate] = []
-    for i, row in enumerate(todo):
-        schema = task.schema_for(row)
-        samples = []
-        for k in range(task.n_samples):
-            checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
-            (rejects if isinstance(checked, Reject) else samples).append(checked)
-        if samples:
-            ok, bad = task.evaluate(row, samples, ctx)
-            candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
-            rejects.extend(bad)
-    accepted, gated_out = apply_gate(task.task_cfg.gate, metered, candidates)
-    rejects.extend(gated_out)
-    accepted, judged_out = task.judge(metered, accepted, {r["input_id"]: r for r in todo})
-    rejects.extend(judged_out)
+    accepted, checked_out = check_outputs(task, metered, todo, results, ctx)
+    rejects.extend(checked_out)
     write_unit(wh, task, unit, run_id, accepted, rejects)
     stats.rows = len(accepted)
     stats.quarantined = len(rejects)
