@@ -54,8 +54,8 @@ def test_good_text_passes_and_each_kind_of_garbage_gets_its_own_reason():
     bad = {
         "gate_empty_field": {"question": "What lowers hepatic glucose production?", "answer": "   "},
         "gate_wrong_language": {
-            "question": "Quel est le traitement de première intention du diabète de type 2 chez l'adulte ?",
-            "answer": "La metformine est le traitement de première intention chez la plupart des adultes.",
+            "question": "Quel médicament faut-il donner en premier au patient ?",
+            "answer": "La metformine est le traitement habituel chez la plupart des adultes diabétiques.",
         },
         "gate_token_run": {"question": "What is the dose?", "answer": "the the the the the the dose is low"},
         "gate_repetition": {
@@ -140,3 +140,44 @@ def test_gate_is_configured_per_task(task):
     assert getattr(c, task).gate.language == "de"
     others = {"grounded_qa", "mcq_cot", "dialogue"} - {task}
     assert all(getattr(c, o).gate.language == "en" for o in others)
+
+
+pytest_plugins = ["tests.release_support"]  # the release_env fixture
+
+
+def test_release_never_selects_a_synthetic_row_that_did_not_pass_the_gate(release_env):
+    """The built-in rule: a row marked gate_passed false (or without the column, e.g. written before the gate)
+    is not selected, whatever the manifest's rules say."""
+    from curation.manifest import load_manifest
+    from curation.release.builder import ReleaseRequest, build_release
+    from curation.warehouse import ShardWriter, start_run
+    from tests import release_support as rs
+
+    wh, tmp = release_env
+    with ShardWriter(wh, "synthetic_rtest_qa", "u1") as w:
+        for rid, passed in (("ungated1", False), ("ungated2", None)):
+            w.write(
+                {
+                    "record_id": rid,
+                    "doc_id": "pubmed:1",
+                    "question": "Q?",
+                    "answer": "A",
+                    "model": "m",
+                    "prompt_id": "grounded_qa",
+                    "prompt_version": "v1",
+                    "contaminated": False,
+                    "gate_passed": passed,
+                    "run_id": "20260101T000000000000Z-synth-000000",
+                }
+            )
+    m = load_manifest(rs.manifest_yaml(tmp / "m.yaml"))
+    with start_run(wh, "release") as run:
+        out = Path(build_release(wh, m, ReleaseRequest(version="1.0.0", out=m.resolve(m.release.out)), run)["path"])
+    import duckdb
+
+    released = {
+        r[0] for r in duckdb.sql(f"select record_id from read_parquet('{out}/data/grounded_qa/*/*.parquet')").fetchall()
+    }
+    assert released == rs.RELEASED_QA
+    rules = json.loads((out / "manifest.json").read_text())["configs"]["grounded_qa"]["rules"]
+    assert {r["name"]: r["removed"] for r in rules if r["name"] == "gate_passed"} == {"gate_passed": 2}
