@@ -13,7 +13,7 @@ import pytest
 
 from curation.synth.config import SynthConfig
 from curation.synth.engine import GenResult, parse_json
-from curation.synth.gate import GateInput, conclusion, named_options, run_text_checks
+from curation.synth.gate import GateInput, conclusion, generated_strings, named_options, run_text_checks
 from curation.synth.runner import check_outputs
 from curation.synth.tasks import make_task
 from curation.synth.tasks.base import Context
@@ -109,9 +109,16 @@ def replay(path: Path, c: SynthConfig) -> tuple[Counter, dict[str, list[dict]], 
 
 def test_every_output_of_the_tiny_random_model_is_rejected():
     reasons, accepted, gated = replay(FIXTURES / "tiny_random.jsonl", cfg())
-    assert sum(reasons.values()) >= 30
+    assert sum(reasons.values()) >= 20
     assert all(not rows for rows in accepted.values()), accepted
     assert gated, "the gate itself must reject the outputs that parse and pass the row checks"
+    # and the gate alone, without the task's row checks, rejects the text of every output that parses
+    parsed = [
+        parse_json(json.loads(line)["text"]) for line in (FIXTURES / "tiny_random.jsonl").read_text().splitlines()
+    ]
+    texts = [generated_strings(p) for p in parsed if isinstance(p, dict)]
+    verdicts = [run_text_checks(GateInput({str(i): s for i, s in enumerate(t)}), cfg().dialogue.gate) for t in texts]
+    assert len(verdicts) >= 8 and all(verdicts), [v for v, t in zip(verdicts, texts, strict=True) if not v]
 
 
 def test_recorded_smollm2_outputs_are_partly_accepted_with_distinct_reject_reasons():

@@ -153,6 +153,16 @@ def check_cot_supports_answer(g: GateInput, cfg: GateConfig) -> Verdict:
     return "gate_cot_unsupported", f"conclusion names no option, answer is {g.chosen}: {end[-200:]!r}"
 
 
+def generated_strings(parsed: Any, key: str = "") -> list[str]:
+    """Every model-written string of a parsed output, whatever its task (not roles or answer letters): for replaying
+    and calibrating on raw outputs."""
+    if isinstance(parsed, dict):
+        return [s for k, v in parsed.items() for s in generated_strings(v, k)]
+    if isinstance(parsed, list):
+        return [s for v in parsed for s in generated_strings(v, key)]
+    return [parsed] if isinstance(parsed, str) and key not in ("role", "final_answer", "verdict") else []
+
+
 Check = Callable[[GateInput, GateConfig], Verdict]
 TEXT_CHECKS: list[tuple[str, Check]] = [
     ("empty_field", check_empty_field),
