@@ -30,9 +30,9 @@ NO_PPL = {"perplexity": {"enabled": False}}
 
 def cfg(**task_overrides) -> SynthConfig:
     base = {
-        "grounded_qa": {"pairs_per_passage": 2, "min_grounding": 0.0, "gate": NO_PPL},
-        "mcq_cot": {"gate": NO_PPL},
-        "dialogue": {"min_turns": 2, "max_turns": 6, "gate": NO_PPL},
+        "grounded_qa": {"pairs_per_passage": 2, "min_grounding": 0.0, "gate": NO_PPL, "prompt_version": "v2"},
+        "mcq_cot": {"gate": NO_PPL, "prompt_version": "v2"},
+        "dialogue": {"min_turns": 2, "max_turns": 6, "gate": NO_PPL, "prompt_version": "v2"},
     }
     for k, v in task_overrides.items():
         base[k] = {**base[k], **v}
@@ -65,11 +65,20 @@ def test_good_text_passes_and_each_kind_of_garbage_gets_its_own_reason():
         "gate_duplicate_lines": {"question": "Why is metformin used?", "answer": "Why is metformin used?"},
         "gate_control_chars": {"question": "What is metformin used for?", "answer": "Diabetes\x00\x07 treatment."},
         "gate_too_few_words": {"question": "Dose?", "answer": "Low."},
+        "gate_json_residue": {
+            "question": "How do community health workers help?",
+            "answer": 'They improve blood pressure control when trained and supervised.},{"',
+        },
         "gate_non_alpha": {"question": "What is the HbA1c target?", "answer": "7.0 % (53 mmol/mol) => 6.5-7.0 [1,2]"},
         "gate_symbols": {"question": "What comes next in the list?", "answer": "# item ... # item ... # more ..."},
     }
     got = {want: gate(fields) for want, fields in bad.items()}
     assert {want: v and v[0] for want, v in got.items()} == {want: want for want in bad}, got
+    from curation.synth.gate import example_text
+
+    copied = {"question": "What is low-dose aspirin used to prevent?", "answer": "It prevents a second heart attack."}
+    verdict = run_text_checks(GateInput(copied, example=example_text("grounded_qa.v2")), cfg().grounded_qa.gate)
+    assert verdict[0] == "gate_copies_example", verdict
 
 
 def test_cot_reasoning_must_name_the_chosen_option_in_its_conclusion():
@@ -124,8 +133,8 @@ def test_every_output_of_the_tiny_random_model_is_rejected():
 def test_recorded_smollm2_outputs_are_partly_accepted_with_distinct_reject_reasons():
     reasons, accepted, _ = replay(FIXTURES / "smollm2.jsonl", cfg())
     assert all(r["gate_passed"] and r["gate"]["lang"] == "en" for rows in accepted.values() for r in rows)
-    assert sum(len(rows) for rows in accepted.values()) >= 3, (reasons, {k: len(v) for k, v in accepted.items()})
-    assert len([r for r in reasons if r.startswith("gate_")]) >= 2, reasons
+    assert sum(len(rows) for rows in accepted.values()) >= 2, (reasons, {k: len(v) for k, v in accepted.items()})
+    assert len([r for r in reasons if r.startswith("gate_")]) >= 4, reasons
 
 
 def test_whitespace_output_is_its_own_reason():

@@ -43,6 +43,9 @@ class GateConfig(StrictModel):
     max_non_alpha_fraction: float = Field(0.35, ge=0, le=1)
     max_control_fraction: float = Field(0.0, ge=0, le=1)
     max_token_run: int = Field(4, ge=1, description="longest run of one word repeated back to back")
+    max_example_overlap: float = Field(
+        0.3, ge=0, le=1, description="share of the text's word n-grams found in the prompt's worked example"
+    )
     perplexity: PerplexityGateConfig = Field(default_factory=PerplexityGateConfig)
     cot_supports_answer: bool = Field(True, description="mcq_cot: the reasoning's conclusion names the chosen option")
     verifier: bool = Field(

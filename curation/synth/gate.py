@@ -49,6 +49,7 @@ class GateInput:
     fields: dict[str, str]
     options: list[dict] | None = None
     chosen: str | None = None
+    example: str = ""  # the prompt's worked example (few-shot answer), which a weak model may copy
     text: str = ""
     words: list[str] = field(default_factory=list)
 
@@ -60,6 +61,46 @@ class GateInput:
 def check_empty_field(g: GateInput, cfg: GateConfig) -> Verdict:
     empty = [k for k, v in g.fields.items() if not v.strip()]
     return ("gate_empty_field", f"blank: {', '.join(empty)}") if empty or not g.fields else None
+
+
+_JSON_RESIDUE = re.compile(r'[}\]]\s*,\s*[{\["]|[{\[]\s*"|"\s*[}\]]')
+
+
+def check_json_residue(g: GateInput, cfg: GateConfig) -> Verdict:
+    """JSON syntax inside a generated string (`...project.},{`): the model lost track of the structure."""
+    m = _JSON_RESIDUE.search(g.text)
+    return ("gate_json_residue", f"JSON syntax {m.group(0)!r} inside the text") if m else None
+
+
+_PLAIN_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+
+def check_copies_example(g: GateInput, cfg: GateConfig) -> Verdict:
+    """Word n-grams shared with the prompt's worked example: a model that copies the example writes about aspirin
+    whatever the source says."""
+    n = cfg.ngram_n
+    words = _PLAIN_WORD.findall(g.text.lower())
+    if not g.example or len(words) < n:
+        return None
+    example = _PLAIN_WORD.findall(g.example.lower())
+    seen = {tuple(example[i : i + n]) for i in range(len(example) - n + 1)}
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    share = sum(gram in seen for gram in grams) / len(grams)
+    limit = cfg.max_example_overlap
+    return (
+        ("gate_copies_example", f"{share:.2f} of {n}-grams come from the prompt's example > {limit}")
+        if (share > limit)
+        else None
+    )
+
+
+@functools.cache
+def example_text(prompt_id: str) -> str:
+    """The generated strings of a few-shot template's worked example (its assistant turns), '' when it has none."""
+    from curation.synth.engine import parse_json
+
+    parsed = parse_json(prompts.example(prompt_id)) if prompts.example(prompt_id) else None
+    return "\n".join(generated_strings(parsed)) if parsed is not None else ""
 
 
 def check_control_chars(g: GateInput, cfg: GateConfig) -> Verdict:
@@ -167,6 +208,7 @@ Check = Callable[[GateInput, GateConfig], Verdict]
 TEXT_CHECKS: list[tuple[str, Check]] = [
     ("empty_field", check_empty_field),
     ("control_chars", check_control_chars),
+    ("json_residue", check_json_residue),
     ("min_words", check_min_words),
     ("token_run", check_token_run),
     ("duplicate_lines", check_duplicate_lines),
@@ -174,6 +216,7 @@ TEXT_CHECKS: list[tuple[str, Check]] = [
     ("symbols", check_symbols),
     ("non_alpha", check_non_alpha),
     ("language", check_language),
+    ("copies_example", check_copies_example),
     ("cot_supports_answer", check_cot_supports_answer),
 ]
 

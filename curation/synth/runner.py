@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
-from curation.synth.gate import Candidate, GateInput, apply_gate
+from curation.synth.gate import Candidate, GateInput, apply_gate, example_text
 from curation.synth.tasks.base import Context, Reject, Sample, Task
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 
@@ -86,7 +86,9 @@ def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject
 def candidate(task: Task, row: dict, result: GenResult) -> Candidate:
     """A row for the content gate, with the raw output it was parsed from."""
     c = task.choice(row)
-    text = GateInput(task.generated_fields(row), c.options if c else None, c.chosen if c else None)
+    text = GateInput(
+        task.generated_fields(row), c.options if c else None, c.chosen if c else None, example_text(task.prompt_id)
+    )
     return Candidate(row, result.text, task.source_ref(row), text, c.gold if c else None, c.question if c else "")
 
 

@@ -34,3 +34,10 @@ def render(prompt_id: str, **values: object) -> list[dict[str, str]]:
     """Chat messages for a template; text values are delimited, a missing placeholder is an error."""
     vals = {k: delimit(v) if isinstance(v, str) else str(v) for k, v in values.items()}
     return [{"role": role, "content": t.substitute(vals)} for role, t in load(prompt_id)]
+
+
+@functools.cache
+def example(prompt_id: str) -> str:
+    """The worked example of a few-shot template (its assistant sections): the content gate rejects output that
+    copies it."""
+    return "\n".join(t.template for role, t in load(prompt_id) if role == "assistant")
