@@ -257,10 +257,11 @@ class ReferenceLM:
             with torch.inference_mode():
                 logits = self.model(input_ids=inp, attention_mask=mask).logits[:, :-1].float()
             nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), inp[:, 1:], reduction="none")
-            m = mask[:, 1:].float()
+            m = mask[:, 1:].bool()
+            nll = torch.where(m, nll, torch.zeros_like(nll))  # padded positions may be NaN: never multiply them in
             for row, mrow in zip(nll, m, strict=True):
-                n = float(mrow.sum())
-                out.append(math.exp(float((row * mrow).sum()) / n) if n else float("inf"))
+                n = int(mrow.sum())
+                out.append(math.exp(float(row.sum()) / n) if n else float("inf"))
         return out
 
 
@@ -350,7 +351,7 @@ def apply_gate(cfg: GateConfig, engine: Engine | None, candidates: list[Candidat
         lm = reference_lm(str(ref), cfg.perplexity.max_tokens)
         kept = []
         for (c, info), ppl in zip(alive, lm.perplexity([c.text.text for c, _ in alive]), strict=True):
-            if ppl > cfg.perplexity.max_ppl:
+            if not ppl <= cfg.perplexity.max_ppl:  # NaN or inf (nothing scorable) is a reject too
                 rejects.append(
                     Reject("gate_perplexity", c.ref, c.raw, f"perplexity {ppl:.1f} > {cfg.perplexity.max_ppl}")
                 )
