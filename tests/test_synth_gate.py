@@ -6,6 +6,7 @@ tests/test_synth_smollm2.py."""
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -197,3 +198,25 @@ def test_release_never_selects_a_synthetic_row_that_did_not_pass_the_gate(releas
     assert released == rs.RELEASED_QA
     rules = json.loads((out / "manifest.json").read_text())["configs"]["grounded_qa"]["rules"]
     assert {r["name"]: r["removed"] for r in rules if r["name"] == "gate_passed"} == {"gate_passed": 2}
+
+
+def test_perplexity_is_batch_independent_and_gates_rows(tiny_model):
+    """Padding never changes a text's perplexity (padded positions may be NaN in attention); a row above max_ppl
+    is quarantined as gate_perplexity with the measured value, one below it records its ppl."""
+    from curation.synth.gate import Candidate, apply_gate, reference_lm
+
+    lm = reference_lm(str(tiny_model), 64)
+    texts = ["Metformin lowers hepatic glucose production.", "Fever.", "The doctor asks about chest pain and fever."]
+    batched = lm.perplexity(texts)
+    single = [lm.perplexity([t])[0] for t in texts]
+    assert all(math.isfinite(p) for p in batched)
+    assert batched == pytest.approx(single, rel=1e-4)
+    from curation.synth.config import GateConfig
+
+    base = cfg().grounded_qa.gate.model_dump()
+    gate_cfg = GateConfig.model_validate({**base, "perplexity": {"model": str(tiny_model), "max_ppl": 1e9}})
+    rows, rejects = apply_gate(gate_cfg, None, [Candidate({"record_id": "r"}, "raw", "ref", GateInput(GOOD_QA))])
+    assert rejects == [] and rows[0]["gate"]["ppl"] > 1 and rows[0]["gate_passed"]
+    strict = GateConfig.model_validate({**base, "perplexity": {"model": str(tiny_model), "max_ppl": 1.5}})
+    rows, rejects = apply_gate(strict, None, [Candidate({"record_id": "r"}, "raw", "ref", GateInput(GOOD_QA))])
+    assert rows == [] and [(r.reason, r.payload) for r in rejects] == [("gate_perplexity", "raw")]
