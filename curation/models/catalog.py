@@ -15,6 +15,7 @@ class PackagedModel:
     version: str
     gguf: str  # path of the GGUF file inside the installed distribution
     license: str
+    dtype: str = "float32"  # what `dtype: auto` means for it: vLLM would otherwise downcast to bf16, emulated on AVX2
 
     @property
     def install_hint(self) -> str:

@@ -100,7 +100,9 @@ def usable_filters(wh: Warehouse, con: duckdb.DuckDBPyConnection, filters: list[
         except duckdb.Error as e:
             raise ValueError(f"synth.passages.filters: {f!r}: {e}") from None
         try:
-            con.execute(f"SELECT count(*) FROM (SELECT *{exclude} FROM documents_enriched LIMIT 0) WHERE ({f})").fetchall()
+            con.execute(
+                f"SELECT count(*) FROM (SELECT *{exclude} FROM documents_enriched LIMIT 0) WHERE ({f})"
+            ).fetchall()
             applied.append(f)
         except duckdb.BinderException:
             skipped.append(f)

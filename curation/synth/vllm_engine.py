@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from curation.models.catalog import PACKAGED
 from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
 from curation.synth.model_ref import fingerprint, model_name, resolve_model
 from curation.synth.reaper import Reaper, child_pids, new_children
@@ -48,6 +49,7 @@ class VLLMEngine:
         self.gpu_memory_utilization = gpu_memory_utilization
         self.seed = seed
         self.dtype = dtype
+        self._load_dtype = PACKAGED[str(model)].dtype if dtype == "auto" and str(model) in PACKAGED else dtype
         self._llm = None
         self._reaper: Reaper | None = None
         self._fingerprint: str | None = None
@@ -80,7 +82,7 @@ class VLLMEngine:
                     max_model_len=self.max_model_len,
                     gpu_memory_utilization=self.gpu_memory_utilization,
                     seed=self.seed,
-                    dtype=self.dtype,
+                    dtype=self._load_dtype,
                     enforce_eager=True,
                     **_platform_kwargs(self.max_model_len),
                 )
