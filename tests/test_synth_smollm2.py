@@ -82,6 +82,7 @@ def smol_run(tmp_path_factory, smollm2_engine):
     return wh, {t: run_synth(cfg, str(wh.root), tasks=[t], inner=smollm2_engine) for t in sorted(FLOORS)}
 
 
+@pytest.mark.parametrize("task", sorted(FLOORS))
 def test_real_model_parse_rate_and_gate_acceptance_floors(smol_run, task):
     wh, runs = smol_run
     summary = runs[task]
