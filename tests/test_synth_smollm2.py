@@ -19,11 +19,14 @@ from tests.synth_helpers import seed_documents
 
 pytestmark = pytest.mark.slow
 
-# Measured here on 30 Nov 2026 (docs/synth.md, "Real model floors"); the floors leave room for sampling noise.
-FLOORS = {  # task: (parse rate, gate acceptance among parsed outputs that passed the task's row checks)
-    "grounded_qa": (0.5, 0.2),
-    "mcq_cot": (0.5, 0.2),
-    "dialogue": (0.5, 0.2),
+# Measured here on 30 Nov 2026, 22:44 UTC (4 inputs per task, 128 tokens; docs/synth.md): grounded_qa parse 1.00,
+# acceptance 0.00 (4 of 4 gate_json_residue); mcq_cot parse 0.88, acceptance 1.00 (1 row; 6 wrong answers);
+# dialogue parse 0.00 (4 of 4 truncated at 128 tokens). Floors are those measurements less sampling noise; a zero
+# floor records that 128 tokens is too short for that task with this model, not a guarantee.
+FLOORS = {  # task: (parse rate, gate acceptance among rows that passed the task's row checks)
+    "grounded_qa": (0.75, 0.0),
+    "mcq_cot": (0.5, 0.5),
+    "dialogue": (0.0, 0.0),
 }
 PARSE_FAILURES = {"unparseable_output", "schema_violation", "truncated_output", "empty_output"}
 ITEMS = [
