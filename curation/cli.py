@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "catalog_cmd",
     "kg_cmd",
     "runs_cmd",
+    "models_cmd",
     "orchestrate_cmd",
     "plugins_cmd",
 ]

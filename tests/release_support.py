@@ -34,6 +34,7 @@ SYNTH_COLUMNS = [
     "prompt_id: string",
     "prompt_version: string",
     "contaminated: bool",
+    "gate_passed: bool",
     "run_id: string!",
 ]
 
@@ -168,6 +169,7 @@ def build_warehouse(wh: Warehouse, docs: dict = DOCS) -> None:
                     "prompt_id": "grounded_qa",
                     "prompt_version": "v1",
                     "contaminated": contaminated,
+                    "gate_passed": True,
                     "run_id": RUN.format("synth"),
                 }
             )

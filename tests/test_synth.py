@@ -351,7 +351,7 @@ def test_synth_without_generator_is_skipped_with_instructions(wh, tmp_path, pref
 
     m = write_manifest(tmp_path / "m.yaml", {"model": str(tmp_path / "nope")})
     s = stage_flow("synth")(manifest_path=str(m), warehouse=str(wh.root))
-    assert s["status"] == "skipped" and "make-tiny-model" in s["message"]
+    assert s["status"] == "skipped" and "models prepare" in s["message"]
     assert load_runs(wh)[-1]["status"] == "skipped"
     res = CliRunner().invoke(app, ["--warehouse", str(wh.root), "synth", str(m)])
     assert res.exit_code == 2 and "synth skipped" in res.output
@@ -359,4 +359,4 @@ def test_synth_without_generator_is_skipped_with_instructions(wh, tmp_path, pref
     from curation.flows.build import build_flow
 
     synth = build_flow(manifest_path=str(m), warehouse=str(wh.root))["synth"]
-    assert synth["status"] == "unavailable" and "make-tiny-model" in synth["reason"]
+    assert synth["status"] == "unavailable" and "models prepare" in synth["reason"]

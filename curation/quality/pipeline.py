@@ -82,7 +82,13 @@ def edu_model(
     trained = under_warehouse(wh, cfg.train.output_dir)
     if (trained / "LATEST").is_file():  # labelled and trained by an earlier run: the teacher is not paid twice
         return str(trained)
-    engine = engine_factory(cfg.teacher, wh)
+    from curation.synth.engine import GeneratorUnavailable
+
+    try:
+        engine = engine_factory(cfg.teacher, wh)
+    except GeneratorUnavailable as e:  # e.g. the default teacher's wheel is not installed: the other scores still run
+        run.error(f"edu skipped: no teacher model. {e}")
+        return None
     try:
         with run.timed("teacher"):
             run.set("extra", "teacher", annotate(wh, engine, cfg.teacher, run))

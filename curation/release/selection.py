@@ -69,7 +69,8 @@ def _base_sql(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig) -> str:
 
 
 def builtin_rules(cfg: DatasetConfig, columns: dict[str, str]) -> list[Rule]:
-    """Guards every release gets: current, undeleted versions only; never quarantined; never contaminated."""
+    """Guards every release gets: current, undeleted versions only; never quarantined; never contaminated; a
+    synthetic row (one with a `prompt_id`) only when it passed the content gate, which no manifest can switch off."""
     rules = []
     if "is_current" in columns and "is_deleted" in columns:
         rules.append(Rule(name="current_not_deleted", where="is_current AND NOT is_deleted"))
@@ -79,6 +80,8 @@ def builtin_rules(cfg: DatasetConfig, columns: dict[str, str]) -> list[Rule]:
             name="not_quarantined", where=" AND ".join(f'CAST("{k}" AS VARCHAR) NOT IN ({_QUARANTINED})' for k in keys)
         )
     )
+    if "prompt_id" in columns:
+        rules.append(Rule(name="gate_passed", where="gate_passed IS TRUE"))
     if cfg.require_decontam:
         rules.append(Rule(name="not_contaminated", where="contaminated IS FALSE"))
     return rules
@@ -93,11 +96,12 @@ def _check_rule(
         m = _MISSING_COLUMN.search(str(e))
         if not m:
             raise ReleaseError(f"release config {cfg.name!r}, rule {rule.name!r}: {e}") from None
-        hint = (
-            "run the decontam stage first, or set require_decontam: false for this config"
-            if builtin and rule.name == "not_contaminated"
-            else "it comes from a stage that has not run, or it is misspelt"
-        )
+        hints = {
+            "not_contaminated": "run the decontam stage first, or set require_decontam: false for this config",
+            "gate_passed": "these synthetic rows predate the content gate: run `medcurate synth` again",
+        }
+        hint = hints.get(rule.name, "") if builtin else ""
+        hint = hint or "it comes from a stage that has not run, or it is misspelt"
         raise ReleaseError(
             f"release config {cfg.name!r}, rule {rule.name!r}: column {m.group(1)!r} does not exist in "
             f"{cfg.source} ({hint}); available columns: {', '.join(sorted(columns))}"

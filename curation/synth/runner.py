@@ -1,5 +1,5 @@
-"""Run one batch of a task: prompts -> engine -> parse/schema checks -> task row checks -> judge -> one output unit
-plus its quarantine unit. Batches are the unit of work (a Prefect task each) and of resume."""
+"""Run one batch of a task: prompts -> engine -> parse/schema checks -> task row checks -> content gate -> judge ->
+one output unit plus its quarantine unit. Batches are the unit of work (a Prefect task each) and of resume."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
+from curation.synth.gate import Candidate, GateInput, apply_gate, example_text
 from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 
@@ -66,9 +67,12 @@ class MeteredEngine(EngineWrapper):
 
 
 def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Rejection | Sample:
-    """The failures every task shares: engine error, truncation, unparseable output, schema violation."""
+    """The failures every task shares: engine error, truncation, an all-whitespace output, unparseable output,
+    schema violation."""
     if not r.ok:
         return Rejection(r.error or "generation_failed", ref, r.text, r.detail)
+    if not r.text.strip():
+        return Rejection("empty_output", ref, r.text, f"{len(r.text)} whitespace characters")
     if r.finish_reason == "length":
         return Rejection("truncated_output", ref, r.text, f"hit max_tokens after {r.n_output_tokens} tokens")
     if r.parsed is None:
@@ -79,6 +83,40 @@ def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Reject
     return Sample(index, r, r.parsed)
 
 
+def candidate(task: Task, row: dict, result: GenResult) -> Candidate:
+    """A row for the content gate, with the raw output it was parsed from."""
+    c = task.choice(row)
+    text = GateInput(
+        task.generated_fields(row), c.options if c else None, c.chosen if c else None, example_text(task.prompt_id)
+    )
+    return Candidate(row, result.text, task.source_ref(row), text, c.gold if c else None, c.question if c else "")
+
+
+def check_outputs(
+    task: Task, engine: Engine | None, rows: list[dict], results: Sequence[GenResult], ctx: Context
+) -> tuple[list[dict], list[Rejection]]:
+    """Everything after generation, for rows that passed precheck and their `task.n_samples` results each (in
+    order): the shared checks, the task's row checks, the content gate, the judge. `engine` serves the gate's
+    verifier, its default perplexity reference and the judge; replaying recorded outputs may pass None."""
+    rejects: list[Rejection] = []
+    candidates: list[Candidate] = []
+    for i, row in enumerate(rows):
+        schema = task.schema_for(row)
+        samples = []
+        for k in range(task.n_samples):
+            checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
+            (rejects if isinstance(checked, Rejection) else samples).append(checked)
+        if samples:
+            ok, bad = task.evaluate(row, samples, ctx)
+            candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
+            rejects.extend(bad)
+    accepted, gated_out = apply_gate(task.task_cfg.gate, engine, candidates)
+    rejects.extend(gated_out)
+    accepted, judged_out = task.judge(engine, accepted, {r["input_id"]: r for r in rows})
+    rejects.extend(judged_out)
+    return accepted, rejects
+
+
 def run_batch(
     wh: Warehouse, task: Task, engine: Engine, rows: list[dict], sampling: Sampling, run_id: str, unit: str
 ) -> BatchStats:
@@ -86,7 +124,7 @@ def run_batch(
     redone batch replaces both (no duplicate record_ids, no duplicate quarantine rows)."""
     stats = BatchStats(unit=unit, inputs=len(rows))
     metered = MeteredEngine(engine, stats)
-    ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id)
+    ctx = Context(model=engine.model_id, sampling=sampling.as_dict(), run_id=run_id, fingerprint=engine.fingerprint())
     rejects: list[Rejection] = []
     todo: list[dict] = []
     groups: dict[str, tuple[dict, list[int]]] = {}  # one generate() call per distinct schema
@@ -109,19 +147,8 @@ def run_batch(
             idx, metered.generate([prompts[i] for i in idx], [samplings[i] for i in idx], schema), strict=True
         ):
             results[i] = r
-    accepted: list[dict] = []
-    for i, row in enumerate(todo):
-        schema = task.schema_for(row)
-        samples = []
-        for k in range(task.n_samples):
-            checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
-            (rejects if isinstance(checked, Rejection) else samples).append(checked)
-        if samples:
-            ok, bad = task.evaluate(row, samples, ctx)
-            accepted.extend(ok)
-            rejects.extend(bad)
-    accepted, judged_out = task.judge(metered, accepted, {r["input_id"]: r for r in todo})
-    rejects.extend(judged_out)
+    accepted, checked_out = check_outputs(task, metered, todo, results, ctx)
+    rejects.extend(checked_out)
     write_unit(wh, task, unit, run_id, accepted, rejects)
     stats.rows = len(accepted)
     stats.quarantined = len(rejects)

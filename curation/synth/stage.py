@@ -61,9 +61,13 @@ def sampling_of(cfg: SynthConfig) -> Sampling:
 
 
 def prepare_passages(cfg: SynthConfig, wh: Warehouse, engine: CachedEngine, run_id: str) -> PassageResult:
-    """Count tokens with the configured tokenizer, else the in-process model's, else the regex fallback."""
-    ref = cfg.passages.tokenizer or (str(getattr(engine.inner, "model_dir", "")) or cfg.model)
-    name, counter = make_counter(ref)
+    """Count tokens with the configured tokenizer, else the in-process model's (recorded under the model's public
+    id, not its directory), else the regex fallback."""
+    model_dir = getattr(engine.inner, "model_dir", None)
+    if cfg.passages.tokenizer or not model_dir:
+        name, counter = make_counter(cfg.passages.tokenizer or cfg.model)
+    else:
+        name, counter = make_counter(str(model_dir), name=engine.model_id)
     return build_passages(wh, cfg.passages, run_id, name, counter)
 
 

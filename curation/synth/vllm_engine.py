@@ -13,8 +13,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from curation.models.catalog import PACKAGED
 from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
-from curation.synth.model_ref import fingerprint_dir, resolve_model
+from curation.synth.model_ref import fingerprint, model_name, resolve_model
 from curation.synth.reaper import Reaper, child_pids, new_children
 
 
@@ -41,13 +42,14 @@ class VLLMEngine:
         from transformers import AutoTokenizer
 
         self.model_dir: Path = resolve_model(model)
-        self.model_id = str(model)
+        self.model_id = model_name(str(model), self.model_dir)  # public id, never a path
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
         cfg = json.loads((self.model_dir / "config.json").read_text())
         self.max_model_len = max_model_len or int(cfg.get("max_position_embeddings", 4096))
         self.gpu_memory_utilization = gpu_memory_utilization
         self.seed = seed
         self.dtype = dtype
+        self._load_dtype = PACKAGED[str(model)].dtype if dtype == "auto" and str(model) in PACKAGED else dtype
         self._llm = None
         self._reaper: Reaper | None = None
         self._fingerprint: str | None = None
@@ -55,7 +57,7 @@ class VLLMEngine:
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:  # a dtype other than the model's own changes the outputs: part of the key
-            self._fingerprint = fingerprint_dir(self.model_dir) + ("" if self.dtype == "auto" else f"/{self.dtype}")
+            self._fingerprint = fingerprint(self.model_dir) + ("" if self.dtype == "auto" else f"/{self.dtype}")
         return self._fingerprint
 
     def render(self, prompt: Prompt) -> str:
@@ -80,7 +82,7 @@ class VLLMEngine:
                     max_model_len=self.max_model_len,
                     gpu_memory_utilization=self.gpu_memory_utilization,
                     seed=self.seed,
-                    dtype=self.dtype,
+                    dtype=self._load_dtype,
                     enforce_eager=True,
                     **_platform_kwargs(self.max_model_len),
                 )

@@ -13,7 +13,7 @@ from string import Template
 
 DIR = Path(__file__).resolve().parent
 _SECTION = re.compile(r"^=== (system|user|assistant)\s*$", re.MULTILINE)
-_TAG = re.compile(r"</?\s*(source|question|answer|options)\s*>", re.IGNORECASE)
+_TAG = re.compile(r"</?\s*(source|question|answer|options|reasoning)\s*>", re.IGNORECASE)
 
 
 @functools.cache
@@ -34,3 +34,10 @@ def render(prompt_id: str, **values: object) -> list[dict[str, str]]:
     """Chat messages for a template; text values are delimited, a missing placeholder is an error."""
     vals = {k: delimit(v) if isinstance(v, str) else str(v) for k, v in values.items()}
     return [{"role": role, "content": t.substitute(vals)} for role, t in load(prompt_id)]
+
+
+@functools.cache
+def example(prompt_id: str) -> str:
+    """The worked example of a few-shot template (its assistant sections): the content gate rejects output that
+    copies it."""
+    return "\n".join(t.template for role, t in load(prompt_id) if role == "assistant")

@@ -31,6 +31,14 @@ class Sample:
     parsed: Any
 
 
+@dataclass(frozen=True)
+class Choice:
+    options: list[dict]
+    chosen: str
+    gold: str
+    question: str
+
+
 def record_id(task: str, input_id: str, prompt_version: str, model: str, sampling: dict, *indices: int) -> str:
     """Deterministic: the same work always gets the same id, so a rerun or resume replaces instead of duplicating."""
     key = json.dumps([task, input_id, prompt_version, model, sampling, *indices], sort_keys=True)
@@ -44,10 +52,12 @@ class Context:
     model: str
     sampling: dict
     run_id: str
+    fingerprint: str = ""  # the weights hash: with the public id, the model's identity (never a local path)
 
     def common(self, task: Task, sample: Sample) -> dict[str, Any]:
         return {
             "model": self.model,
+            "model_fingerprint": self.fingerprint,
             "prompt_id": task.prompt_id,
             "prompt_version": task.prompt_version,
             "sampling": {**self.sampling, "seed": self.sampling["seed"] + sample.index},
@@ -60,7 +70,8 @@ class Context:
         }
 
     def record_id(self, task: Task, input_id: str, *indices: int) -> str:
-        return record_id(task.name, input_id, task.prompt_version, self.model, self.sampling, *indices)
+        model = f"{self.model}@{self.fingerprint}" if self.fingerprint else self.model
+        return record_id(task.name, input_id, task.prompt_version, model, self.sampling, *indices)
 
 
 class Task(ABC):
@@ -114,6 +125,18 @@ class Task(ABC):
     @abstractmethod
     def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         """Row checks over an input's valid samples: accepted rows and rejections."""
+
+    @abstractmethod
+    def generated_fields(self, row: dict) -> dict[str, str]:
+        """The model-written text of an accepted row, by field name: what the content gate checks."""
+
+    def choice(self, row: dict) -> Choice | None:
+        """For multiple-choice reasoning: what the gate's answer-support check and verifier need."""
+        return None
+
+    def source_ref(self, row: dict) -> str:
+        """Quarantine reference of a row: its input and sample (and pair) index."""
+        return f"{row['input_id']}/s{row['sample_index']}"
 
     def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Rejection]]:
         """Optional second pass over accepted rows; default keeps them."""

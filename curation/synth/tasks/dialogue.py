@@ -128,3 +128,9 @@ class Dialogue(Task):
                 }
             )
         return rows, rejects
+
+    def generated_fields(self, row: dict) -> dict[str, str]:
+        return {f"turns[{i}]": t["text"] for i, t in enumerate(row["turns"])}
+
+    def source_ref(self, row: dict) -> str:
+        return f"{row['passage_id']}/s{row['sample_index']}"

@@ -125,6 +125,12 @@ class GroundedQA(Task):
                 )
         return rows, rejects
 
+    def generated_fields(self, row: dict) -> dict[str, str]:
+        return {"question": row["question"], "answer": row["answer"]}
+
+    def source_ref(self, row: dict) -> str:
+        return f"{row['passage_id']}/s{row['sample_index']}/p{row['pair_index']}"
+
     def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Rejection]]:
         """Second pass with a rubric (MIRIAD's LLM filter): 'bad' or an unusable verdict is quarantined."""
         if not self.cfg.grounded_qa.judge or not rows:

@@ -12,7 +12,7 @@ from pydantic import Field
 from curation.config_base import StrictModel
 from curation.synth import prompts
 from curation.synth.tasks import TASKS
-from curation.synth.tasks.base import Context, Rejection, Sample, Task
+from curation.synth.tasks.base import Choice, Context, Rejection, Sample, Task
 from curation.validate.row_rules import COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD, QUESTION
 from curation.warehouse import Warehouse, connect
 
@@ -127,3 +127,12 @@ class MCQCoT(Task):
                     }
                 )
         return rows, rejects
+
+    def generated_fields(self, row: dict) -> dict[str, str]:
+        return {"reasoning": row["reasoning"]}
+
+    def choice(self, row: dict) -> Choice:
+        return Choice(row["options"], row["final_answer"], row["gold_answer"], row["question"])
+
+    def source_ref(self, row: dict) -> str:
+        return f"{row['item_id']}/s{row['sample_index']}"
