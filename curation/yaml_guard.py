@@ -9,7 +9,7 @@ not recursive, and the depth bound keeps the (recursive) composer far from Pytho
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -37,7 +37,7 @@ def _check_shape(raw: bytes | str, max_nodes: int, max_depth: int) -> None:
 
     for event in yaml.parse(raw, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
-            add(None, sizes.get(event.anchor, 1))
+            add(None, sizes.get(cast(str, event.anchor), 1))  # an alias always names an anchor; stubs say Optional
         elif isinstance(event, yaml.ScalarEvent):
             add(event.anchor, 1)
         elif isinstance(event, yaml.CollectionStartEvent):

@@ -110,7 +110,7 @@ def build(
     con = connect(wh)
     out.print("\n[bold]warehouse contents[/]")
     for label, q in BUILT:
-        out.print(f"  {label}: {con.execute(q).fetchone()[0]}")
+        out.print(f"  {label}: {con.execute(q).fetchall()[0][0]}")
     out.print("\nTry:")
     for q in EXAMPLES:
         n = len(con.execute(q).fetchall())

@@ -3,6 +3,9 @@ or registered with a Prefect server and a work pool."""
 
 from __future__ import annotations
 
+from typing import cast
+from uuid import UUID
+
 import typer
 
 from curation.commands.common import cli_errors, out, warehouse_arg
@@ -54,13 +57,17 @@ def deploy(
     with cli_errors():
         ensure_process_pool(pool)
         deployments = runner_deployments(only, manifest, warehouse_arg(), work_pool=pool, paused=paused)
-        ids = prefect_deploy(
-            *deployments,
-            work_pool_name=pool,
-            build=False,
-            push=False,
-            print_next_steps_message=False,
-            ignore_warnings=True,
+        # prefect's @sync_compatible types the result as maybe a coroutine; called from sync code it is the list
+        ids = cast(
+            "list[UUID]",
+            prefect_deploy(
+                *deployments,
+                work_pool_name=pool,
+                build=False,
+                push=False,
+                print_next_steps_message=False,
+                ignore_warnings=True,
+            ),
         )
     for d, i in zip(deployments, ids, strict=True):
         when = ", ".join(str(getattr(x, "cron", x)) for x in (d.schedules or [])) or "on demand"

@@ -75,6 +75,7 @@ def sql(
     with cli_errors():
         wh = require_warehouse(warehouse())
         try:
+            statement: str | duckdb.Statement
             if write:
                 con = connect(wh)
                 statement = query

@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-import click
 import typer
 from pydantic import BaseModel
+from typer import _click  # typer >= 0.22 vendors click: its groups take typer's own Context
 from typer.core import TyperGroup
 
 from curation.commands.common import cli_errors, console, out, state, warehouse, warehouse_arg, writing
@@ -28,7 +28,7 @@ from curation.stages import Stage
 class RunByDefault(TyperGroup):
     """`medcurate dedup MANIFEST ...` means `medcurate dedup run MANIFEST ...`; other words name sub-actions."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
             args = ["run", *args]
         return super().parse_args(ctx, args)

@@ -26,8 +26,8 @@ RECORD_KEYS = ("record_id", "passage_id", "doc_id")
 class DecontamStats:
     rows: int = 0
     contaminated: int = 0
-    by_rule: Counter[str] = field(default_factory=Counter)
-    by_benchmark: Counter[str] = field(default_factory=Counter)
+    by_rule: Counter[str | None] = field(default_factory=Counter)  # Match's fields are typed Optional
+    by_benchmark: Counter[str | None] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def add(self, m: Match) -> None:

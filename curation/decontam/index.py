@@ -32,6 +32,8 @@ class Segment:
 
 def is_eval_item(row: Mapping[str, Any], cfg: DecontamConfig) -> bool:
     bench, split = row.get("benchmark"), row.get("split")
+    if bench is None:  # an item without a benchmark is in no configured split
+        return False
     if split in cfg.eval_splits.get(bench, []):
         return True
     name = str(row.get("source_file") or "").rsplit("/", 1)[-1]

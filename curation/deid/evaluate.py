@@ -91,18 +91,18 @@ def _token_labels(text: str, spans: list[Span]) -> list[str | None]:
 
 
 def _score_note(text: str, gold: list[Span], pred: list[Span], token: Tally, entity: Tally) -> None:
-    for g, p in zip(_token_labels(text, gold), _token_labels(text, pred), strict=True):
-        if g and g == p:
-            token.add(g, tp=1)
+    for g_cls, p_cls in zip(_token_labels(text, gold), _token_labels(text, pred), strict=True):
+        if g_cls and g_cls == p_cls:
+            token.add(g_cls, tp=1)
         else:
-            if g:
-                token.add(g, fn=1)
-            if p:
-                token.add(p, fp=1)
-        if g and p:
+            if g_cls:
+                token.add(g_cls, fn=1)
+            if p_cls:
+                token.add(p_cls, fp=1)
+        if g_cls and p_cls:
             token.add(ANY, tp=1)
-        elif g or p:
-            token.add(ANY, fn=bool(g), fp=bool(p))
+        elif g_cls or p_cls:
+            token.add(ANY, fn=bool(g_cls), fp=bool(p_cls))
     for g in gold:
         same = any(p.phi_class == g.phi_class and p.overlaps(g) for p in pred)
         entity.add(g.phi_class, tp=int(same), fn=int(not same))

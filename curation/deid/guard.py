@@ -32,7 +32,7 @@ def release_rules(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> li
     """The built-in release rule `not_raw_phi`, present whenever the warehouse holds raw notes and the source
     could carry them (it has `phi_status` or `doc_id`); reported with the rows it removed like the other guards."""
     where = not_raw_sql(columns)
-    if where is None or not con.execute(f"SELECT count(*) FROM ({_RAW_DOC_IDS})").fetchone()[0]:
+    if where is None or not con.execute(f"SELECT count(*) FROM ({_RAW_DOC_IDS})").fetchall()[0][0]:
         return []
     return [Rule(name="not_raw_phi", where=where)]
 

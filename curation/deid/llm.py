@@ -87,7 +87,7 @@ def spans_from_answer(text: str, answer: Any, stats: LLMStats) -> list[Span]:
 def llm_spans(engine: Engine, texts: list[str], sampling: Sampling, stats: LLMStats) -> list[list[Span]]:
     """One request per note, batched through the engine; a failed request contributes no spans (and is counted)."""
     results = engine.generate([prompt(t) for t in texts], sampling, json_schema=SCHEMA)
-    out = []
+    out: list[list[Span]] = []
     for text, res in zip(texts, results, strict=True):
         stats.calls += 1
         if not res.ok:

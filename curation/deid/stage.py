@@ -122,14 +122,12 @@ def run_deid(
 ) -> dict[str, Any]:
     """De-identify pending raw notes; returns the counts (also recorded on `run`). With `cfg.llm`, the LLM
     recognizer runs through `engine` (opened from cfg.llm when not given, closed at the end)."""
-    own_engine = cfg.llm is not None and engine is None
-    if own_engine:
-        engine = open_llm(cfg.llm)
+    owned = open_llm(cfg.llm) if cfg.llm is not None and engine is None else None
     try:
-        return _run(wh, cfg, run, force, engine if cfg.llm else None)
+        return _run(wh, cfg, run, force, (engine or owned) if cfg.llm else None)
     finally:
-        if own_engine:
-            engine.close()
+        if owned is not None:
+            owned.close()
 
 
 def _run(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, force: bool, engine: Engine | None) -> dict[str, Any]:
@@ -146,7 +144,8 @@ def _run(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, force: bool, engine: 
     for k, batch in enumerate(rechunk(reader, cfg.batch_rows)):
         unit = f"{UNIT_PREFIX}{run.run_id}-{k:05d}"
         raws = batch.to_pylist()
-        extra = _llm_batches(engine, cfg.llm, [r["text"] for r in raws], llm_stats) if engine else [[]] * len(raws)
+        texts = [r["text"] for r in raws]
+        extra = _llm_batches(engine, cfg.llm, texts, llm_stats) if engine and cfg.llm else [[]] * len(raws)
         with ShardWriter(wh, "documents", unit) as docs, ShardWriter(wh, "phi_spans", unit) as span_rows:
             for raw, llm_found in zip(raws, extra, strict=True):
                 meta = json.loads(raw["meta"]) if isinstance(raw["meta"], str) else raw["meta"] or {}

@@ -16,6 +16,7 @@ from curation.errors import UserError
 
 T = TypeVar("T")
 RUNNERS = ("threads", "ray")
+RETRY_DELAYS_S: list[float] = [1, 5, 10]  # seconds before each retry of a unit
 
 
 @task(name="unit", cache_policy=NO_CACHE)
@@ -53,7 +54,7 @@ class PrefectExecutor:
             name=name.split(":")[0] or "unit",
             task_run_name=name,
             retries=retries,
-            retry_delay_seconds=[1, 5, 10][:retries] or 0,
+            retry_delay_seconds=RETRY_DELAYS_S[:retries] or 0,
             retry_condition_fn=_retry_condition(retry_if),
         )
         return unit.submit(fn, *args)

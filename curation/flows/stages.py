@@ -28,11 +28,13 @@ def _threads(name: str, manifest: Any) -> int:
 
 
 @functools.cache
-def stage_flow(name: str) -> Flow:
+def stage_flow(name: str) -> Flow[..., dict[str, Any]]:
     """The flow of a registered stage: `flow(manifest_path, warehouse, params)`; returns the summary dict."""
     stage = STAGES.get(name)
 
-    def body(manifest_path: str | None = None, warehouse: str = "warehouse", params: dict[str, Any] | None = None):
+    def body(
+        manifest_path: str | None = None, warehouse: str = "warehouse", params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         manifest = _load(manifest_path)
         executor = PrefectExecutor(_threads(name, manifest))
         result: StageResult = run_stage(name, Path(warehouse), manifest, params, executor=executor)

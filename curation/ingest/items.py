@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from curation.warehouse.quarantine import Rejection
 
@@ -29,3 +29,11 @@ class Deleted:
 
 
 Item = Record | Deleted | Rejection
+
+
+class Section(TypedDict):
+    """One labelled part of an article's text (a connector's `sections` field); `text` is never None."""
+
+    label: str | None
+    category: str | None
+    text: str

@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import Field
 
@@ -24,9 +24,19 @@ from curation.config_base import StrictModel
 from curation.ingest.formats import FORMATS, FormatSpec
 from curation.ingest.items import Item, Record, Rejection
 from curation.ingest.licenses import normalize_license
-from curation.ingest.textio import open_binary
+from curation.ingest.textio import open_buffered
 
-_NOTEEVENTS = {"note_id": "ROW_ID", "patient_id": "SUBJECT_ID", "text": "TEXT", "date": "CHARTDATE"}
+
+class _Fields(TypedDict):
+    """The input column holding each note field (`date` is optional)."""
+
+    note_id: str
+    patient_id: str
+    text: str
+    date: str | None
+
+
+_NOTEEVENTS: _Fields = {"note_id": "ROW_ID", "patient_id": "SUBJECT_ID", "text": "TEXT", "date": "CHARTDATE"}
 _NOTEEVENTS_META = ("HADM_ID", "CATEGORY", "DESCRIPTION")
 _TEXT_SUFFIXES = (".txt", ".note", ".text")
 
@@ -112,9 +122,9 @@ def _parse_text(path: Path, o: Options) -> Iterator[Item]:
         yield _record(o, index, ref, note_id, patient, decoded[0], decoded[1], {})
 
 
-def _fields(o: Options, reader: str) -> tuple[dict[str, str | None], list[str]]:
+def _fields(o: Options, reader: str) -> tuple[_Fields, list[str]]:
     if reader == "noteevents":
-        return dict(_NOTEEVENTS), list(_NOTEEVENTS_META) + o.meta
+        return _NOTEEVENTS.copy(), list(_NOTEEVENTS_META) + o.meta
     return {"note_id": o.note_id, "patient_id": o.patient_id, "text": o.text, "date": o.date}, list(o.meta)
 
 
@@ -132,7 +142,7 @@ def _from_row(o: Options, reader: str, index: int, ref: str, row: dict[str, Any]
 
 
 def _parse_jsonl(path: Path, o: Options) -> Iterator[Item]:
-    with open_binary(path) as f:
+    with open_buffered(path) as f:
         for index, line in enumerate(f):
             ref = f"{path}:{index + 1}"
             if not line.strip():
@@ -154,7 +164,7 @@ def _parse_jsonl(path: Path, o: Options) -> Iterator[Item]:
 
 def _parse_csv(path: Path, o: Options, reader: str) -> Iterator[Item]:
     csv.field_size_limit(sys.maxsize)
-    with open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="") as f:
+    with open_buffered(path) as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="") as f:
         rows = csv.DictReader(f)
         for index, row in enumerate(rows):
             ref = f"{path}:{rows.line_num}"
@@ -186,7 +196,7 @@ def _reader_of(path: Path, o: Options) -> str:
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     if name.endswith(".csv"):
-        with open_binary(path) as f:
+        with open_buffered(path) as f:
             header = f.readline().decode("utf-8", "replace")
         return "noteevents" if {"ROW_ID", "SUBJECT_ID", "TEXT"} <= set(next(csv.reader([header]), [])) else "csv"
     raise ValueError(f"cannot tell the notes reader for {path.name}: use .txt, .jsonl, .csv or a directory")

@@ -18,7 +18,7 @@ from lxml import etree
 from curation.config_base import StrictModel
 from curation.ingest import licenses
 from curation.ingest.formats import FORMATS, FormatSpec
-from curation.ingest.items import Item, Record, Rejection
+from curation.ingest.items import Item, Record, Rejection, Section
 from curation.ingest.xmldates import ymd
 from curation.ingest.xmlstream import element_payload, iter_records, text_of
 
@@ -137,7 +137,7 @@ def _journal(journal_meta: etree._Element | None) -> str | None:
 
 def _published(meta_el: etree._Element) -> tuple[dt.date | None, str | None]:
     """The electronic publication date first, then print, collection and PMC release."""
-    dates = {}
+    dates: dict[str | None, etree._Element] = {}
     for d in meta_el.iterfind("pub-date"):
         kind = d.get("pub-type") or d.get("date-type")
         if d.get("publication-format") == "electronic" and kind == "pub":
@@ -150,7 +150,7 @@ def _published(meta_el: etree._Element) -> tuple[dt.date | None, str | None]:
     return None, None
 
 
-def _abstract_sections(meta_el: etree._Element) -> list[dict[str, str | None]]:
+def _abstract_sections(meta_el: etree._Element) -> list[Section]:
     """The main abstract (not teaser or author-summary variants); a structured abstract gives one section per sec."""
     abstracts = list(meta_el.iterfind("abstract"))
     main = next((a for a in abstracts if not a.get("abstract-type")), abstracts[0] if abstracts else None)
@@ -159,13 +159,13 @@ def _abstract_sections(meta_el: etree._Element) -> list[dict[str, str | None]]:
     return _sections(main, prefix="Abstract", category="abstract")
 
 
-def _body_sections(body: etree._Element | None) -> list[dict[str, str | None]]:
+def _body_sections(body: etree._Element | None) -> list[Section]:
     return _sections(body, prefix=None, category="body") if body is not None else []
 
 
-def _sections(parent: etree._Element, prefix: str | None, category: str) -> list[dict[str, str | None]]:
+def _sections(parent: etree._Element, prefix: str | None, category: str) -> list[Section]:
     """Paragraphs directly in `parent`, then each nested sec depth-first, labelled with its path of titles."""
-    out: list[dict[str, str | None]] = []
+    out: list[Section] = []
     paras = [text_of(c) for c in parent if c.tag in ("p", "list", "disp-quote", "boxed-text", "def-list")]
     paras = [p for p in paras if p]
     if paras:
@@ -177,9 +177,9 @@ def _sections(parent: etree._Element, prefix: str | None, category: str) -> list
     return out
 
 
-def _extra_sections(article: etree._Element, options: Options) -> list[dict[str, str | None]]:
+def _extra_sections(article: etree._Element, options: Options) -> list[Section]:
     """Tables, figures and references as their own sections, when the options ask for them."""
-    out: list[dict[str, str | None]] = []
+    out: list[Section] = []
     if options.include_tables:
         for t in article.iter("table-wrap"):
             rows = [" | ".join(text_of(c) for c in tr if c.tag in ("td", "th")) for tr in t.iter("tr")]

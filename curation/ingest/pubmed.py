@@ -18,7 +18,7 @@ from lxml import etree
 
 from curation.config_base import StrictModel
 from curation.ingest.formats import FORMATS, FormatSpec
-from curation.ingest.items import Deleted, Item, Record, Rejection
+from curation.ingest.items import Deleted, Item, Record, Rejection, Section
 from curation.ingest.xmldates import ymd
 from curation.ingest.xmlstream import by_tag, child, children, element_payload, first, iter_records, text_at, text_of
 
@@ -84,7 +84,7 @@ def _record(elem: etree._Element, ref: str, index: int) -> Item:
     cit = child(elem, "BookDocument" if book else "MedlineCitation")
     pmid_el = child(cit, "PMID")
     pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
-    if not pmid.isdigit():
+    if pmid_el is None or not pmid.isdigit():
         return Rejection("missing_pmid", ref, element_payload(elem), f"no usable {elem.tag}/…/PMID ({pmid!r})")
     try:
         version = int(pmid_el.get("Version") or 1)
@@ -189,11 +189,11 @@ def _book_fields(doc: etree._Element, elem: etree._Element) -> dict[str, Any]:
     }
 
 
-def _abstract_sections(abstract: etree._Element | None) -> list[dict[str, str | None]]:
+def _abstract_sections(abstract: etree._Element | None) -> list[Section]:
     """The AbstractText parts of an Abstract (or OtherAbstract), with their Label and NlmCategory."""
     if abstract is None:
         return []
-    out = []
+    out: list[Section] = []
     for a in abstract.iterchildren("AbstractText"):
         text = text_of(a)
         if text:

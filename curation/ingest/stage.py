@@ -59,6 +59,8 @@ def jobs(ctx: StageContext) -> list[IngestJob]:
             IngestJob(str(Path(x)), p.format or "", p.source_name or p.format or "", p.split, p.option) for x in p.paths
         ]
     m = ctx.manifest
+    if m is None:  # check() refuses this before the run starts
+        raise UserError("give a manifest with sources, or --format and one or more paths")
     return [IngestJob(str(f), s.format, s.name, s.split, s.options) for s in m.sources for f in m.source_files(s)]
 
 

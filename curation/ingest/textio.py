@@ -4,12 +4,16 @@ classification of a broken stream into one reason code shared by every format.""
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from curation.ingest.gzthread import ThreadedGzipReader
 from curation.ingest.limits import current
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 class DecompressionLimit(Exception):
@@ -39,10 +43,13 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-class GuardedReader:
-    """Counts decompressed bytes and stops at `max(ratio_grace_bytes, max_decompression_ratio × compressed size)`."""
+class GuardedReader(io.RawIOBase):
+    """Counts decompressed bytes and stops at `max(ratio_grace_bytes, max_decompression_ratio × compressed size)`.
+
+    A raw stream, so that `open_buffered` can put an io.BufferedReader (lines, iteration, TextIOWrapper) over it."""
 
     def __init__(self, raw: ThreadedGzipReader, compressed_bytes: int):
+        super().__init__()
         self.raw = raw
         self.bytes = 0
         lim = current()
@@ -59,8 +66,17 @@ class GuardedReader:
             )
         return data
 
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
     def close(self) -> None:
         self.raw.close()
+        super().close()
 
     def __enter__(self) -> GuardedReader:
         return self
@@ -72,6 +88,12 @@ class GuardedReader:
 def open_binary(path: Path) -> IO[bytes] | GuardedReader:
     """Decompress when the file is gzip, judged by its magic bytes rather than its name, within the guard."""
     return GuardedReader(ThreadedGzipReader(path), path.stat().st_size) if is_gzip(path) else open(path, "rb")
+
+
+def open_buffered(path: Path) -> IO[bytes]:
+    """`open_binary` for readers that need readline, line iteration or a TextIOWrapper."""
+    f = open_binary(path)
+    return io.BufferedReader(f) if isinstance(f, GuardedReader) else f
 
 
 def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:

@@ -16,7 +16,8 @@ element larger than `limit` is passed through too, so buffering stays bounded.
 from __future__ import annotations
 
 import re
-from typing import IO
+
+from curation.ingest.textio import Readable
 
 _BLANK = bytes(b if b in b"\r\n" else 0x20 for b in range(256))
 _MARKUP_END = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>", b"<!DOCTYPE": b">"}
@@ -29,7 +30,7 @@ HOLD = 256  # bytes kept back at a chunk end, where a start tag or a markup open
 class BlankElements:
     """A read() wrapper that turns every eligible element named in `tags` into whitespace of the same length."""
 
-    def __init__(self, raw: IO[bytes], tags: tuple[str, ...], limit: int = 32 << 20):
+    def __init__(self, raw: Readable, tags: tuple[str, ...], limit: int = 32 << 20):
         names = b"|".join(re.escape(t.encode()) for t in tags)
         self.raw = raw
         self.limit = limit
@@ -58,15 +59,15 @@ class BlankElements:
         buf, pos, out = self._buf, 0, []
         while pos < len(buf):
             if self._markup_end is not None:
-                end = self._markup_end
-                j = buf.find(end, pos)
+                terminator = self._markup_end
+                j = buf.find(terminator, pos)
                 if j >= 0:
-                    cut = j + len(end)
+                    cut = j + len(terminator)
                 elif self._eof:
                     cut = len(buf)
                 else:  # keep back what may be the start of a terminator cut by the chunk end
-                    cut = max(pos, len(buf) - len(end) + 1)
-                if end == _MARKUP_END[b"<!DOCTYPE"] and b"[" in buf[pos:cut]:
+                    cut = max(pos, len(buf) - len(terminator) + 1)
+                if terminator == _MARKUP_END[b"<!DOCTYPE"] and b"[" in buf[pos:cut]:
                     self._enabled = False  # an internal subset could declare anything: leave the stream alone
                 out.append(buf[pos:cut])
                 pos = cut

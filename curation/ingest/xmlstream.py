@@ -38,6 +38,13 @@ RECORD_RAW_FACTOR = 4  # an open record may span this many times max_record_byte
 class TreeTooLarge(Exception):
     """A record (or the input before the first record) grew past its bound while being parsed."""
 
+    @classmethod
+    def record(cls, elem: etree._Element, limit: int) -> TreeTooLarge:
+        return cls(
+            f"record <{elem.tag}> (line {elem.sourceline}) is over {limit} bytes of XML "
+            f"({RECORD_RAW_FACTOR} × max_record_bytes)"
+        )
+
 
 _STREAM_ERRORS = (etree.XMLSyntaxError, TreeTooLarge, *STREAM_ERRORS)
 
@@ -132,10 +139,7 @@ class TreeGuard:
         if elem is not self._open:
             self._open, self._open_since = elem, self.reader.bytes
         elif self.reader.bytes - self._open_since > self.limit:
-            raise TreeTooLarge(
-                f"record <{elem.tag}> (line {elem.sourceline}) is over {self.limit} bytes of XML "
-                f"({RECORD_RAW_FACTOR} × max_record_bytes)"
-            )
+            raise TreeTooLarge.record(elem, self.limit)
 
 
 def classify(error: BaseException, bytes_read: int) -> str:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from curation.quality.runtime import ModelLoadError, check_model_dir
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 FORMAT = "medcurate-edu-classifier"
 FORMAT_VERSION = 1
@@ -52,7 +55,7 @@ def load_encoder(name: str):
 
 
 class EduClassifier(nn.Module):
-    def __init__(self, encoder: nn.Module, hidden: int):
+    def __init__(self, encoder: PreTrainedModel, hidden: int):
         super().__init__()
         self.encoder = encoder
         self.score_head = nn.Linear(hidden, 1)
@@ -76,7 +79,7 @@ class EduClassifier(nn.Module):
         return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}
 
 
-def hidden_size(encoder: nn.Module) -> int:
+def hidden_size(encoder: PreTrainedModel) -> int:
     return int(encoder.config.hidden_size)
 
 

@@ -42,7 +42,7 @@ def onnx_session(model: EduClassifier, sample: tuple[torch.Tensor, torch.Tensor]
     torch.onnx.export(
         model,
         sample,
-        buf,
+        buf,  # type: ignore[arg-type]  # the TorchScript exporter (dynamo=False) writes to a file object; stubs say path
         dynamo=False,
         input_names=["input_ids", "attention_mask"],
         output_names=list(OUTPUTS),
@@ -112,7 +112,8 @@ class EduPredictor:
             self.precision == "bf16"
         ):  # a bf16 copy of the encoder; pooling and heads stay fp32 (caller's model untouched)
             self.model = copy.deepcopy(self.model)
-            self.model.encoder.to(torch.bfloat16)
+            # transformers' stubs type PreTrainedModel.to as a decorator wrapper that takes the model itself
+            self.model.encoder.to(torch.bfloat16)  # type: ignore[arg-type]
         self.session = None
         if self.backend == "onnx":
             sample = self._pad([[self.pad + 1] * 4, [self.pad + 1] * 3])

@@ -108,6 +108,7 @@ def _fit(model: EduClassifier, tok, train: list[Example], cfg: EduTrainConfig) -
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     with torch.no_grad():  # start the regression at the label mean: the head then only learns deviations
         model.score_head.bias.fill_(float(y[0].mean()))
+    groups: list[dict[str, Any]]
     if cfg.finetune:
         groups = [{"params": head_params}, {"params": model.encoder.parameters(), "lr": cfg.learning_rate / 100}]
         model.train()
@@ -133,7 +134,9 @@ def _fit(model: EduClassifier, tok, train: list[Example], cfg: EduTrainConfig) -
 
 
 @torch.inference_mode()
-def predict_examples(model: EduClassifier, tok, exs: list[Example], cfg: EduTrainConfig):
+def predict_examples(
+    model: EduClassifier, tok, exs: list[Example], cfg: EduTrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     model.eval()
     s, t, d = [], [], []
     for i in range(0, len(exs), 64):

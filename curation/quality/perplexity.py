@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -42,6 +42,9 @@ from curation.quality.runtime import (
     resolve_precision,
 )
 from curation.warehouse.quarantine import Rejection
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 MODEL_FILES = ("config.json",)
 HEAD_CHUNK_ELEMENTS = 1 << 22  # logits computed per chunk of target rows: 16 MiB of fp32 at most
@@ -101,7 +104,7 @@ def resolve_model_dir(path: str) -> str:
     return path
 
 
-def load_causal_lm(path: str):
+def load_causal_lm(path: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """(model, tokenizer) in eval mode on the scoring device; a clear ModelLoadError when unusable."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -110,7 +113,11 @@ def load_causal_lm(path: str):
     check_model_dir(path, what, MODEL_FILES)
     try:
         tok = AutoTokenizer.from_pretrained(path)
-        model, info = AutoModelForCausalLM.from_pretrained(path, output_loading_info=True)
+        # output_loading_info=True returns (model, info); the stubs type only the model
+        model, info = cast(
+            "tuple[PreTrainedModel, dict[str, list[str]]]",
+            AutoModelForCausalLM.from_pretrained(path, output_loading_info=True),
+        )
         if info["missing_keys"]:  # e.g. an encoder checkpoint: transformers would invent a random LM head
             raise ValueError(f"weights missing from the checkpoint: {sorted(info['missing_keys'])[:5]}")
     except (OSError, ValueError, KeyError) as e:
@@ -133,8 +140,9 @@ class PerplexityScorer:
         self.model, self.tok = load_causal_lm(self.path)
         self.precision = resolve_precision(cfg.precision)
         if self.precision == "bf16":  # ppl moves by ~0.1 % (bench/quality.py); the NLL sums stay fp64
-            self.model.to(torch.bfloat16)
-        ctx = getattr(self.model.config, "n_positions", None) or getattr(
+            # transformers' stubs type PreTrainedModel.to as a decorator wrapper that takes the model itself
+            self.model.to(torch.bfloat16)  # type: ignore[arg-type]
+        ctx: Any = getattr(self.model.config, "n_positions", None) or getattr(  # config attributes are dynamic
             self.model.config, "max_position_embeddings", cfg.window
         )
         self.window = min(cfg.window, int(ctx))
@@ -196,7 +204,8 @@ class PerplexityScorer:
             seq = seq[: self.cfg.max_tokens]
             if len(seq) >= 2:
                 pieces.extend((i, b, seq[b:e], s) for b, e, s in windows(len(seq), self.window, self.stride))
-            seg = segs[i][: len(seq)] if segs[i] is not None else np.full(len(seq), -1, dtype=np.int64)
+            text_segs = segs[i]
+            seg = text_segs[: len(seq)] if text_segs is not None else np.full(len(seq), -1, dtype=np.int64)
             flat_seg.append(np.where(seg >= 0, seg + seg_base[i], -1))
             pos_base[i + 1] = pos_base[i] + len(seq)
             seg_base[i + 1] = seg_base[i] + (int(seg.max()) + 1 if len(seg) else 0)
@@ -208,18 +217,18 @@ class PerplexityScorer:
         dev = device()
         for batch in length_buckets(pieces, lambda p: len(p[2]), self.cfg.batch_size):
             width = len(pieces[batch[0]][2])
-            inp = np.full((len(batch), width), self.pad, dtype=np.int64)
+            inp_np = np.full((len(batch), width), self.pad, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
-            score = np.zeros((len(batch), width), dtype=bool)
+            score_np = np.zeros((len(batch), width), dtype=bool)
             start = np.empty(len(batch), dtype=np.int64)
             for r, j in enumerate(batch):
                 i, b, w, first = pieces[j]
-                inp[r, : len(w)] = w
+                inp_np[r, : len(w)] = w
                 mask[r, : len(w)] = 1
-                score[r, first : len(w)] = True
+                score_np[r, first : len(w)] = True
                 start[r] = pos_base[i] + b
             target_pos = torch.from_numpy(start[:, None] + np.arange(1, width))  # flat position of each target
-            inp, score = torch.from_numpy(inp), torch.from_numpy(score)
+            inp, score = torch.from_numpy(inp_np), torch.from_numpy(score_np)
             # an all-ones mask is left out: attention then takes the causal fast path
             att = None if mask.all() else torch.from_numpy(mask).to(dev)
             sel = score[:, 1:]  # position t predicts token t+1: only scored targets need logits
@@ -227,10 +236,10 @@ class PerplexityScorer:
             tok_nll = self._target_nll(inp.to(dev), att, sel.to(dev), inp[:, 1:][sel].to(dev)).cpu().double()
             sums.index_add_(0, owner, tok_nll)
             counts.index_add_(0, owner, torch.ones_like(owner))
-            seg = seg_of[target_pos[sel]]
-            in_seg = seg >= 0
-            seg_sums.index_add_(0, seg[in_seg], tok_nll[in_seg])
-            seg_counts.index_add_(0, seg[in_seg], torch.ones_like(seg[in_seg]))
+            tok_seg = seg_of[target_pos[sel]]
+            in_seg = tok_seg >= 0
+            seg_sums.index_add_(0, tok_seg[in_seg], tok_nll[in_seg])
+            seg_counts.index_add_(0, tok_seg[in_seg], torch.ones_like(tok_seg[in_seg]))
         long_enough = (seg_counts >= self.cfg.line_min_tokens).numpy()
         seg_means = np.where(long_enough, (seg_sums / seg_counts.clamp(min=1)).numpy(), -math.inf)
         worst: list[float | None] = []

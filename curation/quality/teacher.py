@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -54,8 +54,8 @@ class TeacherLabel(BaseModel):
     rationale: str = ""
 
 
-assert tuple(TeacherLabel.model_fields["doc_type"].annotation.__args__) == DOC_TYPES
-assert tuple(TeacherLabel.model_fields["domain"].annotation.__args__) == DOMAINS
+assert get_args(TeacherLabel.model_fields["doc_type"].annotation) == DOC_TYPES
+assert get_args(TeacherLabel.model_fields["domain"].annotation) == DOMAINS
 
 JSON_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -13,7 +13,10 @@ EXAMPLES = 10
 
 
 def version_tuple(v: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.match(r"^(\d+)\.(\d+)\.(\d+)", v).groups())
+    m = re.match(r"^(\d+)\.(\d+)\.(\d+)", v)
+    if m is None:
+        raise ValueError(f"not a release version (MAJOR.MINOR.PATCH): {v!r}")
+    return tuple(int(x) for x in m.groups())
 
 
 def find_previous(name_dir: Path, version: str) -> Path | None:
@@ -53,7 +56,7 @@ def diff(previous: Path | None, current: Path, keys: dict[str, str]) -> dict[str
         res = {}
         for label, a, b in (("added", new, old), ("removed", old, new)):
             q = f"SELECT k FROM ({a}) EXCEPT SELECT k FROM ({b})"
-            n = con.execute(f"SELECT count(*) FROM ({q})").fetchone()[0]
+            n = con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0]
             ex = [r[0] for r in con.execute(f"SELECT k FROM ({q}) ORDER BY k LIMIT {EXAMPLES}").fetchall()]
             res[label], res[f"{label}_examples"] = n, ex
         out[config] = res

@@ -71,6 +71,8 @@ def export_sql(rows_sql: str, cfg: DatasetConfig, columns: list[str]) -> str:
 
 def balanced_sql(kept_sql: str, cfg: DatasetConfig) -> str:
     """At most `balance_per_value` rows per value of `balance_by` (a stable hash of the key picks them)."""
+    if cfg.balance_by is None:
+        raise ValueError(f"config {cfg.name}: balanced_sql needs balance_by")
     return (
         f"SELECT * FROM ({kept_sql}) QUALIFY row_number() OVER (PARTITION BY {_q(cfg.balance_by)} "
         f"ORDER BY md5(CAST({_q(cfg.key)} AS VARCHAR))) <= {cfg.balance_per_value}"

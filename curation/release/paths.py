@@ -50,7 +50,7 @@ def make_marked_dir(path: Path) -> Path:
 
 def sweep_stale(name_dir: Path, root: Path) -> list[Path]:
     """Remove staging and spill directories a crashed release left in `name_dir`: only marked ones inside `root`."""
-    removed = []
+    removed: list[Path] = []
     if not name_dir.is_dir():
         return removed
     for d in sorted(name_dir.iterdir()):

@@ -157,8 +157,8 @@ def render(con: duckdb.DuckDBPyConnection, selections: list[Selection], plots_di
         signals = [s for s in (_signal(sel, g) for g in SIGNALS) if s]
         signals += [(c, c) for c in sel.source_columns if c.startswith("quality_")]
         for col, label in signals:
-            p, kind = _plot_signal(con, sel, col, label, plots_dir / f"{name}_{col}.png")
-            if p is not None:
+            sp, kind = _plot_signal(con, sel, col, label, plots_dir / f"{name}_{col}.png")
+            if sp is not None:
                 title = f"{name}: {col} (candidates vs released)"
-                out.append({"title": title, "path": f"{plots_dir.name}/{p.name}", "column": col, "kind": kind})
+                out.append({"title": title, "path": f"{plots_dir.name}/{sp.name}", "column": col, "kind": kind})
     return out

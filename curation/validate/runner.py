@@ -86,22 +86,29 @@ def _qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _select(rel: duckdb.DuckDBPyRelation, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT over `rel` as `src` (DuckDB types query() as Optional: only a non-SELECT gives None)."""
+    res = rel.query("src", sql)
+    assert res is not None, sql
+    return res.fetchall()
+
+
 def _table_level(rel: duckdb.DuckDBPyRelation, exp: dict[str, Any]) -> dict[str, Any]:
     """Whole-table checks as DuckDB aggregations (out-of-core)."""
     kw = exp["kwargs"]
     try:
         if exp["type"] == "expect_table_row_count_to_be_between":
-            n = rel.query("src", "SELECT count(*) FROM src").fetchall()[0][0]
+            n = _select(rel, "SELECT count(*) FROM src")[0][0]
             lo, hi = kw.get("min_value"), kw.get("max_value")
             ok = (lo is None or n >= lo) and (hi is None or n <= hi)
             return _result(exp, ok, n, "duckdb", element_count=n)
         cols = [kw["column"]] if exp["type"] == "expect_column_values_to_be_unique" else list(kw["column_list"])
         keys = ", ".join(_qi(c) for c in cols)
-        dup_groups = rel.query(
-            "src",
+        dup_groups = _select(
+            rel,
             f"SELECT {keys}, count(*) AS _n FROM src WHERE {' AND '.join(f'{_qi(c)} IS NOT NULL' for c in cols)} "
             f"GROUP BY ALL HAVING count(*) > 1 ORDER BY _n DESC, {keys}",
-        ).fetchall()
+        )
         n_dup = sum(g[-1] for g in dup_groups)
         examples = [list(g[:-1]) if len(cols) > 1 else g[0] for g in dup_groups[:MAX_EXAMPLES]]
         return _result(exp, n_dup == 0, examples, "duckdb", unexpected_count=n_dup)

@@ -7,7 +7,6 @@ timestamp (UTC, microseconds), list<T>, struct<name: T, ...>.
 from __future__ import annotations
 
 import dataclasses
-
 import functools
 import re
 from dataclasses import dataclass, field
@@ -33,7 +32,9 @@ _SCALARS: dict[str, tuple[pa.DataType, str]] = {
 
 def _split_top(s: str) -> list[str]:
     """Split on commas that are not nested inside <...>."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in s:
         if ch == "<":
             depth += 1
@@ -161,8 +162,9 @@ def instance_schema(name: str) -> TableSchema | None:
     schema = all_schemas().get(base)
     if not sep or schema is None or not schema.annotation or not instance:
         return None
-    return dataclasses.replace(schema, name=name, path=f"{schema.path}__{instance}",
-                               description=f"{schema.description} (instance {instance})")
+    return dataclasses.replace(
+        schema, name=name, path=f"{schema.path}__{instance}", description=f"{schema.description} (instance {instance})"
+    )
 
 
 def warehouse_schemas(root: Path) -> dict[str, TableSchema]:

@@ -139,14 +139,15 @@ class ShardWriter:
         offset = 0
         with self._disk_full_is_fatal():
             while offset < table.num_rows:
-                if self._writer is None:
-                    self._open_part()
+                writer, part_path = self._writer, self._part_path
+                if writer is None or part_path is None:
+                    writer, part_path = self._open_part()
                 take = min(table.num_rows - offset, self.target_rows - self._part_rows)
-                self._writer.write_table(table.slice(offset, take))
+                writer.write_table(table.slice(offset, take))
                 self._part_rows += take
                 self.stats.rows += take
                 offset += take
-                if self._part_rows >= self.target_rows or self._part_path.stat().st_size >= self.target_bytes:
+                if self._part_rows >= self.target_rows or part_path.stat().st_size >= self.target_bytes:
                     self._close_part()
 
     def _check_nulls(self, table: pa.Table) -> None:
@@ -154,26 +155,30 @@ class ShardWriter:
             if table.column(name).null_count:
                 raise ValueError(f"table {self.table!r}: required column {name!r} has nulls")
 
-    def _open_part(self) -> None:
+    def _open_part(self) -> tuple[pq.ParquetWriter, Path]:
+        """Open the next part file; returns its writer and path (also kept on self for _close_part and abort)."""
         if self._disk_full is not None:
             raise self._disk_full
         if self._closed:
             raise RuntimeError("writer already committed or aborted")
         if self._staging is None:
             self._staging = self.warehouse.staging_dir(self.table, self.unit)
-        self._part_path = self._staging / f"part-{len(self.stats.files):05d}.parquet"
-        self._sink = pa.OSFile(str(self._part_path), "wb")
-        self._writer = pq.ParquetWriter(
-            self._sink, self.schema, compression="zstd", compression_level=self.compression_level
+        self._part_path = part_path = self._staging / f"part-{len(self.stats.files):05d}.parquet"
+        self._sink = sink = pa.OSFile(str(part_path), "wb")
+        self._writer = writer = pq.ParquetWriter(
+            sink, self.schema, compression="zstd", compression_level=self.compression_level
         )
         self._part_rows = 0
-        self.stats.files.append(self._part_path.name)
+        self.stats.files.append(part_path.name)
+        return writer, part_path
 
     def _close_part(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._sink.close()
-            self.stats.bytes += self._part_path.stat().st_size
+        writer, sink, part_path = self._writer, self._sink, self._part_path
+        if writer is not None:
+            assert sink is not None and part_path is not None  # _open_part sets all three together
+            writer.close()
+            sink.close()
+            self.stats.bytes += part_path.stat().st_size
             self._writer = self._sink = None
 
     def commit(self) -> UnitStats:

@@ -241,7 +241,7 @@ def item_record(
     ref: str,
     question: str,
     options: list[dict[str, str]],
-    answer: str,
+    answer: str | None,
     *,
     id_parts: tuple[str, ...] = (),
     **fields: Any,

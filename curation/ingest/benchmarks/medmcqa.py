@@ -86,8 +86,8 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             yield Rejection("cop_base_mismatch", ref, obj, why)
             continue
         question = obj.get("question")
-        texts = [obj.get(k) for k in OPTION_KEYS]
-        if not isinstance(question, str) or not question.strip() or not all(isinstance(t, str) for t in texts):
+        texts = [t for k in OPTION_KEYS if isinstance(t := obj.get(k), str)]
+        if not isinstance(question, str) or not question.strip() or len(texts) != len(OPTION_KEYS):
             yield Rejection("missing_field", ref, obj, f"needs question and string options {list(OPTION_KEYS)}")
             continue
         cop = _cop(obj.get("cop"))
@@ -97,7 +97,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
                 "answer_out_of_range", ref, obj, f"cop {obj.get('cop')!r} not in {allowed} (cop_base {base})"
             )
             continue
-        options = [{"label": LABELS[i], "text": t} for i, t in enumerate(texts)]
+        choices = [{"label": LABELS[i], "text": t} for i, t in enumerate(texts)]
         meta = {("explanation" if k == "exp" else k): obj.get(k) for k in META_KEYS}
         yield item_record(
             "medmcqa",
@@ -105,7 +105,7 @@ def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
             index,
             ref,
             question,
-            options,
+            choices,
             LABELS[cop - base],
             subject=obj.get("subject_name"),
             meta=meta | {"cop": obj.get("cop"), "cop_base": base},
