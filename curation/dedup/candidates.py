@@ -78,7 +78,7 @@ class Candidates:
         for band in new_bands:
             self._band(band, cfg.max_bucket)
         self._capped(cfg)
-        self.counts["dedup.raw_pairs"] = con.execute("SELECT count(*) FROM scratch.cand").fetchone()[0]
+        self.counts["dedup.raw_pairs"] = con.execute("SELECT count(*) FROM scratch.cand").fetchall()[0][0]
 
     def _band(self, band: int, cap: int) -> None:
         con = self.con
@@ -101,7 +101,7 @@ class Candidates:
         )
         n, members = con.execute(
             f"SELECT count(*), coalesce(sum(size), 0) FROM scratch.k WHERE size > {cap}"
-        ).fetchone()
+        ).fetchall()[0]
         self.counts["dedup.buckets_capped"] += n
         self.counts["dedup.capped_bucket_members"] += int(members)
 

@@ -114,6 +114,6 @@ def write_annotations(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: s
     totals = con.execute(
         f"SELECT count(*) FILTER (WHERE is_duplicate), count(DISTINCT dup_cluster_id) FILTER (WHERE cluster_size > 1) "
         f"FROM ({annotation_sql(cfg, run_id)})"
-    ).fetchone()
+    ).fetchall()[0]
     con.close()
     return {**stats, "annotations_written": w.stats.rows, "duplicates": totals[0], "clusters": totals[1]}

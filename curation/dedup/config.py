@@ -81,13 +81,13 @@ class DedupConfig(StrictModel):
                 raise ValueError(f"fields: {f!r} is not a string column of documents")
         if (self.bands is None) != (self.rows is None):
             raise ValueError("give both bands and rows, or neither (then they follow from threshold)")
-        if self.bands is not None and self.bands * self.rows > self.minhash.num_perm:
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.minhash.num_perm:
             raise ValueError(f"bands × rows = {self.bands * self.rows} exceeds num_perm {self.minhash.num_perm}")
         return self
 
     def band_params(self) -> tuple[int, int]:
         """(bands, rows): explicit, or datasketch's optimum for the threshold."""
-        if self.bands is not None:
+        if self.bands is not None and self.rows is not None:
             return self.bands, self.rows
         from curation.dedup.minhash import optimal_bands
 

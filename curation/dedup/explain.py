@@ -19,9 +19,10 @@ MAX_MEMBERS = 50
 
 def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
     con = prepare(wh, cfg.params_id(), cfg.memory_limit)
-    row = con.execute("SELECT dup_cluster_id FROM annotations_dedup WHERE doc_id = ?", [doc_id]).fetchone()
-    if row is None:
+    found = con.execute("SELECT dup_cluster_id FROM annotations_dedup WHERE doc_id = ?", [doc_id]).fetchall()
+    if not found:
         raise UserError(f"{doc_id!r} has no dedup annotation (unknown doc_id, or dedup has not run)")
+    row = found[0]
     fields = ", ".join(f'd."{f}"' for f in cfg.fields)
     members = con.execute(
         f"SELECT a.doc_id, a.is_duplicate, a.dup_reason, a.dup_status, a.max_similarity, d.is_current, "
@@ -31,10 +32,10 @@ def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
     ).fetchall()
     kept = con.execute(
         "SELECT DISTINCT dup_kept_id, cluster_size FROM annotations_dedup WHERE dup_cluster_id = ?", [row[0]]
-    ).fetchone()
+    ).fetchall()[0]
     con.close()
     n_fixed = 9
-    info = []
+    info: list[dict[str, Any]] = []
     for m in members:
         info.append(
             {
@@ -50,7 +51,7 @@ def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
                 "_text": join_fields(list(m[n_fixed:])),
             }
         )
-    pairs = []
+    pairs: list[dict[str, Any]] = []
     for a, b in combinations(info, 2):
         est = None
         if a["_sig"] is not None and b["_sig"] is not None:
@@ -63,8 +64,8 @@ def explain(wh: Warehouse, doc_id: str, cfg: DedupConfig) -> dict[str, Any]:
                 "exact": round(jaccard(a["_text"], b["_text"], cfg), 4),
             }
         )
-    for m in info:
-        del m["_sig"], m["_text"]
+    for member in info:
+        del member["_sig"], member["_text"]
     return {
         "doc_id": doc_id,
         "cluster_id": row[0],

@@ -3,6 +3,8 @@ choice is total and deterministic."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 _ORDER = {
     "is_current": "is_current DESC NULLS LAST",
     "commercial_use": "commercial_use DESC NULLS LAST",
@@ -14,7 +16,7 @@ _ORDER = {
 }
 
 
-def order_by(criteria: list[str]) -> str:
+def order_by(criteria: Sequence[str]) -> str:
     """SQL ORDER BY terms over columns is_current, commercial_use, text_len, published, doc_id."""
     terms = [_ORDER[c] for c in criteria]
     if "doc_id ASC" not in terms:

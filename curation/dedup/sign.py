@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from curation.dedup.config import DedupConfig
@@ -17,7 +19,10 @@ OK = "ok"
 
 def sign_texts(texts: list[str], cfg: DedupConfig) -> Signed:
     sh = cfg.shingle
-    status, hashes, counts, signed_texts = [], [], np.zeros(len(texts), np.int64), []
+    status: list[str] = []
+    hashes: list[Any] = []
+    signed_texts: list[str] = []
+    counts = np.zeros(len(texts), np.int64)
     sig_row = np.full(len(texts), -1, np.int64)
     for i, raw in enumerate(texts):
         clipped = raw[: sh.max_chars]

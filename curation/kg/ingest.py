@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,8 @@ class _Columnar:
     JSON columns, and this is most of the ingest time otherwise."""
 
     def __init__(self, writer: ShardWriter, batch: int = 20_000):
-        self.writer, self.batch, self.rows = writer, batch, []
+        self.writer, self.batch = writer, batch
+        self.rows: list[dict[str, Any]] = []
 
     def write(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -130,7 +131,7 @@ class _Known:
 def ingest_kg(
     wh: Warehouse,
     fmt: str,
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     *,
     source: str | None = None,
     options: dict[str, Any] | None = None,

@@ -105,7 +105,7 @@ class Linker:
     def _top(self, vecs: np.ndarray) -> list[list[tuple[int, float]]]:
         """Top-k (index, cosine) per query row, best first: one matrix product per block of queries and a
         partial sort, instead of a full sort of every node per span."""
-        out = []
+        out: list[list[tuple[int, float]]] = []
         k = min(self.top_k, int(self.mask.sum()))
         for lo in range(0, len(vecs), 256):
             scores = vecs[lo : lo + 256] @ self.vectors.T

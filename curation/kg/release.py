@@ -55,7 +55,7 @@ def export_kg(
     if commercial_only:
         where.append("commercial_use IS TRUE")
     cond = " AND ".join(where)
-    n_edges = con.execute(f"SELECT count(*) FROM kg_edges WHERE {cond}").fetchone()[0]
+    n_edges = con.execute(f"SELECT count(*) FROM kg_edges WHERE {cond}").fetchall()[0][0]
     if n_edges == 0:
         raise ValueError(f"no KG edges to release in {wh.root} (sources={sources}, commercial_only={commercial_only})")
     tmp = final.with_name(f".tmp-{version}-{uuid.uuid4().hex[:8]}")

@@ -116,9 +116,9 @@ class CachedEngine(EngineWrapper):
         self._lock = threading.Lock()
 
     def generate(
-        self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+        self, prompts: Sequence[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
     ) -> list[GenResult]:
-        if not self.enabled:
+        if not self.enabled or self.cache is None:
             with self._lock:
                 self.stats.misses += len(prompts)
             return self.inner.generate(prompts, sampling, json_schema)

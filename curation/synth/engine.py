@@ -14,6 +14,7 @@ Implementations: `VLLMEngine` (in-process vllm.LLM, the default) and `OpenAIEngi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -83,8 +84,11 @@ class Engine(Protocol):
     def render(self, prompt: Prompt) -> str:
         """The exact text the model sees (chat template applied): part of the cache key."""
 
-    def generate(self, prompts: list[Prompt], sampling: Sampling, json_schema: dict | None = None) -> list[GenResult]:
-        """Generate one completion per prompt, in order; never raises for a single failed request."""
+    def generate(
+        self, prompts: Sequence[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+    ) -> list[GenResult]:
+        """Generate one completion per prompt, in order (one sampling for all, or one per prompt); never raises for a
+        single failed request."""
 
     def close(self) -> None:
         """Release the model / connections."""
@@ -120,7 +124,14 @@ def schema_errors(obj: Any, schema: dict) -> list[str]:
     return errors
 
 
-_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
 
 
 def _check(obj: Any, schema: dict, path: str, errors: list[str]) -> None:

@@ -96,7 +96,7 @@ class OpenAIEngine:
         return "\n\n".join(m["content"] for m in msgs)
 
     def generate(
-        self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+        self, prompts: Sequence[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
     ) -> list[GenResult]:
         samplings = [sampling] * len(prompts) if isinstance(sampling, Sampling) else list(sampling)
         coro = self._run(prompts, samplings, json_schema)
@@ -104,7 +104,7 @@ class OpenAIEngine:
         with concurrent.futures.ThreadPoolExecutor(1) as ex:
             return ex.submit(asyncio.run, coro).result()
 
-    async def _run(self, prompts: list[Prompt], samplings: list[Sampling], schema: dict | None) -> list[GenResult]:
+    async def _run(self, prompts: Sequence[Prompt], samplings: list[Sampling], schema: dict | None) -> list[GenResult]:
         sem = asyncio.Semaphore(self.concurrency)
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         async with httpx.AsyncClient(timeout=self.timeout_s, limits=limits, headers=self.headers) as client:

@@ -47,7 +47,8 @@ def split_sentences(text: str) -> list[str]:
 
 def _split_long(sentence: str, max_tokens: int, count: TokenCounter) -> Iterator[tuple[str, int]]:
     """A sentence longer than the limit (tables, lists) is cut at word boundaries."""
-    words, cur = sentence.split(), []
+    words = sentence.split()
+    cur: list[str] = []
     for w in words:
         if cur and count(" ".join([*cur, w])) > max_tokens:
             piece = " ".join(cur)

@@ -49,7 +49,7 @@ class MeteredEngine(EngineWrapper):
         self._lock = threading.Lock()
 
     def generate(
-        self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+        self, prompts: Sequence[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
     ) -> list[GenResult]:
         t, load0 = time.perf_counter(), self.load_s
         results = self.inner.generate(prompts, sampling, json_schema)
@@ -102,16 +102,21 @@ def check_outputs(
     candidates: list[Candidate] = []
     for i, row in enumerate(rows):
         schema = task.schema_for(row)
-        samples = []
+        samples: list[Sample] = []
         for k in range(task.n_samples):
             checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
-            (rejects if isinstance(checked, Rejection) else samples).append(checked)
+            if isinstance(checked, Rejection):
+                rejects.append(checked)
+            else:
+                samples.append(checked)
         if samples:
             ok, bad = task.evaluate(row, samples, ctx)
             candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
             rejects.extend(bad)
     accepted, gated_out = apply_gate(task.task_cfg.gate, engine, candidates)
     rejects.extend(gated_out)
+    if engine is None:  # replaying recorded outputs: no judge
+        return accepted, rejects
     accepted, judged_out = task.judge(engine, accepted, {r["input_id"]: r for r in rows})
     rejects.extend(judged_out)
     return accepted, rejects
@@ -128,7 +133,8 @@ def run_batch(
     rejects: list[Rejection] = []
     todo: list[dict] = []
     groups: dict[str, tuple[dict, list[int]]] = {}  # one generate() call per distinct schema
-    prompts, samplings = [], []
+    prompts: list[Prompt] = []
+    samplings: list[Sampling] = []
     for row in rows:
         pre = task.precheck(row)
         if pre:
@@ -147,7 +153,10 @@ def run_batch(
             idx, metered.generate([prompts[i] for i in idx], [samplings[i] for i in idx], schema), strict=True
         ):
             results[i] = r
-    accepted, checked_out = check_outputs(task, metered, todo, results, ctx)
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing:  # every prompt is in exactly one schema group
+        raise AssertionError(f"no result for prompts {missing[:5]}")
+    accepted, checked_out = check_outputs(task, metered, todo, [r for r in results if r is not None], ctx)
     rejects.extend(checked_out)
     write_unit(wh, task, unit, run_id, accepted, rejects)
     stats.rows = len(accepted)

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from curation.models.catalog import PACKAGED
 from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
@@ -50,7 +51,7 @@ class VLLMEngine:
         self.seed = seed
         self.dtype = dtype
         self._load_dtype = PACKAGED[str(model)].dtype if dtype == "auto" and str(model) in PACKAGED else dtype
-        self._llm = None
+        self._llm: Any = None  # vllm.LLM, loaded on first use
         self._reaper: Reaper | None = None
         self._fingerprint: str | None = None
         self.load_s = 0.0
@@ -62,7 +63,9 @@ class VLLMEngine:
 
     def render(self, prompt: Prompt) -> str:
         if self.tokenizer.chat_template:
-            return self.tokenizer.apply_chat_template(as_messages(prompt), tokenize=False, add_generation_prompt=True)
+            return str(
+                self.tokenizer.apply_chat_template(as_messages(prompt), tokenize=False, add_generation_prompt=True)
+            )
         return "\n\n".join(m["content"] for m in as_messages(prompt))
 
     def count_tokens(self, text: str) -> int:
@@ -82,7 +85,7 @@ class VLLMEngine:
                     max_model_len=self.max_model_len,
                     gpu_memory_utilization=self.gpu_memory_utilization,
                     seed=self.seed,
-                    dtype=self._load_dtype,
+                    dtype=self._load_dtype,  # type: ignore[arg-type]  # validated by SynthConfig.dtype's Literal
                     enforce_eager=True,
                     **_platform_kwargs(self.max_model_len),
                 )
@@ -92,7 +95,7 @@ class VLLMEngine:
         return self._llm
 
     def generate(
-        self, prompts: list[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
+        self, prompts: Sequence[Prompt], sampling: Sampling | Sequence[Sampling], json_schema: dict | None = None
     ) -> list[GenResult]:
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
