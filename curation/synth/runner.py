@@ -113,7 +113,7 @@ def check_outputs(
             ok, bad = task.evaluate(row, samples, ctx)
             candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
             rejects.extend(bad)
-    accepted, gated_out = apply_gate(task.task_cfg.gate, engine, candidates)
+    accepted, gated_out = apply_gate(task.gate, engine, candidates)
     rejects.extend(gated_out)
     if engine is None:  # replaying recorded outputs: no judge
         return accepted, rejects

@@ -18,7 +18,7 @@ from curation.warehouse import Warehouse
 from curation.warehouse.quarantine import Rejection
 
 if TYPE_CHECKING:
-    from curation.synth.config import SynthConfig
+    from curation.synth.config import GateConfig, SynthConfig
     from curation.validate.row_rules import RowRule
 
 
@@ -91,6 +91,13 @@ class Task(ABC):
     @property
     def prompt_version(self) -> str:
         return self.task_cfg.prompt_version
+
+    @property
+    def gate(self) -> GateConfig:
+        """The content gate's settings: the task's `gate` section, or the defaults (a plugin's config may have none)."""
+        from curation.synth.config import GateConfig
+
+        return getattr(self.task_cfg, "gate", None) or GateConfig()
 
     @property
     def prompt_id(self) -> str:

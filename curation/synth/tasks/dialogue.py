@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from curation.config_base import StrictModel
 from curation.synth import prompts
+from curation.synth.config import GateConfig
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.synth.tasks.passage_inputs import passage_rows
@@ -47,6 +48,7 @@ class DialogueConfig(StrictModel):
     min_turn_chars: int = 2
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     @model_validator(mode="after")
     def _check(self) -> DialogueConfig:

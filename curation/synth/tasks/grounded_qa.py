@@ -10,6 +10,7 @@ from pydantic import Field
 
 from curation.config_base import StrictModel
 from curation.synth import prompts
+from curation.synth.config import GateConfig
 from curation.synth.engine import Engine, Sampling, schema_errors
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Context, Rejection, Sample, Task
@@ -44,6 +45,7 @@ class GroundedQAConfig(StrictModel):
     judge: bool = Field(False, description="second pass: an LLM judge labels each pair good/bad with a rubric")
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1, description="at most this many passages")
+    gate: GateConfig = Field(default_factory=GateConfig)
 
 
 @TASKS.decorator()

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from curation.config_base import StrictModel
 from curation.synth import prompts
+from curation.synth.config import GateConfig
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Choice, Context, Rejection, Sample, Task
 from curation.validate.row_rules import COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD, QUESTION
@@ -26,6 +27,7 @@ class MCQCoTConfig(StrictModel):
     max_reasoning_chars: int = Field(4000, ge=1)
     prompt_version: str = "v1"
     limit: int | None = Field(None, ge=1, description="at most this many items")
+    gate: GateConfig = Field(default_factory=GateConfig)
 
 
 @TASKS.decorator()

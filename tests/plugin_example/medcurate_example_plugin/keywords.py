@@ -52,6 +52,9 @@ class Keywords(Task):
             },
         ]
 
+    def generated_fields(self, row: dict) -> dict[str, str]:
+        return {"keywords": ", ".join(row["keywords"])}
+
     def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         rows, rejects = [], []
         for s in samples:
