@@ -82,7 +82,7 @@ def test_bad_input_is_flagged_or_quarantined(wh, hetio_dir):
     assert ("Gene::2", "Gene::2", False, True, True) in flags
     assert con.execute("select name from kg_nodes where node_id = 'Disease::D1'").fetchone()[0] == "migraine"
     run = json.loads((wh.runs_dir / f"{r.run_id}.json").read_text())
-    assert run["counts"]["dangling_edges"] == 1 and run["quarantine_reasons"]["duplicate_node"] == 1
+    assert run["counts"]["kg.dangling_edges"] == 1 and run["quarantine_reasons"]["duplicate_node"] == 1
 
 
 def test_views_macro_and_paths(wh, hetio_dir):

@@ -48,7 +48,7 @@ def test_cli_release_then_verify(env, prefect_harness):
     assert r.exit_code == 1 and shard.name in r.output
     runs = [json.loads(p.read_text()) for p in wh.runs_dir.glob("*-release-*.json")]
     ok = [x for x in runs if x["status"] == "completed"]
-    assert len(ok) == 1 and ok[0]["counts"] == {"rows_documents": 7, "rows_grounded_qa": 4}
+    assert len(ok) == 1 and ok[0]["counts"] == {"documents.rows": 7, "grounded_qa.rows": 4}
     assert any(x["status"] == "failed" and "already exists" in x["errors"][0]["message"] for x in runs)
 
 

@@ -104,7 +104,7 @@ def _save_links(linker, item_id: str, links) -> None:
         )
         run.add_output("kg_links", stats.unit, stats.rows)
         for x in links:
-            run.count(f"method_{x.method}")
+            run.count(f"kg_link.{x.method}")
 
 
 def _graph():

@@ -195,7 +195,7 @@ def _run(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, force: bool, engine: 
     }
     for name, n in counts.items():
         if isinstance(n, int):
-            run.count(name, n)
+            run.count(f"deid.{name}", n)
     run.set(
         "extra", "deid", {"recognizers": cfg.recognizers, "replace": cfg.replace, "notes_per_s": counts["notes_per_s"]}
     )

@@ -274,8 +274,8 @@ def _write_unit(
     res.nodes_by_kind, res.edges_by_metaedge = dict(sorted(by_kind.items())), dict(sorted(by_meta.items()))
     for t, s in (("kg_nodes", node_stats), ("kg_edges", edge_stats)):
         run.add_output(t, unit, s.rows)
-    run.count("nodes", res.nodes)
-    run.count("edges", res.edges)
-    run.count("dangling_edges", res.dangling_edges)
-    run.count("self_loops", res.self_loops)
+    run.count("kg.nodes", res.nodes)
+    run.count("kg.edges", res.edges)
+    run.count("kg.dangling_edges", res.dangling_edges)
+    run.count("kg.self_loops", res.self_loops)
     run.quarantined(quarantine.reasons)

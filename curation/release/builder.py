@@ -214,7 +214,7 @@ def _build(
         with run.timed(f"write_{sel.config.name}"):
             splits, sizes = _write_config(con, sel, stage, manifest)
         configs[sel.config.name] = _config_facts(con, sel, splits, sizes)
-        run.count(f"rows_{sel.config.name}", sel.rows_out)
+        run.count(f"{sel.config.name}.rows", sel.rows_out)
     results = {}
     if manifest.release.validate_:
         for sel in sels:
