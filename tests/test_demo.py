@@ -25,7 +25,7 @@ def demo_manifest(tmp: Path, stages: list[str] | None = None) -> Path:
     for s in spec["sources"]:
         s["paths"] = [str((DEMO.parent / p).resolve()) for p in s["paths"]]
     spec["synth"]["model"] = str(make_tiny_model(tmp / "tiny-synth"))
-    spec["quality"]["edu"]["teacher"]["model"] = spec["synth"]["model"]
+    spec["score"]["edu"]["teacher"]["model"] = spec["synth"]["model"]
     spec["release"]["out"] = str(tmp / "release")
     if stages:
         spec["stages"] = stages

@@ -45,7 +45,7 @@ class Candidates:
         shutil.rmtree(self.dir, ignore_errors=True)  # left by a crashed run
         self.dir.mkdir(parents=True)
         con.execute(f"ATTACH {_q(str(self.dir / 'scratch.duckdb'))} AS scratch")
-        self.counts = {"dedup.buckets_capped": 0, "dedup.capped_bucket_members": 0, "dedup.raw_pairs": 0}
+        self.counts = {"buckets_capped": 0, "capped_bucket_members": 0, "raw_pairs": 0}
 
     def close(self) -> None:
         self.con.execute("DETACH scratch")
@@ -78,7 +78,7 @@ class Candidates:
         for band in new_bands:
             self._band(band, cfg.max_bucket)
         self._capped(cfg)
-        self.counts["dedup.raw_pairs"] = con.execute("SELECT count(*) FROM scratch.cand").fetchall()[0][0]
+        self.counts["raw_pairs"] = con.execute("SELECT count(*) FROM scratch.cand").fetchall()[0][0]
 
     def _band(self, band: int, cap: int) -> None:
         con = self.con
@@ -102,12 +102,12 @@ class Candidates:
         n, members = con.execute(
             f"SELECT count(*), coalesce(sum(size), 0) FROM scratch.k WHERE size > {cap}"
         ).fetchall()[0]
-        self.counts["dedup.buckets_capped"] += n
-        self.counts["dedup.capped_bucket_members"] += int(members)
+        self.counts["buckets_capped"] += n
+        self.counts["capped_bucket_members"] += int(members)
 
     def _capped(self, cfg: DedupConfig) -> None:
         """Sorted-neighbourhood pairs inside the capped buckets (see the module docstring)."""
-        if not self.counts["dedup.buckets_capped"]:
+        if not self.counts["buckets_capped"]:
             return
         con = self.con
         _, rows = cfg.band_params()
@@ -139,7 +139,7 @@ class Candidates:
         """Distinct pairs with both signatures (and texts for `verify: exact`), hash-partitioned so that each DISTINCT
         and join holds about PAIRS_PER_PARTITION raw pairs; no global order."""
         con = self.con
-        n_raw = self.counts["dedup.raw_pairs"]
+        n_raw = self.counts["raw_pairs"]
         if not n_raw:
             return
         con.execute(
