@@ -42,8 +42,18 @@ def main(fmt: str, path: str, ceiling_mb: str, limits: str, options: str = "{}")
                 reasons[item.reason] += 1
                 payloads.append(len(item.payload) if item.payload is not None else None)
     peak = _status_kb("VmHWM") / 1024
-    print(json.dumps({"rows": rows, "reasons": dict(reasons), "payloads": payloads, "peak_rss_mb": round(peak),
-                      "growth_mb": round(peak - baseline), "baseline_rss_mb": round(baseline)}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "reasons": dict(reasons),
+                "payloads": payloads,
+                "peak_rss_mb": round(peak),
+                "growth_mb": round(peak - baseline),
+                "baseline_rss_mb": round(baseline),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,3 +52,19 @@ def seed_items(wh, n: int = 4) -> None:
 def write_manifest(path: Path, synth: dict) -> Path:
     path.write_text(yaml.safe_dump({"name": "synth-test", "stages": ["synth"], "synth": synth}))
     return path
+
+
+# The tiny model writes random text by design, which the content gate rejects in full (tests/test_synth_gate.py);
+# these plumbing tests need rows, so their gate only keeps its structural check (no blank field).
+PLUMBING_GATE = {
+    "language": None,
+    "min_words": 0,
+    "max_token_run": 10_000,
+    "max_duplicate_ngram_fraction": 1.0,
+    "max_duplicate_line_fraction": 1.0,
+    "max_symbol_word_ratio": 1e9,
+    "max_non_alpha_fraction": 1.0,
+    "max_control_fraction": 1.0,
+    "perplexity": {"enabled": False},
+    "cot_supports_answer": False,
+}

@@ -32,6 +32,7 @@ from tests.orchestration_data import (
     write_manifest,
     write_medqa_files,
 )
+from tests.synth_helpers import PLUMBING_GATE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "manifests" / "demo.yaml"
@@ -76,6 +77,7 @@ def _pipeline_project(tmp: Path) -> Path:
                 "min_answer_chars": 1,
                 "max_question_chars": 60,
                 "max_answer_chars": 60,
+                "gate": PLUMBING_GATE,
             },
         },
         "release": {

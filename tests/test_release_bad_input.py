@@ -143,7 +143,8 @@ def test_hub_dry_run_lists_operations(env, monkeypatch):
 
     with start_run(wh, "release") as run:
         r = build_release(wh, m, ReleaseRequest("1.0.0", tmp / "releases", publish="hf", dry_run=True), run)
-    ops = r["operations"]
+    write, *ops = r["operations"]
+    assert write.startswith("write ") and write.endswith("1.0.0")  # a dry run lists the local write too
     assert ops[0].startswith("create_repo(repo_id='org/medtest', repo_type='dataset'")
     assert ops[1].startswith("upload_folder(") and ops[-1].endswith("tag='v1.0.0')")
     assert "  upload README.md" in ops and "  upload manifest.json" in ops

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from curation.orchestrate.runner import run_stage
-from curation.stages import stage_names
+from curation.stages import STAGES, stage_names
 from curation.warehouse.lock import WarehouseLocked
 from tests.cli_helpers import invoke_cli
 
@@ -40,11 +40,14 @@ def holder(wh):
 
 
 @pytest.mark.parametrize("stage", stage_names())
-def test_every_stage_refuses_a_held_lock(wh, holder, stage):
+def test_every_stage_refuses_a_held_lock(wh, holder, stage, tmp_path):
     p = holder()
+    src = tmp_path / "one.jsonl"  # a stage that needs input (ingest) gets some, so it reaches the lock
+    src.write_text('{"id": "1", "text": "one document"}\n')
+    params = {"paths": [str(src)], "format": "jsonl"} if STAGES.get(stage).takes_paths else {}
     t0 = time.monotonic()
     with pytest.raises(WarehouseLocked, match=rf"locked by pid {p.pid} .*medcurate dedup \(other\)"):
-        run_stage(stage, wh)
+        run_stage(stage, wh, params=params)
     assert time.monotonic() - t0 < 10
     assert not list(wh.runs_dir.glob(f"*-{stage}-*.json"))  # refused before any run record
 

@@ -12,6 +12,7 @@ import time
 import pytest
 from aiohttp import web
 
+from curation.errors import UserError
 from curation.synth.cache import CachedEngine, ResponseCache, cache_key
 from curation.synth.config import SynthConfig
 from curation.synth.engine import GeneratorUnavailable, GenResult, Sampling
@@ -71,7 +72,7 @@ def test_passages_filters_absent_columns_skipped_present_applied(wh):
     assert con.execute("select count(*) from quarantine where reason='empty_document'").fetchone()[0] == 1
     ids = [r[0] for r in con.execute("select passage_id from passages where doc_id='pmc:PMC0' order by k").fetchall()]
     assert ids[0] == "pmc:PMC0#0" and len(ids) > 1
-    with pytest.raises(ValueError, match="filters"):
+    with pytest.raises(UserError, match="filters"):
         build_passages(wh, cfg.model_copy(update={"filters": ["commercial_use +"]}), "r1", "x", regex_counter)
 
 

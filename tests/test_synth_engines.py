@@ -23,7 +23,7 @@ from curation.synth.runner import check_generation
 from curation.synth.tasks import make_task
 from curation.warehouse import connect, load_schema
 from curation.warehouse.runs import load_run
-from tests.synth_helpers import seed_documents, seed_items, write_manifest
+from tests.synth_helpers import PLUMBING_GATE, seed_documents, seed_items, write_manifest
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -80,22 +80,6 @@ def vllm_server(tiny_model, tmp_path_factory):
         proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
-
-
-# The tiny model writes random text by design, which the content gate rejects in full (tests/test_synth_gate.py);
-# these plumbing tests need rows, so their gate only keeps its structural check (no blank field).
-PLUMBING_GATE = {
-    "language": None,
-    "min_words": 0,
-    "max_token_run": 10_000,
-    "max_duplicate_ngram_fraction": 1.0,
-    "max_duplicate_line_fraction": 1.0,
-    "max_symbol_word_ratio": 1e9,
-    "max_non_alpha_fraction": 1.0,
-    "max_control_fraction": 1.0,
-    "perplexity": {"enabled": False},
-    "cot_supports_answer": False,
-}
 
 
 def _cfg(model, **kw) -> SynthConfig:

@@ -194,9 +194,10 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
 
 def _operations(manifest: Manifest, req: ReleaseRequest, stage: Path, final: Path) -> list[str]:
     """What publishing does (or would do, in a dry run), listed from the built files."""
-    ops = publish.PUBLISHERS.get(req.publish).operations(stage, final, manifest.release, req.version)
+    publisher = publish.PUBLISHERS.get(req.publish)
+    ops = publisher.operations(stage, final, manifest.release, req.version)
     if not req.dry_run:
-        return ops if req.publish == "hf" else []
+        return ops if publisher.remote else []
     return [f"write {final}", *ops]
 
 

@@ -115,6 +115,7 @@ class Publisher:
     publish: Callable[[Path, Any, str], dict[str, Any]]
     operations: Callable[[Path, Path, Any, str], list[str]] = lambda staged, final, cfg, version: []
     check: Callable[[Any, bool], None] = lambda cfg, dry_run: None
+    remote: bool = False  # its operations are reported after a real publish too (what was sent where)
 
 
 PUBLISHERS: Registry[Publisher] = Registry("publishers", scan=("curation.release.publish",))
@@ -140,5 +141,6 @@ PUBLISHERS.register(
         lambda final, cfg, version: publish_hf(final, cfg.hf_repo, version, cfg.hf_private),
         lambda staged, final, cfg, version: hf_operations(staged, cfg.hf_repo, version, cfg.hf_private, folder=final),
         _check_hf,
+        remote=True,
     )
 )
