@@ -37,6 +37,10 @@ from curation.quality.teacher import RUBRIC_VERSION
 from curation.warehouse.store import atomic_write_text
 
 
+class TooFewLabels(UserError):
+    """The teacher labelled too few documents to train and hold out (a weak or unreachable teacher)."""
+
+
 @dataclass(frozen=True)
 class Example:
     doc_id: str
@@ -150,7 +154,7 @@ def predict_examples(
 def train_classifier(examples: list[Example], cfg: EduTrainConfig, out_dir: Path, data: dict[str, Any]) -> Path:
     """Train, evaluate on the held-out split, save a new version under out_dir; return its directory."""
     if len(examples) < 4:
-        raise UserError(f"edu classifier: {len(examples)} teacher labels; need at least 4 to train and hold out")
+        raise TooFewLabels(f"edu classifier: {len(examples)} teacher labels; need at least 4 to train and hold out")
     torch.manual_seed(cfg.seed)
     held = [e for e in examples if is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]
     train = [e for e in examples if not is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]

@@ -94,7 +94,13 @@ def edu_model(
             run.set("extra", "teacher", annotate(wh, engine, cfg.teacher, run))
     finally:
         engine.close()
-    return str(train_edu(wh, cfg, run).parent)
+    from curation.quality.edu_train import TooFewLabels
+
+    try:
+        return str(train_edu(wh, cfg, run).parent)
+    except TooFewLabels as e:  # the other scores still run; the run record says why edu did not
+        run.error(f"edu skipped: {e}")
+        return None
 
 
 def scorers(
