@@ -164,13 +164,8 @@ def test_demo_release_data_holds_no_absolute_path_and_no_ungated_synthetic_row(d
     assert not list((release / "data").glob("mcq_cot/**/*.parquet"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11/16: manifest.json and README.md name the quality models by warehouse path (score run record "
-    "`models.edu_trained` / reference LM) and validation.json holds Great Expectations' absolute report paths; "
-    "owned by the release and quality stages",
-)
 def test_demo_release_files_hold_no_absolute_path(demo_build):
+    """Every file of the release: manifest.json, the card, validation reports, data."""
     _wh, summaries, tmp = demo_build
     release = Path(summaries["release"]["summary"]["path"])
     assert _absolute_paths(release, tmp, [f for f in release.rglob("*") if f.is_file()]) == {}
