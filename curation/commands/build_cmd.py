@@ -35,8 +35,7 @@ def run_local(manifest: Any, force: bool, from_stage: str | None, to_stage: str 
     from curation.orchestrate.runner import run_stage
     from curation.stages import STAGES
 
-    def run_one(stage: str):
-        params = {"force": True} if force and STAGES.get(stage).force_in_build else {}
+    def run_one(stage: str, params: dict[str, Any]):
         with console.status(f"[bold]{stage}[/]: {STAGES.get(stage).description}"):
             res = run_stage(stage, warehouse(), manifest, params)
         console.print(f"[green]✓[/] {res.line()}" if res.status == "completed" else f"[yellow]![/] {res.line()}")

@@ -13,7 +13,6 @@ from curation.flows.executor import PrefectExecutor
 from curation.flows.stages import run_stage_flow
 from curation.orchestrate.build import build_markdown, run_build
 from curation.orchestrate.runner import StageResult
-from curation.stages import STAGES
 from curation.warehouse import Warehouse
 
 
@@ -40,8 +39,7 @@ def build_flow(
     manifest = load_manifest(manifest_path)
     wh = Warehouse(warehouse)
 
-    def run_one(stage: str) -> StageResult:
-        params = {"force": True} if force and STAGES.get(stage).force_in_build else {}
+    def run_one(stage: str, params: dict[str, Any]) -> StageResult:
         s = run_stage_flow(stage, manifest_path, str(wh.root), params, runner, ray_address)
         return StageResult(stage, s["run_id"], s["status"], s, message=s.get("message", ""))
 

@@ -26,6 +26,13 @@ class Metaedge:
     target_kind: str
 
 
+def _malformed(cols: list[str], ref: str) -> Bad | None:
+    """A Hetionet line is exactly three non-empty tab-separated fields."""
+    if len(cols) == 3 and all(c.strip() for c in cols):
+        return None
+    return Bad("malformed_line", ref, "\t".join(cols), f"expected 3 non-empty tab-separated fields, got {len(cols)}")
+
+
 def classify(paths: list[Path]) -> dict[str, list[Path]]:
     """Sort the inputs (files, or a directory holding them) into nodes, edges and metaedges; anything else is an
     error, so a wrong path never silently yields an empty graph."""
@@ -87,13 +94,8 @@ def read(paths: list[Path], options: Options) -> Iterator[Item]:
                 if cols[:3] != ["id", "name", "kind"]:
                     raise ValueError(f"{ref}: expected header id, name, kind; got {cols}")
                 continue
-            if len(cols) != 3 or not all(c.strip() for c in cols):
-                yield Bad(
-                    "malformed_line",
-                    ref,
-                    "\t".join(cols),
-                    f"expected 3 non-empty tab-separated fields, got {len(cols)}",
-                )
+            if (bad := _malformed(cols, ref)) is not None:
+                yield bad
                 continue
             node_id, name, kind = cols
             licence = sources.metanodes.get(kind)
@@ -106,13 +108,8 @@ def read(paths: list[Path], options: Options) -> Iterator[Item]:
             ref = f"{path}:{n}"
             if n == 1 and cols == ["source", "metaedge", "target"]:
                 continue
-            if len(cols) != 3 or not all(c.strip() for c in cols):
-                yield Bad(
-                    "malformed_line",
-                    ref,
-                    "\t".join(cols),
-                    f"expected 3 non-empty tab-separated fields, got {len(cols)}",
-                )
+            if (bad := _malformed(cols, ref)) is not None:
+                yield bad
                 continue
             src, abbr, dst = cols
             licence = sources.metaedges.get(abbr)

@@ -19,7 +19,7 @@ from curation.errors import UserError
 from curation.manifest import Manifest
 from curation.orchestrate.fingerprint import load_state, run_output_tables, save_state, stage_fingerprint, stage_tables
 from curation.orchestrate.runner import StageResult
-from curation.stages import stage_names
+from curation.stages import STAGES, stage_names
 from curation.warehouse import Warehouse, refresh_catalog, start_run
 from curation.warehouse.lock import warehouse_lock
 
@@ -49,7 +49,7 @@ class BuildOutcome:
 def run_build(
     manifest: Manifest,
     wh: Warehouse,
-    run_one: Callable[[str], StageResult],
+    run_one: Callable[[str, dict[str, Any]], StageResult],
     *,
     from_stage: str | None = None,
     to_stage: str | None = None,
@@ -77,8 +77,8 @@ def run_build(
                 continue
             log.info("stage %s: running", stage)
             t0 = time.perf_counter()
-            with run.timed(stage):
-                res = run_one(stage)
+            with run.timed(stage):  # a forced build replaces what a stage keeps by version (a release)
+                res = run_one(stage, {"force": True} if force and STAGES.get(stage).force_in_build else {})
             seconds = round(time.perf_counter() - t0, 3)
             if res.status != "completed":
                 log.warning("stage %s unavailable: %s", stage, res.message)
