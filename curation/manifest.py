@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from curation.config_base import SectionsModel
 from curation.errors import UserError
 from curation.ingest.config import SourceConfig
+from curation.synth.config import ModelSpec
 from curation.yaml_guard import YAMLBoundExceeded, load_yaml_bounded
 
 
@@ -37,6 +38,9 @@ class Manifest(SectionsModel):
     description: str = ""
     stages: list[Annotated[str, AfterValidator(_registered_stage)]] = Field(default_factory=lambda: ["ingest"])
     sources: list[SourceConfig] = Field(default_factory=list)
+    models: dict[str, ModelSpec] = Field(
+        default_factory=dict, description="named models that recipe steps use (docs/recipes.md)"
+    )
 
     # Set by load_manifest: where relative paths resolve, and the hash recorded in run records.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -68,7 +72,18 @@ class Manifest(SectionsModel):
                 check_options(src.format, src.options)
             except ValueError as e:
                 raise ValueError(f"sources.{i}.options: {e}") from None
+        self._check_model_names()
         return self
+
+    def _check_model_names(self) -> None:
+        """Every model a declared task or check names is in `models:`."""
+        synth = (self.__pydantic_extra__ or {}).get("synth")
+        for name, spec in (synth.define if synth is not None else {}).items():
+            refs = [(f"synth.define.{name}.model", spec.model)]
+            refs += [(f"synth.define.{name}.checks.{i}.model", c.get("model")) for i, c in enumerate(spec.checks)]
+            for where, ref in refs:
+                if ref is not None and ref not in self.models:
+                    raise ValueError(f"{where}: {ref!r} is not in models: {sorted(self.models) or '(none declared)'}")
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -124,4 +139,9 @@ def load_manifest(path: str | Path, *, check_paths: bool = True) -> Manifest:
     if check_paths:
         for src in m.sources:
             m.source_files(src)
+        from curation.stages import pipeline
+
+        for stage in pipeline():
+            if stage.check_manifest is not None and stage.name in m.stages:
+                stage.check_manifest(m)
     return m

@@ -74,6 +74,7 @@ class Stage:
     takes_paths: bool = False  # the command accepts input paths after the manifest (ad hoc ingest)
     threads: Callable[[Any], int] = lambda cfg: int(getattr(cfg, "workers", 2))  # unit threads for a config
     check: Callable[[Any, Any], None] | None = None  # check(manifest, params): user errors before lock and record
+    check_manifest: Callable[[Any], None] | None = None  # what `manifest check` verifies beyond the schema (files)
     force_in_build: bool = False  # `build --force` passes force=True to this stage (release replaces its version)
     commands: str = ""  # "module:register" adding sub-actions to the stage's command (dedup explain)
     summary: Callable[[dict[str, Any]], str] | None = None  # one line from the counts, for the console

@@ -16,7 +16,7 @@ import yaml
 
 from curation.resources import schemas_dir
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
-from curation.warehouse.schemas import all_schemas
+from curation.warehouse.schemas import clear_schema_cache
 from tests.factories import doc_row, write_documents
 
 BASE_TABLES = ["documents", "deletions", "quarantine", "source_files", "benchmark_items"]
@@ -53,7 +53,7 @@ def release_env(tmp_path, wh, monkeypatch):
     install_schemas(tmp_path, monkeypatch, schemas_dir())
     build_warehouse(wh)
     yield wh, tmp_path
-    all_schemas.cache_clear()
+    clear_schema_cache()
 
 
 env = release_env  # the name the bad-input and CLI tests use
@@ -75,7 +75,7 @@ def install_schemas(tmp: Path, monkeypatch, repo_schemas: Path) -> None:
     spec = {"table": "synthetic_rtest_qa", "key": ["record_id"], "columns": _columns(SYNTH_COLUMNS)}
     (tables / "synthetic_rtest_qa.yaml").write_text(yaml.safe_dump(spec))
     monkeypatch.setattr("curation.warehouse.schemas.schemas_dir", lambda: tmp / "schemas")
-    all_schemas.cache_clear()
+    clear_schema_cache()
 
 
 RUN = "20260101T000000000000Z-{}-test"

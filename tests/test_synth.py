@@ -93,15 +93,16 @@ def test_injected_closing_tag_cannot_end_the_source_block():
 
 
 def test_generation_failures_have_reasons():
-    schema = make_task("dialogue", CFG).schema()
-    assert check_generation(GenResult("", "error", error="timeout"), schema, "p/s0", 0).reason == "timeout"
-    assert check_generation(GenResult('{"tu', "length"), schema, "p/s0", 0).reason == "truncated_output"
+    t = make_task("dialogue", CFG)
+    schema = t.schema()
+    assert check_generation(t, GenResult("", "error", error="timeout"), schema, "p/s0", 0).reason == "timeout"
+    assert check_generation(t, GenResult('{"tu', "length"), schema, "p/s0", 0).reason == "truncated_output"
     prose = GenResult("Sure! Here is a dialogue.", "stop", parsed=None)
-    assert check_generation(prose, schema, "p/s0", 0).reason == "unparseable_output"
+    assert check_generation(t, prose, schema, "p/s0", 0).reason == "unparseable_output"
     bad = GenResult(
         '{"turns": [{"role": "nurse", "text": "hi"}]}', "stop", parsed={"turns": [{"role": "nurse", "text": "hi"}]}
     )
-    r = check_generation(bad, schema, "p/s0", 0)
+    r = check_generation(t, bad, schema, "p/s0", 0)
     assert r.reason == "schema_violation" and "nurse" in r.detail and r.payload == bad.text
 
 

@@ -171,7 +171,7 @@ def test_model_ignoring_schema_is_quarantined_as_unparseable(vllm_engine):
     """Unconstrained decoding stands for a model/server that ignores the schema: the parse check catches it."""
     t = make_task("dialogue", _cfg(vllm_engine.model_dir))
     (r,) = vllm_engine.generate([t.prompt({"text": "x"})], Sampling(temperature=1.0, max_tokens=40, seed=3))
-    checked = check_generation(r, t.schema(), "p#0/s0", 0)
+    checked = check_generation(t, r, t.schema(), "p#0/s0", 0)
     assert checked.reason in {"unparseable_output", "truncated_output", "schema_violation"}
     assert checked.payload == r.text
 

@@ -102,7 +102,7 @@ def _deid_row(raw: dict[str, Any], text: str, patient: str, offset: int, run_id:
 def open_llm(cfg: DeidLLMConfig) -> Engine:
     """The LLM recognizer's engine, without the response cache (it would store raw notes)."""
     from curation.synth.config import SynthConfig
-    from curation.synth.stage import configured_engine
+    from curation.synth.recipe.pool import configured_engine
 
     return configured_engine(
         SynthConfig(engine=cfg.engine, model=cfg.model, endpoints=cfg.endpoints, max_model_len=cfg.max_model_len)

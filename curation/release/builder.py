@@ -46,6 +46,12 @@ def _selections(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> list[Sele
             continue
         check_not_empty(sel)
         sels.append(sel)
+    if not sels:
+        names = [c.name for c in manifest.release.configs]
+        raise ReleaseError(
+            f"nothing to release: every config ({', '.join(names)}) is optional and its source has no rows; "
+            "run the stages that fill them (or raise the synth limits) first"
+        )
     return sels
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import re
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from curation.config_base import SectionsModel, StrictModel
 
@@ -67,11 +68,119 @@ class PassageConfig(StrictModel):
     limit_docs: int | None = Field(None, ge=1)
 
 
-class SynthConfig(SectionsModel):
-    """The generator (in-process vLLM or OpenAI-compatible endpoints), the tasks, sampling and limits; then one
-    section per registered task (`synth.<task>:`) validated by that task's config model."""
+class BenchmarkInput(StrictModel):
+    splits: list[str] = Field(default_factory=lambda: ["train"])
+    benchmarks: list[str] | None = None
 
-    component_kind: ClassVar[str] = "task"
+
+class InputDedup(StrictModel):
+    """Near-duplicate inputs (m1's fuzzy prompt dedup): an input whose `field` has a fuzzy ratio >= min_ratio with an
+    earlier input of the batch stream is quarantined `duplicate_input` before any token is spent."""
+
+    field: str
+    min_ratio: float = Field(95.0, gt=0, le=100)
+
+
+class InputSpec(StrictModel):
+    """What a declared task reads: exactly one of the synth passages, benchmark items or SQL over any warehouse view
+    (including earlier tasks' tables, which makes a chain)."""
+
+    passages: bool = False
+    benchmark_items: BenchmarkInput | None = None
+    sql: str | None = None
+    id: str | None = Field(None, description="column identifying an input (sql inputs); default passage_id / item_id")
+    limit: int | None = Field(None, ge=1)
+    dedup: InputDedup | None = None
+    fit: str | None = Field(
+        None, description="text column shortened (at sentence ends) when the prompt does not fit the context"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> InputSpec:
+        given = [k for k in ("passages", "benchmark_items", "sql") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of passages, benchmark_items, sql (got {given or 'none'})")
+        if self.sql and not self.id:
+            raise ValueError("an sql input needs `id`: the column that identifies an input row")
+        return self
+
+
+class OutputSpec(StrictModel):
+    """JSON output checked against a schema (inline or a file beside the manifest), or free text run through an
+    extractor (curation/synth/recipe/extractors.py). `explode` makes one row per element of an array field;
+    `carry` copies input columns into every row."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    json_schema: dict[str, Any] | str | None = Field(None, alias="schema")
+    extractor: dict[str, Any] | None = None
+    explode: str | None = None
+    carry: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one(self) -> OutputSpec:
+        if (self.json_schema is None) == (self.extractor is None):
+            raise ValueError("give exactly one of schema (JSON output) or extractor (free text)")
+        if self.extractor is not None:
+            from curation.synth.recipe.extractors import EXTRACTORS
+
+            EXTRACTORS.get(str(self.extractor.get("kind")))  # raises with the known kinds
+        return self
+
+
+class KeepSpec(StrictModel):
+    """Per input, `passes` is the number of samples that produced at least one accepted row. Rows of an input are
+    kept only when min_passes <= passes <= max_passes (MedVLThinker: 1..7 of 16); the `<table>_items` table records
+    every input's passes either way, so a chain can read the items a weak model failed (passes = 0)."""
+
+    min_passes: int = Field(1, ge=0)
+    max_passes: int | None = Field(None, ge=0)
+
+
+class DeclaredTaskConfig(StrictModel):
+    """A task written in the manifest (`synth.define.<name>`): input, prompt template, output, checks, model,
+    samples and keep rule (docs/recipes.md)."""
+
+    description: str = ""
+    input: InputSpec
+    prompt: str = Field(
+        description="template file relative to the manifest: `=== system` / `=== user` sections, Jinja2"
+    )
+    vars: dict[str, Any] = Field(default_factory=dict, description="extra template variables")
+    output: OutputSpec
+    checks: list[dict[str, Any]] = Field(default_factory=list, description="[{check: <name>, ...params}]")
+    model: str | None = Field(None, description="a `models:` name; default: synth.model")
+    sampling: dict[str, float | int] = Field(default_factory=dict, description="over the model's and synth.sampling")
+    samples: int = Field(1, ge=1, le=64)
+    keep: KeepSpec = Field(default_factory=KeepSpec)
+    table: str | None = Field(None, pattern=r"^synthetic_[a-z0-9_]+$", description="default synthetic_<name>")
+    after: list[str] = Field(default_factory=list, description="tasks to run first besides those input.sql reads")
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+    @field_validator("checks")
+    @classmethod
+    def _checks(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from curation.synth.recipe.checks import check_params
+
+        for i, spec in enumerate(v):
+            try:
+                check_params(spec)
+            except ValueError as e:
+                raise ValueError(f"checks.{i}: {e}") from None
+        return v
+
+    @field_validator("sampling")
+    @classmethod
+    def _sampling_keys(cls, v: dict) -> dict:
+        SamplingConfig.model_validate(v)
+        return v
+
+
+class EngineSettings(BaseModel):
+    """How one model is served: in-process vLLM or OpenAI-compatible endpoints. A manifest's `models:` entries and
+    the `synth:` section itself (its default model) share these fields."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     engine: Literal["vllm", "openai"] = "vllm"
     model: str | None = Field(None, description="HF id (already cached locally) or local model directory")
@@ -88,7 +197,42 @@ class SynthConfig(SectionsModel):
         description="vLLM weights and activations; auto = the model's own. On a CPU without AMX/AVX512-BF16, bf16 "
         "is emulated: float32 ran 3.7x faster there (docs/synth.md) at twice the weight memory",
     )
-    tasks: list[str] = Field(default_factory=lambda: ["grounded_qa"], description="registered task names")
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> EngineSettings:
+        if self.engine == "openai" and not self.endpoints:
+            raise ValueError("engine openai needs at least one entry in endpoints")
+        return self
+
+
+class ModelSpec(EngineSettings):
+    """One entry of the manifest's top-level `models:` section: a model that recipe steps name (weak filter model,
+    strong distiller, judge, teacher), with its own default sampling."""
+
+    model: str = Field(description="HF id (already cached locally), local model directory, or served model name")
+    sampling: dict[str, float | int] = Field(
+        default_factory=dict, description="defaults over synth.sampling for tasks using this model"
+    )
+
+    @field_validator("sampling")
+    @classmethod
+    def _sampling_keys(cls, v: dict) -> dict:
+        SamplingConfig.model_validate(v)  # same keys and bounds as synth.sampling
+        return v
+
+
+class SynthConfig(SectionsModel, EngineSettings):
+    """The default generator (in-process vLLM or OpenAI-compatible endpoints, or the name of a `models:` entry), the
+    tasks, sampling and limits; one section per registered task (`synth.<task>:`) validated by that task's config
+    model; and `define:`, tasks declared in the manifest (docs/recipes.md)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    component_kind: ClassVar[str] = "task"
+
+    tasks: list[str] = Field(
+        default_factory=lambda: ["grounded_qa"], description="registered or declared task names (default: define's)"
+    )
+    define: dict[str, DeclaredTaskConfig] = Field(default_factory=dict, description="tasks declared in the manifest")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     batch_size: int = Field(64, ge=1, description="inputs per batch (a Prefect task and an output unit)")
     cache: bool = True
@@ -100,17 +244,30 @@ class SynthConfig(SectionsModel):
 
         return {t.name: t.config for t in TASKS.values()}
 
-    @field_validator("tasks")
+    @field_validator("define")
     @classmethod
-    def _registered(cls, v: list[str]) -> list[str]:
+    def _names(cls, v: dict[str, DeclaredTaskConfig]) -> dict[str, DeclaredTaskConfig]:
         from curation.synth.tasks import TASKS
 
         for name in v:
-            TASKS.get(name)  # raises with the known names
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"task name {name!r}: use lower-case letters, digits and _")
+            if name in TASKS:
+                raise ValueError(f"task name {name!r} is a built-in task; choose another")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_tasks(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("define") and "tasks" not in data:
+            data = {**data, "tasks": list(data["define"])}
+        return data
+
     @model_validator(mode="after")
-    def _check(self) -> SynthConfig:
-        if self.engine == "openai" and not self.endpoints:
-            raise ValueError("engine openai needs at least one entry in endpoints")
+    def _known_tasks(self) -> SynthConfig:
+        from curation.synth.tasks import TASKS
+
+        for name in self.tasks:
+            if name not in self.define:
+                TASKS.get(name)  # raises with the known names
         return self

@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling, schema_errors
-from curation.synth.gate import Candidate, GateInput, apply_gate, example_text
+from curation.synth.engine import Engine, EngineWrapper, GenResult, Prompt, Sampling
+from curation.synth.gate import Candidate, GateInput, apply_gate
 from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 
@@ -66,29 +66,25 @@ class MeteredEngine(EngineWrapper):
         return results
 
 
-def check_generation(r: GenResult, schema: dict, ref: str, index: int) -> Rejection | Sample:
-    """The failures every task shares: engine error, truncation, an all-whitespace output, unparseable output,
-    schema violation."""
+def check_generation(task: Task, r: GenResult, schema: dict | None, ref: str, index: int) -> Rejection | Sample:
+    """The failures every task shares: engine error, truncation, an all-whitespace output; then the task's parse
+    (unparseable output, schema violation, nothing extracted)."""
     if not r.ok:
         return Rejection(r.error or "generation_failed", ref, r.text, r.detail)
     if not r.text.strip():
         return Rejection("empty_output", ref, r.text, f"{len(r.text)} whitespace characters")
     if r.finish_reason == "length":
         return Rejection("truncated_output", ref, r.text, f"hit max_tokens after {r.n_output_tokens} tokens")
-    if r.parsed is None:
-        return Rejection("unparseable_output", ref, r.text, "output is not JSON")
-    errors = schema_errors(r.parsed, schema)
-    if errors:
-        return Rejection("schema_violation", ref, r.text, "; ".join(errors[:5]))
-    return Sample(index, r, r.parsed)
+    parsed = task.parse(r, schema)
+    if isinstance(parsed, tuple):
+        return Rejection(parsed[0], ref, r.text, parsed[1])
+    return Sample(index, r, parsed)
 
 
 def candidate(task: Task, row: dict, result: GenResult) -> Candidate:
     """A row for the content gate, with the raw output it was parsed from."""
     c = task.choice(row)
-    text = GateInput(
-        task.generated_fields(row), c.options if c else None, c.chosen if c else None, example_text(task.prompt_id)
-    )
+    text = GateInput(task.generated_fields(row), c.options if c else None, c.chosen if c else None, task.example_text())
     return Candidate(row, result.text, task.source_ref(row), text, c.gold if c else None, c.question if c else "")
 
 
@@ -104,7 +100,7 @@ def check_outputs(
         schema = task.schema_for(row)
         samples: list[Sample] = []
         for k in range(task.n_samples):
-            checked = check_generation(results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
+            checked = check_generation(task, results[i * task.n_samples + k], schema, f"{row['input_id']}/s{k}", k)
             if isinstance(checked, Rejection):
                 rejects.append(checked)
             else:
@@ -158,14 +154,28 @@ def run_batch(
         raise AssertionError(f"no result for prompts {missing[:5]}")
     accepted, checked_out = check_outputs(task, metered, todo, [r for r in results if r is not None], ctx)
     rejects.extend(checked_out)
-    write_unit(wh, task, unit, run_id, accepted, rejects)
+    accepted, aggregated_out, side = task.aggregate(todo, accepted, ctx)
+    rejects.extend(aggregated_out)
+    write_unit(wh, task, unit, run_id, accepted, rejects, side)
     stats.rows = len(accepted)
     stats.quarantined = len(rejects)
     stats.reasons.update(r.reason for r in rejects)
     return stats
 
 
-def write_unit(wh: Warehouse, task: Task, unit: str, run_id: str, rows: list[dict], rejects: list[Rejection]) -> None:
+def write_unit(
+    wh: Warehouse,
+    task: Task,
+    unit: str,
+    run_id: str,
+    rows: list[dict],
+    rejects: list[Rejection],
+    side: dict[str, list[dict]] | None = None,
+) -> None:
+    """The batch's rows, its side tables' rows (same unit name) and its quarantine unit."""
+    for table, side_rows in (side or {}).items():
+        with ShardWriter(wh, table, unit) as sw:
+            sw.write_many(side_rows)
     with ShardWriter(wh, task.table, unit) as w, Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{task.name}-{unit}") as q:
         w.write_many(rows)
         for r in rejects:

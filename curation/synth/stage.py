@@ -13,46 +13,28 @@ from typing import Any
 from pydantic import Field
 
 from curation.config_base import StrictModel
+from curation.errors import UserError
 from curation.stages import STAGES, Stage, StageContext
 from curation.synth.cache import CachedEngine, ResponseCache, cache_path
 from curation.synth.config import SynthConfig
 from curation.synth.engine import Engine, Sampling
 from curation.synth.passages import PassageResult, build_passages, make_counter
+from curation.synth.recipe.checks import describe
+from curation.synth.recipe.plan import plan
+from curation.synth.recipe.pool import EnginePool, configured_engine
+from curation.synth.recipe.task import DeclaredTask
 from curation.synth.runner import BatchStats, run_batch
-from curation.synth.tasks import TASKS, make_task, passage_tasks
+from curation.synth.tasks import TASKS, make_task
 from curation.synth.tasks.base import Task
 from curation.warehouse import RunRecorder, Warehouse, connect
+from curation.warehouse.schemas import declared_tables, load_schema, save_declared
 
 
 def open_engine(cfg: SynthConfig, wh: Warehouse, use_cache: bool = True, inner: Engine | None = None) -> CachedEngine:
     """The configured engine (or `inner`) behind the response cache; raises GeneratorUnavailable when nothing is
     reachable."""
     cache = ResponseCache(cache_path(wh)) if use_cache and cfg.cache else None
-    return CachedEngine(inner or configured_engine(cfg), cache, enabled=cache is not None)
-
-
-def configured_engine(cfg: SynthConfig) -> Engine:
-    if cfg.engine == "openai":
-        from curation.synth.openai_engine import OpenAIEngine
-
-        return OpenAIEngine.from_env_key(
-            cfg.endpoints,
-            cfg.model,
-            cfg.api_key_env,
-            api=cfg.api,
-            concurrency=cfg.concurrency,
-            timeout_s=cfg.timeout_s,
-            retries=cfg.retries,
-        )
-    from curation.synth.vllm_engine import VLLMEngine
-
-    return VLLMEngine(
-        cfg.model,
-        max_model_len=cfg.max_model_len,
-        gpu_memory_utilization=cfg.gpu_memory_utilization,
-        seed=cfg.sampling.seed,
-        dtype=cfg.dtype,
-    )
+    return CachedEngine(inner or configured_engine(cfg, cfg.sampling.seed), cache, enabled=cache is not None)
 
 
 def sampling_of(cfg: SynthConfig) -> Sampling:
@@ -119,7 +101,7 @@ class SynthParams(StrictModel):
 
 def _run_task(ctx: StageContext, t: Task, engine: CachedEngine, passages_unit: str | None) -> dict[str, Any]:
     cfg, run, wh = ctx.config, ctx.run, ctx.warehouse
-    sampling = sampling_of(cfg)
+    sampling = t.sampling(sampling_of(cfg))
     prefix = unit_prefix(t, engine.model_id, sampling)
     total_inputs = sum(1 for _ in t.inputs(wh, passages_unit))
     total, written = BatchStats(), set()
@@ -158,21 +140,55 @@ def resolved_config(ctx: StageContext) -> SynthConfig:
     return cfg
 
 
+def selected_tasks(ctx: StageContext, cfg: SynthConfig) -> list[Task]:
+    """Built-in tasks in the order listed, then declared tasks in dependency order (their tables registered and
+    saved in the warehouse, so SQL, validation and release see them)."""
+    names = ctx.params.task or list(cfg.tasks)
+    unknown = [n for n in names if n not in cfg.define and n not in TASKS]
+    if unknown:
+        raise UserError(f"--task {unknown}: not a task of this manifest; tasks: {list(cfg.tasks)}")
+    tasks: list[Task] = [make_task(n, cfg) for n in names if n not in cfg.define]
+    if cfg.define:
+        if ctx.manifest is None:
+            raise UserError("declared tasks (synth.define) need their manifest: prompt templates resolve beside it")
+        for t in plan(cfg, ctx.manifest.base_dir, ctx.warehouse):
+            save_declared(ctx.warehouse.root, load_schema(t.table))
+            save_declared(ctx.warehouse.root, load_schema(t.items_table))
+            if t.name in names:
+                tasks.append(t)
+    return tasks
+
+
+def _model_of(t: Task) -> str | None:
+    return t.spec.model if isinstance(t, DeclaredTask) else None
+
+
+def _bind(t: Task, pool: EnginePool, engine: CachedEngine) -> None:
+    """A declared task's model checks use the pool; prompts that must fit the context count with the model."""
+    if isinstance(t, DeclaredTask):
+        t.bind(pool)
+        t.counter = getattr(engine.inner, "count_tokens", None)
+        t.context_len = getattr(engine.inner, "max_model_len", None)
+
+
 def run(ctx: StageContext) -> dict[str, Any]:
-    """Passages (when a task reads them), then each task in batches, each batch a unit of work. No generator
-    reachable: GeneratorUnavailable, and the run is recorded as skipped."""
+    """Passages (when a task reads them), then each task in batches, each batch a unit of work, each task on its
+    model's engine (opened on first use, closed after its last task). No generator reachable: GeneratorUnavailable,
+    and the run is recorded as skipped."""
     cfg = ctx.config = resolved_config(ctx)
     wh, run = ctx.warehouse, ctx.run
-    names = ctx.params.task or list(cfg.tasks)
-    task_objs = [make_task(n, cfg) for n in names]
-    engine = open_engine(cfg, wh, not ctx.params.no_cache, ctx.engine)
+    task_objs = selected_tasks(ctx, cfg)
+    models = ctx.manifest.models if ctx.manifest is not None else {}
+    pool = EnginePool(cfg, models, wh, not ctx.params.no_cache, ctx.engine)
+    last_use = {pool.serving_key(_model_of(t)): i for i, t in enumerate(task_objs)}
     try:
-        run.set("models", "generator", {"model": engine.model_id, "fingerprint": engine.fingerprint()})
-        run.set("extra", "cache", {"enabled": engine.enabled, "path": str(engine.cache.path) if engine.cache else None})
+        run.set(
+            "extra", "cache", {"enabled": pool.cache is not None, "path": str(pool.cache.path) if pool.cache else None}
+        )
         passages_unit = None
-        if passage_tasks() & set(names):
+        if any(t.uses_passages for t in task_objs):
             with run.timed("passages"):
-                p = prepare_passages(cfg, wh, engine, run.run_id)
+                p = prepare_passages(cfg, wh, pool.get(None), run.run_id)
             passages_unit = p.unit
             run.add_output("passages", p.unit, p.passages)
             run.count("passages.passages", p.passages)
@@ -182,22 +198,35 @@ def run(ctx: StageContext) -> dict[str, Any]:
                 "extra", "passage_filters", {"applied": p.filters_applied, "skipped_absent_columns": p.filters_skipped}
             )
         per_task = {}
-        for t in task_objs:
+        for i, t in enumerate(task_objs):
+            engine = pool.get(_model_of(t))
+            _bind(t, pool, engine)
+            run.set("models", t.name, {"model": engine.model_id, "fingerprint": engine.fingerprint()})
             with run.timed(t.name):
                 per_task[t.name] = _run_task(ctx, t, engine, passages_unit)
+            if isinstance(t, DeclaredTask):
+                run.set("extra", f"checks.{t.name}", describe(t.checks))
+            if last_use[pool.serving_key(_model_of(t))] == i:
+                pool.release(_model_of(t))
         run.set("extra", "prompts", {t.name: t.prompt_id for t in task_objs})
         with run.timed("decontam"):
             run.set("extra", "decontam", _decontaminate(ctx, [t.table for t in task_objs]))
-        run.set("timings_s", "model_load", round(engine.load_s, 3))
+        run.set("timings_s", "model_load", round(pool.load_s, 3))
     finally:
-        if ctx.engine is None:
-            engine.close()
+        pool.close()
     return {
         "rows": sum(s["rows"] for s in per_task.values()),
         "quarantined": run.counts.get("quarantined", 0),
         "cache_hits": sum(s["cache_hits"] for s in per_task.values()),
         "tasks": per_task,
     }
+
+
+def check_manifest(manifest: Any) -> None:
+    """`manifest check`: declared tasks' templates, schemas and checks against the columns they will read."""
+    cfg = manifest.section("synth")
+    if cfg.define:
+        plan(cfg, manifest.base_dir)
 
 
 def _summary(s: dict[str, Any]) -> str:
@@ -217,9 +246,10 @@ STAGES.register(
         params=SynthParams,
         description="generate synthetic data with every configured task (vLLM or OpenAI-compatible servers)",
         reads=("documents_enriched", "benchmark_items"),
-        writes=lambda: ("passages", "synthetic_decontam", *(t.table for t in TASKS.values())),
+        writes=lambda: ("passages", "synthetic_decontam", *(t.table for t in TASKS.values()), *declared_tables()),
         threads=lambda cfg: 1,
         commands="curation.synth.cli:register",
         summary=_summary,
+        check_manifest=check_manifest,
     )
 )

@@ -142,8 +142,7 @@ def _from_file(path: Path) -> TableSchema:
 
 
 @functools.cache
-def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
-    """Every table schema: medcurate's own (or `directory`'s) and those of installed plugins."""
+def _file_schemas(directory: Path | None) -> dict[str, TableSchema]:
     dirs = [directory] if directory else [schemas_dir(), *plugin_schema_dirs()]
     out = {}
     for d in dirs:
@@ -153,6 +152,70 @@ def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
                 raise ValueError(f"{p}: table {s.name!r} is already defined")
             out[s.name] = s
     return out
+
+
+_DECLARED: dict[str, TableSchema] = {}
+DECLARED_DIR = "schemas"  # under a warehouse: the schemas of tables declared by manifests (recipe tasks)
+
+
+def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
+    """Every table schema: medcurate's own (or `directory`'s), those of installed plugins, and the tables declared at
+    run time (a manifest's recipe tasks; see register_schema)."""
+    out = dict(_file_schemas(directory))
+    if directory is None:
+        out.update(_DECLARED)
+    return out
+
+
+def clear_schema_cache() -> None:
+    """Forget the schema files read so far (tests that install stand-in schemas)."""
+    _file_schemas.cache_clear()
+
+
+def register_schema(schema: TableSchema) -> None:
+    """Make a table declared by a manifest known to every reader in this process. Re-declaring it with other
+    columns replaces the declaration (the manifest changed); a built-in table's name is refused."""
+    if schema.name in _file_schemas(None):
+        raise ValueError(f"table {schema.name!r} is a built-in table; a declared task must write another table")
+    _DECLARED[schema.name] = schema
+
+
+def declared_tables() -> tuple[str, ...]:
+    return tuple(_DECLARED)
+
+
+def schema_yaml(schema: TableSchema) -> str:
+    spec = {
+        "table": schema.name,
+        "description": schema.description,
+        "key": list(schema.key),
+        "columns": [dataclasses.asdict(c) for c in schema.columns],
+    }
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+
+
+def save_declared(root: Path, schema: TableSchema) -> Path:
+    """Persist a declared table's schema inside the warehouse, so `medcurate sql` and a later process without the
+    manifest still see the table."""
+    d = root / DECLARED_DIR / "tables"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{schema.name}.yaml"
+    text = schema_yaml(schema)
+    if not path.is_file() or path.read_text() != text:
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path
+
+
+def load_declared(root: Path) -> None:
+    """Register the declared tables a warehouse holds (see save_declared)."""
+    d = root / DECLARED_DIR / "tables"
+    if d.is_dir():
+        for p in sorted(d.glob("*.yaml")):
+            s = _from_file(p)
+            if s.name not in _DECLARED:
+                register_schema(s)
 
 
 def instance_schema(name: str) -> TableSchema | None:

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from curation.errors import DiskFull, is_disk_full
-from curation.warehouse.schemas import TableSchema, all_schemas, load_schema
+from curation.warehouse.schemas import TableSchema, all_schemas, load_declared, load_schema
 
 ENV_VAR = "MEDCURATE_WAREHOUSE"
 CRASH_ENV = "MEDCURATE_CRASH_AT"
@@ -51,6 +51,7 @@ class Warehouse:
     def __init__(self, root: str | os.PathLike[str] | None = None):
         self.root = Path(root) if root is not None else default_warehouse()
         self.root = self.root.resolve()
+        load_declared(self.root)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.root)!r})"

@@ -16,8 +16,3 @@ TASKS: Registry[Any] = Registry("tasks", scan=("curation.synth.tasks.*",))
 
 def make_task(name: str, cfg: Any) -> Task:
     return TASKS.get(name)(cfg)
-
-
-def passage_tasks() -> frozenset[str]:
-    """Tasks whose inputs are passages (the stage builds passages first when one of them runs)."""
-    return frozenset(t.name for t in TASKS.values() if t.uses_passages)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from curation.synth.engine import Engine, GenResult, Message
+from curation.synth.engine import Engine, GenResult, Message, Sampling, schema_errors
 from curation.warehouse import Warehouse
 from curation.warehouse.quarantine import Rejection
 
@@ -148,3 +148,28 @@ class Task(ABC):
     def judge(self, engine: Engine, rows: list[dict], inputs: dict[str, dict]) -> tuple[list[dict], list[Rejection]]:
         """Optional second pass over accepted rows; default keeps them."""
         return rows, []
+
+    def parse(self, result: GenResult, schema: dict | None) -> Any:
+        """The structured output of a generation, or a (reason, detail) pair: JSON checked against the schema here;
+        a free-text task extracts its fields instead."""
+        if result.parsed is None:
+            return ("unparseable_output", "output is not JSON")
+        errors = schema_errors(result.parsed, schema or {})
+        return ("schema_violation", "; ".join(errors[:5])) if errors else result.parsed
+
+    def example_text(self) -> str:
+        """The prompt's worked example, which the content gate refuses to see copied."""
+        from curation.synth.gate import example_text
+
+        return example_text(self.prompt_id)
+
+    def sampling(self, default: Sampling) -> Sampling:
+        """The decoding parameters of this task (a declared task may override synth.sampling)."""
+        return default
+
+    def aggregate(
+        self, inputs: list[dict], rows: list[dict], ctx: Context
+    ) -> tuple[list[dict], list[Rejection], dict[str, list[dict]]]:
+        """After every check: per-input rules over the accepted rows (a declared task's keep rule), and rows for
+        side tables by table name (its per-input `_items` table). Default: nothing more."""
+        return rows, [], {}

@@ -14,8 +14,9 @@ from curation.synth import prompts
 from curation.synth.config import GateConfig
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Choice, Context, Rejection, Sample, Task
+from curation.synth.tasks.item_inputs import item_rows
 from curation.validate.row_rules import COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD, QUESTION
-from curation.warehouse import Warehouse, connect
+from curation.warehouse import Warehouse
 
 
 class MCQCoTConfig(StrictModel):
@@ -54,21 +55,7 @@ class MCQCoT(Task):
 
     def inputs(self, wh: Warehouse, passages_unit: str | None) -> Iterator[dict]:
         c = self.cfg.mcq_cot
-        con = connect(wh)
-        where, params = ["split IN (SELECT unnest(?))"], [c.splits]
-        if c.benchmarks:
-            where.append("benchmark IN (SELECT unnest(?))")
-            params.append(c.benchmarks)
-        lim = f" LIMIT {int(c.limit)}" if c.limit else ""
-        reader = con.sql(
-            "SELECT item_id, benchmark, question, options, answer, source_ref FROM benchmark_items "
-            f"WHERE {' AND '.join(where)} QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY run_id DESC) = 1 "
-            f"ORDER BY item_id{lim}",
-            params=params,
-        ).to_arrow_reader(1000)
-        for batch in reader:
-            for r in batch.to_pylist():
-                yield {**r, "input_id": r["item_id"]}
+        return item_rows(wh, c.splits, c.benchmarks, c.limit)
 
     def schema_for(self, row: dict) -> dict:
         """Constrain the final answer to this item's labels; the check against gold stays in evaluate()."""
