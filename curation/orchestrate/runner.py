@@ -27,6 +27,8 @@ from curation.warehouse import RunRecorder, Warehouse, refresh_catalog
 from curation.warehouse.lock import warehouse_lock
 
 log = logging.getLogger("medcurate")
+TRACE = logging.getLogger("medcurate_trace")  # tracebacks: the run's log file only, never the console
+TRACE.propagate = False
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -76,7 +78,7 @@ def run_log(path: Path) -> Iterator[Path]:
     old_level = ours.level
     if ours.getEffectiveLevel() > logging.INFO:
         ours.setLevel(logging.INFO)
-    targets = [logging.getLogger()] + ([] if ours.propagate else [ours])  # the CLI keeps ours off the root console
+    targets = [logging.getLogger(), TRACE] + ([] if ours.propagate else [ours])  # the CLI keeps ours off the root
     for logger in targets:
         logger.addHandler(handler)
     try:
@@ -147,7 +149,9 @@ def _run_locked(
             log.warning("%s skipped: %s", stage.name, e)
             run.error(message, kind=type(e).__name__)
         except BaseException as e:
-            log.error("%s failed: %s: %s\n%s", stage.name, type(e).__name__, e, traceback.format_exc())
+            if not isinstance(e, UserError):  # a user error reaches the console once, from the CLI
+                log.error("%s failed: %s: %s", stage.name, type(e).__name__, e)
+            TRACE.error("%s failed: %s: %s\n%s", stage.name, type(e).__name__, e, traceback.format_exc())
             run.error(f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=30))
             run.set("extra", "log_file", str(log_file))
             try:

@@ -219,7 +219,11 @@ class DeclaredTask(Task):
         return rows, rejects
 
     def generated_fields(self, row: dict) -> dict[str, str]:
-        return {k: row[k] for k in self.output_fields() if isinstance(row.get(k), str)}
+        """Model-written text by field; nested output (dialogue turns) is flattened to its strings, without roles."""
+        from curation.synth.gate import generated_strings
+
+        out = {k: "\n".join(generated_strings(row.get(k), k)) for k in self.output_fields()}
+        return {k: v for k, v in out.items() if v}
 
     def source_ref(self, row: dict) -> str:
         return f"{row['input_id']}/s{row['sample_index']}" + (
