@@ -1,5 +1,6 @@
-"""What the console shows: medcurate's warnings (and, with --verbose, its progress lines and the libraries' logs);
-everything else goes to the run's log file (warehouse/logs/<run_id>.log), where the runner puts it.
+"""What the console shows: medcurate's warnings, and the stages' progress (a live display on a terminal, else
+periodic plain lines: curation/progress.py); with --verbose the libraries' logs too. Everything else goes to the
+run's log file (warehouse/logs/<run_id>.log), where the runner puts it.
 
 Libraries that install their own console handlers (vLLM, transformers, datasets) are told to propagate to the root
 logger instead; Python warnings become log records (each shown once)."""
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 from rich.logging import RichHandler
 
 from curation.commands.common import console
+from curation.progress import live_active
 
 QUIET_LIBRARIES = (
     "vllm",
@@ -36,7 +39,8 @@ def configure(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.captureWarnings(True)
     warnings.simplefilter("default")  # each warning once per location
-    for logger in (logging.getLogger(), logging.getLogger("medcurate")):  # once per process, however often called
+    loggers = (logging.getLogger(), logging.getLogger("medcurate"), logging.getLogger("medcurate.progress"))
+    for logger in loggers:  # once per process, however often called
         for h in [h for h in logger.handlers if getattr(h, "medcurate_console", False)]:
             logger.removeHandler(h)
     handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
@@ -46,6 +50,9 @@ def configure(verbose: bool) -> None:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         return
+    progress_log = logging.getLogger("medcurate.progress")
+    progress_log.setLevel(logging.INFO)
+    progress_log.addHandler(_progress_lines())
     ours = logging.getLogger("medcurate")
     ours.addHandler(handler)
     ours.propagate = False  # not through other libraries' root console handlers; the run log file gets it anyway
@@ -59,3 +66,14 @@ def configure(verbose: bool) -> None:
         tf_logging.disable_progress_bar()
     except ImportError:  # transformers is optional for a stage command
         pass
+
+
+def _progress_lines() -> logging.Handler:
+    """Progress as plain lines on stderr (no colours, no cursor moves) while no live display draws it: output that
+    is not a terminal (CI logs) and stage runs as Prefect flows."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.medcurate_console = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(logging.INFO)
+    handler.addFilter(lambda record: not live_active())
+    return handler
