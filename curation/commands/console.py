@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import warnings
 
 from rich.logging import RichHandler
@@ -52,7 +51,7 @@ def configure(verbose: bool) -> None:
         return
     progress_log = logging.getLogger("medcurate.progress")
     progress_log.setLevel(logging.INFO)
-    progress_log.addHandler(_progress_lines())
+    progress_log.addHandler(ProgressLines(logging.INFO))
     ours = logging.getLogger("medcurate")
     ours.addHandler(handler)
     ours.propagate = False  # not through other libraries' root console handlers; the run log file gets it anyway
@@ -68,12 +67,12 @@ def configure(verbose: bool) -> None:
         pass
 
 
-def _progress_lines() -> logging.Handler:
-    """Progress as plain lines on stderr (no colours, no cursor moves) while no live display draws it: output that
-    is not a terminal (CI logs) and stage runs as Prefect flows."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.medcurate_console = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.setLevel(logging.INFO)
-    handler.addFilter(lambda record: not live_active())
-    return handler
+class ProgressLines(logging.Handler):
+    """Progress as plain lines on the console (stderr, soft-wrapped, no markup) while no live display draws it:
+    output that is not a terminal (CI logs), and stage runs as Prefect flows."""
+
+    medcurate_console = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not live_active():
+            console.print(record.getMessage(), markup=False, highlight=False, soft_wrap=True)

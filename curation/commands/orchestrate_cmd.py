@@ -22,7 +22,9 @@ def _names_help() -> str:
 def serve(
     manifest: str = typer.Option("manifests/demo.yaml", "--manifest", "-m", help=MANIFEST_HELP),
     only: list[str] = typer.Option(None, "--only", help=_names_help()),
-    limit: int = typer.Option(1, "--limit", help="flow runs at once (builds of one warehouse serialise on its lock)"),
+    limit: int = typer.Option(
+        1, "--limit", help="flow runs at once (runs on one warehouse also wait for its concurrency slot)"
+    ),
     paused: bool = typer.Option(False, "--paused", help="register the schedules inactive"),
 ) -> None:
     """Serve the deployments with their schedules from this process until interrupted (Prefect `serve`)."""
