@@ -166,8 +166,9 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         assert done.name.startswith("build-m-")  # flow_run_name template: build-<manifest>-<date>
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterName
 
-        logs = client.read_logs(log_filter=LogFilter(name=LogFilterName(any_=["medcurate"])))
+        logs = client.read_logs(log_filter=LogFilter(name=LogFilterName(any_=["medcurate", "medcurate.progress"])))
         assert any("ingest run" in log.message and "started" in log.message for log in logs)
+        assert any(log.message.startswith("ingest: 2/2 files, ") for log in logs)  # progress as plain log lines
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-run"])))
         assert arts and "benchmark_items" in arts[0].data
     n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
