@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from curation.config_base import StrictModel
 from curation.errors import StageUnavailable
-from curation.progress import progress
+from curation.progress import Tracker, track, tracker
 from curation.registry import Registry
 
 if TYPE_CHECKING:
@@ -118,13 +118,16 @@ class StageContext:
     ) -> UnitFuture[T]:
         return self.executor.submit(fn, *args, name=name, retries=retries, retry_if=retry_if)
 
-    def progress(self, items: Iterable[T], total: int | None, what: str) -> Iterator[T]:
-        """Iterate with a progress bar (terminal) and a log line every 10 % (logs, Prefect)."""
-        step = max(1, (total or 0) // 10)
-        for i, item in enumerate(progress(items, total, f"{self.stage.name}: {what}"), 1):
-            yield item
-            if total and (i % step == 0 or i == total):
-                self.log.info("%s: %d/%d %s", self.stage.name, i, total, what)
+    def progress(
+        self, items: Iterable[T], total: int | None, what: str, size: Callable[[T], int] | None = None
+    ) -> Iterator[T]:
+        """Iterate, reporting progress in `what` units (one per item, or `size(item)`): the live display on a
+        terminal, periodic log lines elsewhere (curation/progress.py)."""
+        return track(items, total, what, size=size)
+
+    def tracker(self, total: int | None, what: str) -> Tracker:
+        """Progress of a loop that is not one iterable: `advance(n, rows=...)` as work completes."""
+        return tracker(total, what)
 
 
 STAGES: Registry[Stage] = Registry("stages", scan=("curation.*.stage",))

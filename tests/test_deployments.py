@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curation.flows.deployments import DEFAULT_POOL, DEPLOYMENTS, TIMEZONE
+from curation.flows.concurrency import limit_name
+from curation.flows.deployments import DEFAULT_POOL, DEPLOYMENTS, TIMEZONE, spec
 from curation.warehouse import Warehouse, connect
 from tests.orchestration_data import write_manifest, write_medqa_files
 
@@ -34,6 +35,44 @@ def test_prefect_yaml_agrees_with_the_definitions():
         assert y["work_pool"]["name"] == DEFAULT_POOL
         expected = [{"cron": d.cron, "timezone": TIMEZONE}] if d.cron else []
         assert y["schedules"] == expected
+
+
+def _typed_fields(schema: dict) -> dict[str, object]:
+    """{parameter: its JSON type, or the enum of a Literal} from a parameter_openapi_schema."""
+    out: dict[str, object] = {}
+    for name, prop in schema["properties"].items():
+        kinds = [k for k in prop.get("anyOf", [prop]) if k.get("type") != "null"]
+        out[name] = kinds[0].get("enum") or kinds[0].get("type")
+    return out
+
+
+def test_stage_deployments_have_the_typed_parameters_of_the_stage_params_model():
+    from prefect.utilities.callables import parameter_schema
+
+    from curation.stages import STAGES
+
+    stage_specs = [d for d in DEPLOYMENTS if "stage" in d.tags]
+    assert {d.tags[1] for d in stage_specs} >= {"ingest", "deid", "dedup", "score", "decontam", "validate", "release"}
+    for d in stage_specs:
+        model = STAGES.get(d.tags[1]).params
+        schema = parameter_schema(d.load_flow()).model_dump()
+        assert list(schema["properties"]) == ["manifest_path", "warehouse", *model.model_fields]
+        for name, field in model.model_fields.items():
+            assert schema["properties"][name]["description"] == field.description
+    release = _typed_fields(parameter_schema(spec("release-stage").load_flow()).model_dump())
+    assert release == {
+        "manifest_path": "string",
+        "warehouse": "string",
+        "version": "string",
+        "out": "string",
+        "force": "boolean",
+        "publish": "string",
+        "dry_run": "boolean",
+    }
+    deid = _typed_fields(parameter_schema(spec("deid-stage").load_flow()).model_dump())
+    assert deid["recognizers"] == ["pattern", "full"] and deid["force"] == "boolean"
+    score = parameter_schema(spec("score-stage").load_flow()).model_dump()["properties"]["only"]
+    assert score["type"] == "array" and score["items"] == {"type": "string"}
 
 
 def _env(url: str) -> dict[str, str]:
@@ -79,6 +118,8 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
             "nightly-synth",
             "--only",
             "release",
+            "--only",
+            "deid-stage",
         ],
         env=_env(prefect_server),
         capture_output=True,
@@ -103,6 +144,11 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         assert [s.schedule.cron for s in nightly.schedules] == ["0 1 * * *"]
         assert nightly.parameters["from_stage"] == nightly.parameters["to_stage"] == "synth"
         assert client.read_deployment_by_name("build/release").schedules == []
+        deid = client.read_deployment_by_name("deid/deid-stage")  # typed parameters: a form in the UI
+        assert deid.entrypoint == "curation.flows.stages.deid_flow"
+        assert _typed_fields(deid.parameter_openapi_schema)["recognizers"] == ["pattern", "full"]
+        limit = client.read_global_concurrency_limit_by_name(limit_name(wh))  # one flow run per warehouse
+        assert limit.limit == 1 and limit.active
 
         run = client.create_flow_run_from_deployment(weekly.id)
         elsewhere = tmp_path / "elsewhere"  # the worker runs from another directory
@@ -120,8 +166,9 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         assert done.name.startswith("build-m-")  # flow_run_name template: build-<manifest>-<date>
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterName
 
-        logs = client.read_logs(log_filter=LogFilter(name=LogFilterName(any_=["medcurate"])))
+        logs = client.read_logs(log_filter=LogFilter(name=LogFilterName(any_=["medcurate", "medcurate.progress"])))
         assert any("ingest run" in log.message and "started" in log.message for log in logs)
+        assert any(log.message.startswith("ingest: 2/2 files, ") for log in logs)  # progress as plain log lines
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-run"])))
         assert arts and "benchmark_items" in arts[0].data
     n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
@@ -171,3 +218,66 @@ def test_serve_runs_a_triggered_deployment(prefect_server, tmp_path):
             serve.kill()
     n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
     assert n == 8
+
+
+HOLD_SLOT = """
+import sys
+from curation.flows.concurrency import warehouse_slot
+with warehouse_slot(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.mark.slow
+def test_flow_runs_on_one_warehouse_wait_for_its_slot(prefect_server, tmp_path):
+    """Another process holds the warehouse's slot (as a running build would): a second process's slot request on it
+    times out, one on another warehouse does not, and a stage flow run on it waits without touching the warehouse
+    until the slot is free, then runs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from curation.flows.concurrency import warehouse_slot
+
+    manifest, wh = _project(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SLOT, str(wh)],
+        env=_env(prefect_server),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    second = None
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with temporary_settings({PREFECT_API_URL: prefect_server}):
+            with pytest.raises(TimeoutError), warehouse_slot(wh, timeout_s=3):
+                pass
+            with warehouse_slot(tmp_path / "other-warehouse", timeout_s=30):
+                pass
+            second = subprocess.Popen(
+                [sys.executable, "-m", "curation.cli", "-w", str(wh), "ingest", str(manifest), "--prefect"],
+                env=_env(prefect_server),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            running = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])))
+            with get_client(sync_client=True) as client:
+                deadline = time.monotonic() + 180
+                while not any(r.name.startswith("ingest-") for r in client.read_flow_runs(flow_run_filter=running)):
+                    assert second.poll() is None and time.monotonic() < deadline, second.communicate()[0][-3000:]
+                    time.sleep(0.5)
+            time.sleep(3)  # running, waiting for the slot: no stage run has started on the warehouse
+            assert second.poll() is None and not list((wh / "runs").glob("*ingest*.json"))
+        holder.stdin.close()
+        out, _ = second.communicate(timeout=300)
+        assert second.returncode == 0, out[-3000:]
+        assert list((wh / "runs").glob("*ingest*.json"))
+    finally:
+        for p in (holder, second):
+            if p is not None and p.poll() is None:
+                p.kill()
+    assert connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0] == 8

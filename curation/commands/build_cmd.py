@@ -33,15 +33,16 @@ def run_local(manifest: Any, force: bool, from_stage: str | None, to_stage: str 
     """The build in this process: each stage through the generic runner."""
     from curation.orchestrate.build import run_build
     from curation.orchestrate.runner import run_stage
-    from curation.stages import STAGES
+    from curation.progress import display
 
     def run_one(stage: str, params: dict[str, Any]):
-        with console.status(f"[bold]{stage}[/]: {STAGES.get(stage).description}"):
-            res = run_stage(stage, warehouse(), manifest, params)
+        res = run_stage(stage, warehouse(), manifest, params)
         console.print(f"[green]✓[/] {res.line()}" if res.status == "completed" else f"[yellow]![/] {res.line()}")
         return res
 
-    return run_build(manifest, warehouse(), run_one, from_stage=from_stage, to_stage=to_stage, force=force).stages
+    with display(console):  # one live line per stage on a terminal; periodic log lines elsewhere
+        outcome = run_build(manifest, warehouse(), run_one, from_stage=from_stage, to_stage=to_stage, force=force)
+    return outcome.stages
 
 
 def results_table(wh: Any, results: dict[str, Any]) -> Table:

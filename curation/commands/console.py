@@ -1,5 +1,6 @@
-"""What the console shows: medcurate's warnings (and, with --verbose, its progress lines and the libraries' logs);
-everything else goes to the run's log file (warehouse/logs/<run_id>.log), where the runner puts it.
+"""What the console shows: medcurate's warnings, and the stages' progress (a live display on a terminal, else
+periodic plain lines: curation/progress.py); with --verbose the libraries' logs too. Everything else goes to the
+run's log file (warehouse/logs/<run_id>.log), where the runner puts it.
 
 Libraries that install their own console handlers (vLLM, transformers, datasets) are told to propagate to the root
 logger instead; Python warnings become log records (each shown once)."""
@@ -13,6 +14,7 @@ import warnings
 from rich.logging import RichHandler
 
 from curation.commands.common import console
+from curation.progress import live_active
 
 QUIET_LIBRARIES = (
     "vllm",
@@ -36,7 +38,8 @@ def configure(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.captureWarnings(True)
     warnings.simplefilter("default")  # each warning once per location
-    for logger in (logging.getLogger(), logging.getLogger("medcurate")):  # once per process, however often called
+    loggers = (logging.getLogger(), logging.getLogger("medcurate"), logging.getLogger("medcurate.progress"))
+    for logger in loggers:  # once per process, however often called
         for h in [h for h in logger.handlers if getattr(h, "medcurate_console", False)]:
             logger.removeHandler(h)
     handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
@@ -46,6 +49,9 @@ def configure(verbose: bool) -> None:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         return
+    progress_log = logging.getLogger("medcurate.progress")
+    progress_log.setLevel(logging.INFO)
+    progress_log.addHandler(ProgressLines(logging.INFO))
     ours = logging.getLogger("medcurate")
     ours.addHandler(handler)
     ours.propagate = False  # not through other libraries' root console handlers; the run log file gets it anyway
@@ -59,3 +65,14 @@ def configure(verbose: bool) -> None:
         tf_logging.disable_progress_bar()
     except ImportError:  # transformers is optional for a stage command
         pass
+
+
+class ProgressLines(logging.Handler):
+    """Progress as plain lines on the console (stderr, soft-wrapped, no markup) while no live display draws it:
+    output that is not a terminal (CI logs), and stage runs as Prefect flows."""
+
+    medcurate_console = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not live_active():
+            console.print(record.getMessage(), markup=False, highlight=False, soft_wrap=True)

@@ -22,7 +22,9 @@ def _names_help() -> str:
 def serve(
     manifest: str = typer.Option("manifests/demo.yaml", "--manifest", "-m", help=MANIFEST_HELP),
     only: list[str] = typer.Option(None, "--only", help=_names_help()),
-    limit: int = typer.Option(1, "--limit", help="flow runs at once (builds of one warehouse serialise on its lock)"),
+    limit: int = typer.Option(
+        1, "--limit", help="flow runs at once (runs on one warehouse also wait for its concurrency slot)"
+    ),
     paused: bool = typer.Option(False, "--paused", help="register the schedules inactive"),
 ) -> None:
     """Serve the deployments with their schedules from this process until interrupted (Prefect `serve`)."""
@@ -52,10 +54,12 @@ def deploy(
 
     prefect_logging()
 
+    from curation.flows.concurrency import ensure_limit
     from curation.flows.deployments import runner_deployments
 
     with cli_errors():
         ensure_process_pool(pool)
+        limit = ensure_limit(warehouse_arg())
         deployments = runner_deployments(only, manifest, warehouse_arg(), work_pool=pool, paused=paused)
         # prefect's @sync_compatible types the result as maybe a coroutine; called from sync code it is the list
         ids = cast(
@@ -71,10 +75,11 @@ def deploy(
         )
     for d, i in zip(deployments, ids, strict=True):
         when = ", ".join(str(getattr(x, "cron", x)) for x in (d.schedules or [])) or "on demand"
-        out.print(f"deployed build/{d.name} ({i}) to pool {pool}: {when}; parameters {d.parameters}")
+        out.print(f"deployed {d.flow_name}/{d.name} ({i}) to pool {pool}: {when}; parameters {d.parameters}")
+    out.print(f"flow runs on {warehouse_arg()} take one slot of the global concurrency limit {limit} (1 slot)")
     out.print(
         f"start a worker (any directory, where medcurate is installed): prefect worker start --pool {pool}\n"
-        f"run one now: prefect deployment run build/{deployments[0].name}"
+        f"run one now: prefect deployment run {deployments[0].flow_name}/{deployments[0].name}"
     )
 
 

@@ -167,6 +167,7 @@ def execute(
     """Run a stage from the CLI: the lock first (fail fast, before Prefect starts), then in process or as a flow."""
     from curation.manifest import load_manifest
     from curation.orchestrate.runner import run_stage
+    from curation.progress import display
 
     manifest = load_manifest(manifest_path) if manifest_path else None
     if manifest is None and not params.get("paths"):
@@ -179,7 +180,8 @@ def execute(
             from curation.flows.stages import run_stage_flow
 
             return run_stage_flow(stage.name, manifest_path, warehouse_arg(), params, runner, ray_address)
-        r = run_stage(stage.name, warehouse(), manifest, params, lock_timeout=state.lock_timeout)
+        with display(console):
+            r = run_stage(stage.name, warehouse(), manifest, params, lock_timeout=state.lock_timeout)
         return {"status": r.status, "run_id": r.run_id, "message": r.message, **r.summary}
 
 

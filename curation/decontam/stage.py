@@ -9,6 +9,7 @@ from curation.batches import rechunk
 from curation.decontam.annotate import DecontamStats, annotate_documents, annotate_table
 from curation.decontam.config import DecontamConfig
 from curation.decontam.index import EvalIndex
+from curation.progress import track
 from curation.stages import STAGES, Stage, StageContext
 from curation.warehouse import Warehouse, connect
 
@@ -21,8 +22,9 @@ def _existing_tables(con: Any, names: list[str]) -> list[str]:
 def decontam_documents(wh: Warehouse, cfg: DecontamConfig, index: EvalIndex, run_id: str) -> dict[str, Any]:
     con = connect(wh)
     stats = DecontamStats()
+    total = con.sql("SELECT count(*) FROM documents_current").fetchall()[0][0]
     rel = con.sql("SELECT doc_id, pmid, title, text FROM documents_current ORDER BY doc_id")
-    batches = rechunk(rel.to_arrow_reader(cfg.batch_rows), cfg.batch_rows)
+    batches = track(rechunk(rel.to_arrow_reader(cfg.batch_rows), cfg.batch_rows), total, "documents", size=len)
     units = list(annotate_documents(wh, batches, index, run_id, stats))
     return {"units": units, **stats.as_dict()}
 

@@ -47,16 +47,24 @@ def pending(con: duckdb.DuckDBPyConnection, cfg: DedupConfig, batch_size: int) -
     `documents_latest` is a window view: reading the texts through it made DuckDB hold them all (the main process
     grew with the corpus while the signing workers ran). So only the keys of the latest occurrences go through the
     view, and the texts stream from `documents` joined on them; no ORDER BY either."""
+    yield from con.sql(_pending_sql(cfg)).to_arrow_reader(batch_size)
+
+
+def count_pending(con: duckdb.DuckDBPyConnection, cfg: DedupConfig) -> int:
+    """How many documents `pending` yields (the total of the signing progress line)."""
+    return int(con.sql(f"SELECT count(*) FROM ({_pending_sql(cfg)})").fetchall()[0][0])
+
+
+def _pending_sql(cfg: DedupConfig) -> str:
     fields = ", ".join(f'd."{f}"' for f in cfg.fields)
     md5 = _input_md5(cfg)
-    reader = con.sql(
+    return (
         "WITH k AS (SELECT doc_id, source_file, record_index, run_id FROM documents_latest WHERE NOT is_deleted) "
         f"SELECT d.doc_id, {md5} AS input_md5, {fields} FROM documents d "
         "JOIN k ON k.doc_id = d.doc_id AND k.source_file = d.source_file AND k.record_index = d.record_index "
         "AND k.run_id = d.run_id LEFT JOIN sig_cur s ON s.doc_id = d.doc_id "
         f"WHERE s.doc_id IS NULL OR s.input_md5 <> {md5}"
-    ).to_arrow_reader(batch_size)
-    yield from reader
+    )
 
 
 def batch_texts(batch: pa.RecordBatch, cfg: DedupConfig, prefix: str = "") -> list[str]:

@@ -13,8 +13,9 @@ from typing import Any
 
 from curation.dedup.clusters import write_annotations
 from curation.dedup.config import DedupConfig
-from curation.dedup.index import find_edges, pending, prepare, sign_shard
+from curation.dedup.index import count_pending, find_edges, pending, prepare, sign_shard
 from curation.dedup.signer import Signer
+from curation.progress import Tracker, tracker
 from curation.stages import STAGES, Stage, StageContext
 from curation.warehouse import RunRecorder, Warehouse
 
@@ -41,19 +42,22 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     try:
         with run.timed("sign"):
             con = prepare(wh, params_id, cfg.memory_limit)
+            bar = tracker(count_pending(con, cfg), "documents signed")
             batches = pending(con, cfg, cfg.batch_size)
             head = list(itertools.islice(batches, 2))
             processes = cfg.sign_processes if cfg.sign_processes is not None else cfg.workers * (len(head) > 1)
             signer = Signer(cfg, processes)
             run.set("extra", "sign_processes", processes)
-            inflight: list[Future] = []
+            inflight: list[tuple[Future, int]] = []
             for i, batch in enumerate(itertools.chain(head, batches)):
                 unit = f"{run.run_id}-{i:05d}"
-                inflight.append(submit(sign_shard, wh, batch, cfg, params_id, run.run_id, unit, signer))
+                fut = submit(sign_shard, wh, batch, cfg, params_id, run.run_id, unit, signer)
+                inflight.append((fut, batch.num_rows))
                 while len(inflight) >= 2 * cfg.workers:
-                    counts.update(inflight.pop(0).result())
-            for f in inflight:
-                counts.update(f.result())
+                    _collect(inflight.pop(0), counts, bar)
+            for shard in inflight:
+                _collect(shard, counts, bar)
+            bar.close()
             con.close()
     finally:
         if pool is not None:
@@ -73,6 +77,12 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
     if counts.get("status_empty"):
         run.quarantined({"empty_text": counts["status_empty"]})
     return {"run_id": run.run_id, "params_id": params_id, "bands": bands, "rows": rows, **counts}
+
+
+def _collect(shard: tuple[Future, int], counts: Counter[str], bar: Tracker) -> None:
+    fut, n = shard
+    counts.update(fut.result())
+    bar.advance(n)
 
 
 def run(ctx: StageContext) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from curation.deid.llm import PROMPT_VERSION, LLMStats, llm_spans
 from curation.deid.spans import Span
 from curation.deid.surrogates import Surrogates
 from curation.ingest.runner import content_sha256
+from curation.progress import tracker
 from curation.stages import STAGES, Stage, StageContext
 from curation.synth.engine import Engine, Sampling
 from curation.warehouse import Quarantine, RunRecorder, ShardWriter, Warehouse, connect
@@ -140,7 +141,9 @@ def _run(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, force: bool, engine: 
     t0 = time.perf_counter()
     quarantine = Quarantine(wh, STAGE, run.run_id)
     llm_stats = LLMStats()
+    pending = con.sql(f"SELECT count(*) FROM ({_pending_sql(force)})").fetchall()[0][0]
     reader = con.sql(_pending_sql(force)).to_arrow_reader(cfg.batch_rows)
+    bar = tracker(pending, "notes")
     for k, batch in enumerate(rechunk(reader, cfg.batch_rows)):
         unit = f"{UNIT_PREFIX}{run.run_id}-{k:05d}"
         raws = batch.to_pylist()
@@ -181,6 +184,8 @@ def _run(wh: Warehouse, cfg: DeidConfig, run: RunRecorder, force: bool, engine: 
                 without_phi += not result.spans
         run.add_output("documents", unit, docs.stats.rows)
         run.add_output("phi_spans", unit, span_rows.stats.rows)
+        bar.advance(len(raws), rows=docs.stats.rows)
+    bar.close()
     quarantine.commit()
     run.quarantined(quarantine.reasons)
     seconds = time.perf_counter() - t0

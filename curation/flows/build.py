@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow
 
+from curation.flows.concurrency import warehouse_slot
 from curation.flows.executor import PrefectExecutor
 from curation.flows.stages import run_stage_flow
 from curation.orchestrate.build import build_markdown, run_build
@@ -34,6 +35,19 @@ def build_flow(
     ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Run the selected stages; returns {stage: {status, reason, run_id, seconds, summary}}."""
+    with warehouse_slot(warehouse):  # one flow run per warehouse at a time (curation/flows/concurrency.py)
+        return _build(manifest_path, warehouse, from_stage, to_stage, force, runner, ray_address)
+
+
+def _build(
+    manifest_path: str,
+    warehouse: str,
+    from_stage: str | None,
+    to_stage: str | None,
+    force: bool,
+    runner: str,
+    ray_address: str | None,
+) -> dict[str, Any]:
     from curation.manifest import load_manifest
 
     manifest = load_manifest(manifest_path)

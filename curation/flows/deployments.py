@@ -1,8 +1,10 @@
 """The scheduled and on-demand deployments, defined once: `medcurate serve` serves them, `medcurate deploy`
 registers them with a server and work pool, and prefect.yaml lists the same (tests/test_deployments.py checks it).
 
-Every deployment runs the build flow over a manifest (a parameter), restricted to a stage range; the build skips
+The scheduled ones run the build flow over a manifest (a parameter), restricted to a stage range; the build skips
 stages whose inputs are unchanged, so a weekly run after an update file only redoes what the new file touches.
+Each built-in stage also has an on-demand deployment of its own flow (`<stage>/<stage>-stage`), whose parameters
+are the stage's params model, typed (curation/flows/stages.py), so the Prefect UI shows a form.
 """
 
 from __future__ import annotations
@@ -49,6 +51,22 @@ class DeploymentSpec:
         return f"{module.replace('.', '/')}.py:{name}"
 
 
+def builtin_stages() -> list[str]:
+    """medcurate's own stages (a plugin's stages are deployed by the plugin's own prefect.yaml, not this one)."""
+    from curation.stages import pipeline
+
+    return [s.name for s in pipeline() if s.run.__module__.startswith("curation.")]
+
+
+def _stage_deployment(stage: str) -> DeploymentSpec:
+    return DeploymentSpec(
+        f"{stage}-stage",
+        f"curation.flows.stages:{stage}_flow",
+        f"On demand: the {stage} stage alone, with its typed options.",
+        tags=("stage", stage),
+    )
+
+
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         "pubmed-weekly-update",
@@ -79,6 +97,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         "On demand: the manifest's whole build (unchanged stages are skipped).",
         tags=("build",),
     ),
+    *(_stage_deployment(stage) for stage in builtin_stages()),
 )
 
 
@@ -117,7 +136,6 @@ def runner_deployments(
                 entrypoint_type=EntrypointType.MODULE_PATH if work_pool else EntrypointType.FILE_PATH,
                 # the worker's flow-run process sends medcurate's log lines to the API too
                 job_variables={"env": RUN_ENV} if work_pool else None,
-                concurrency_limit=1,  # one build per deployment at a time; builds of a warehouse share its lock
             )
         )
     return out

@@ -85,7 +85,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
     ]
     results: list[FileResult] = []
     failed = Quarantine(ctx.warehouse, "ingest", run.run_id)
-    for job, fut in ctx.progress(zip(todo, futures, strict=True), len(todo), "files"):
+    bar = ctx.tracker(len(todo), "files")
+    for job, fut in zip(todo, futures, strict=True):
         try:
             r = fut.result()
         except Exception as e:  # retries exhausted: record it and go on with the other files
@@ -99,6 +100,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
                 run.add_output(r.table, r.unit, r.rows, deleted=r.deleted, quarantined=r.quarantined)
         ctx.log.info("%s %s: %d rows, %d quarantined %s", r.status, r.path, r.rows, r.quarantined, r.message)
         results.append(r)
+        bar.advance(rows=r.rows)
+    bar.close()
     failed.commit()
     summary = summarize(results)
     for k in ("files_ingested", "files_skipped", "files_failed", "rows", "deleted"):

@@ -22,6 +22,7 @@ from typing import Any
 from curation.errors import DiskFull, StageUnavailable, UserError
 from curation.orchestrate.executor import LocalExecutor
 from curation.orchestrate.report import run_markdown
+from curation.progress import stage_scope
 from curation.stages import STAGES, Executor, Stage, StageContext
 from curation.warehouse import RunRecorder, Warehouse, refresh_catalog
 from curation.warehouse.lock import warehouse_lock
@@ -143,7 +144,8 @@ def _run_locked(
     with run_log(log_file):
         log.info("%s run %s started", stage.name, run.run_id)
         try:
-            summary = stage.run(ctx) or {}
+            with stage_scope(stage.name):
+                summary = stage.run(ctx) or {}
         except StageUnavailable as e:
             status, message = "skipped", str(e)
             log.warning("%s skipped: %s", stage.name, e)

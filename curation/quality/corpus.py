@@ -39,16 +39,7 @@ def stream_docs(
     """
     con = connect(wh)
     try:
-        sql = "SELECT d.doc_id, d.title, d.text FROM documents_current d"
-        conds, params = [], []
-        if where:
-            conds.append(f"({where})")
-        if skip_scored and _has_view(con, skip_scored[0]):  # an instance's table appears with its first unit
-            view, column, version = skip_scored
-            conds.append(f"NOT EXISTS (SELECT 1 FROM {view} a WHERE a.doc_id = d.doc_id AND a.{column} = ?)")
-            params.append(version)
-        if conds:
-            sql += " WHERE " + " AND ".join(conds)
+        sql, params = _docs_query(con, where, skip_scored)
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -58,6 +49,32 @@ def stream_docs(
             yield [Doc(i, doc_text(t, x)) for i, t, x in zip(cols["doc_id"], cols["title"], cols["text"], strict=True)]
     finally:
         con.close()
+
+
+def count_docs(wh: Warehouse, *, where: str | None = None, skip_scored: tuple[str, str, str] | None = None) -> int:
+    """How many documents `stream_docs` would yield with the same filters (the total of a progress line)."""
+    con = connect(wh)
+    try:
+        sql, params = _docs_query(con, where, skip_scored)
+        return int(con.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def _docs_query(
+    con: duckdb.DuckDBPyConnection, where: str | None, skip_scored: tuple[str, str, str] | None
+) -> tuple[str, list[str]]:
+    sql = "SELECT d.doc_id, d.title, d.text FROM documents_current d"
+    conds, params = [], []
+    if where:
+        conds.append(f"({where})")
+    if skip_scored and _has_view(con, skip_scored[0]):  # an instance's table appears with its first unit
+        view, column, version = skip_scored
+        conds.append(f"NOT EXISTS (SELECT 1 FROM {view} a WHERE a.doc_id = d.doc_id AND a.{column} = ?)")
+        params.append(version)
+    if conds:
+        sql += " WHERE " + " AND ".join(conds)
+    return sql, params
 
 
 def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from curation.progress import track
 from curation.quality.config import ReferenceLMConfig
 from curation.quality.corpus import stream_docs
 from curation.warehouse import Warehouse
@@ -113,7 +114,7 @@ def train_reference_lm(texts: list[str], cfg: ReferenceLMConfig, out_dir: Path, 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     model.train()
     losses = []
-    for _ in range(cfg.steps):
+    for _ in track(range(cfg.steps), cfg.steps, "reference LM training steps"):
         idx = [rng.randrange(len(blocks)) for _ in range(cfg.batch_size)]
         b = blocks[idx]
         loss = model(input_ids=b, labels=b).loss

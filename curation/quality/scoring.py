@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from curation.quality.corpus import Doc, stream_docs
+from curation.progress import tracker
+from curation.quality.corpus import Doc, count_docs, stream_docs
 from curation.registry import Registry
 from curation.warehouse import Quarantine, ShardWriter, Warehouse
 from curation.warehouse.quarantine import Rejection, quarantine_unit
@@ -46,7 +47,8 @@ def run_scorer(
     """Score every current document that lacks a row of this scorer's version (all of them with `force`)."""
     skip = None if force else (scorer.table, scorer.version_column, scorer.version)
     totals = {"scored": 0, "quarantined": 0}
-    with run.timed(scorer.name):
+    pending = count_docs(wh, skip_scored=skip)
+    with run.timed(scorer.name), tracker(pending, f"{scorer.name} docs") as bar:
         for k, docs in enumerate(stream_docs(wh, skip_scored=skip, batch_rows=batch_rows)):
             unit = f"{run.run_id}-{k:05d}"
             with (
@@ -68,6 +70,7 @@ def run_scorer(
             run.quarantined(quarantine.reasons)
             totals["scored"] += writer.stats.rows
             totals["quarantined"] += quarantine.n
+            bar.advance(len(docs), rows=writer.stats.rows)
     run.count(f"{scorer.name}.scored", totals["scored"])
     run.count(f"{scorer.name}.quarantined", totals["quarantined"])
     return totals

@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from curation.errors import UserError
+from curation.progress import track
 from curation.quality.config import TeacherConfig
 from curation.quality.edu_model import DOC_TYPES, DOMAINS
 from curation.synth.engine import Engine, GenResult, Sampling
@@ -134,7 +135,8 @@ def annotate(wh: Warehouse, engine: Engine, cfg: TeacherConfig, run: RunRecorder
         ShardWriter(wh, "quality_teacher_labels", unit) as writer,
         Quarantine(wh, "score", run.run_id, unit=f"score-teacher-{unit}") as quarantine,
     ):
-        for i in range(0, len(docs), BATCH):
+        steps = range(0, len(docs), BATCH)
+        for i in track(steps, len(docs), "docs labelled by teacher", size=lambda i: min(BATCH, len(docs) - i)):
             batch = docs[i : i + BATCH]
             prompts, cuts = zip(*(render_prompt(d.text, cfg.max_chars) for d in batch), strict=True)
             results = engine.generate(list(prompts), sampling, JSON_SCHEMA)

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from curation.manifest import Manifest
+from curation.progress import tracker
 from curation.release import card, diff, lineage, manifest_json, paths, plots, publish, validation
 from curation.release.config import VERSION_RE
 from curation.release.errors import ReleaseError
@@ -217,11 +218,13 @@ def _build(
     final: Path,
 ) -> dict[str, Any]:
     configs = {}
-    for sel in sels:
-        with run.timed(f"write_{sel.config.name}"):
-            splits, sizes = _write_config(con, sel, stage, manifest)
-        configs[sel.config.name] = _config_facts(con, sel, splits, sizes)
-        run.count(f"{sel.config.name}.rows", sel.rows_out)
+    with tracker(len(sels), "configs written") as bar:
+        for sel in sels:
+            with run.timed(f"write_{sel.config.name}"):
+                splits, sizes = _write_config(con, sel, stage, manifest)
+            configs[sel.config.name] = _config_facts(con, sel, splits, sizes)
+            run.count(f"{sel.config.name}.rows", sel.rows_out)
+            bar.advance(rows=sel.rows_out)
     results = {}
     if manifest.release.validate_:
         for sel in sels:

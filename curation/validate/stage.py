@@ -57,10 +57,13 @@ def run(ctx: StageContext) -> dict[str, Any]:
     run, wh = ctx.run, ctx.warehouse
     failures: list[str] = []
     results = {}
-    for table in tables_to_validate(cfg, ctx.params.table or None):
+    tables = tables_to_validate(cfg, ctx.params.table or None)
+    bar = ctx.tracker(len(tables), "tables")
+    for table in tables:
         with run.timed(table):
             res = ctx.submit(validate_one, wh, table, run.run_id, cfg, name=f"validate:{table}").result()
         s = res["summary"]
+        bar.advance(rows=s["rows"])
         results[table] = s
         ctx.log.info(res["explain"])
         run.quarantined(res["quarantined"])
@@ -73,6 +76,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
         if not s["success"]:
             run.count("validate.tables_failed")
             failures.append(res["explain"])
+    bar.close()
     report_dir = str(wh.root / "validation" / run.run_id)
     run.set("extra", "validation", results)
     run.set("extra", "report_dir", report_dir)
