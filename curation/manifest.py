@@ -124,4 +124,11 @@ def load_manifest(path: str | Path, *, check_paths: bool = True) -> Manifest:
     if check_paths:
         for src in m.sources:
             m.source_files(src)
+        for name in Manifest.section_models():
+            check_files = getattr(m.section(name), "check_files", None)  # sections that name files of their own
+            if check_files is not None:
+                try:
+                    check_files(m.base_dir)
+                except ValueError as e:
+                    raise ManifestError(f"{path}: {name}.{e}") from None
     return m

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from curation.ner.export import export_table
 from curation.ner.iob import (
     Span,
     check_tags,
@@ -17,7 +18,6 @@ from curation.ner.iob import (
     token_offsets,
     tokenize,
 )
-from curation.ner.export import export_table
 from curation.warehouse import Warehouse
 from tests.cli_helpers import invoke_cli
 from tests.ingest_helpers import ingest, rows

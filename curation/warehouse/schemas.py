@@ -155,6 +155,43 @@ def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
     return out
 
 
+_REGISTERED: dict[str, TableSchema] = {}  # tables defined at run time (records_<name> from a record schema)
+LOCAL_DIR = "schemas/tables"  # a warehouse's own table schemas, relative to its root
+
+
+def schema_dict(schema: TableSchema) -> dict:
+    """The YAML form of a schema (what `_from_file` reads)."""
+    cols = [{"name": c.name, "type": c.type, "nullable": c.nullable, "description": c.description} for c in schema.columns]
+    return {"table": schema.name, "description": schema.description, "key": list(schema.key), "columns": cols}
+
+
+def register_schema(schema: TableSchema) -> None:
+    """Make a table defined at run time known to every writer and reader in this process. A built-in table's name
+    is refused; registering the same name again replaces it (a record schema that changed)."""
+    if schema.name in all_schemas():
+        raise ValueError(f"table {schema.name!r} is a built-in table")
+    _REGISTERED[schema.name] = schema
+
+
+def write_local_schema(root: Path, schema: TableSchema) -> Path:
+    """Register `schema` and write it to <root>/schemas/tables/<name>.yaml, so later processes find it too."""
+    register_schema(schema)
+    path = root / LOCAL_DIR / f"{schema.name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(schema_dict(schema), sort_keys=False, allow_unicode=True))
+    return path
+
+
+def local_schemas(root: Path) -> dict[str, TableSchema]:
+    """The warehouse's own table schemas (written by `write_local_schema`), registered as they are read."""
+    out = {}
+    for p in sorted((root / LOCAL_DIR).glob("*.yaml")):
+        s = _from_file(p)
+        register_schema(s)
+        out[s.name] = s
+    return out
+
+
 def instance_schema(name: str) -> TableSchema | None:
     """`annotations_<x>__<instance>`: the table of a second configuration of a scorer, with its base table's
     columns and key at `annotations/<x>__<instance>`."""
@@ -168,8 +205,8 @@ def instance_schema(name: str) -> TableSchema | None:
 
 
 def warehouse_schemas(root: Path) -> dict[str, TableSchema]:
-    """The schemas plus the instance tables present under `root/annotations/`."""
-    out = dict(all_schemas())
+    """The schemas, the warehouse's own ones and the instance tables present under `root/annotations/`."""
+    out = {**all_schemas(), **local_schemas(root)}
     annotations = root / "annotations"
     if annotations.is_dir():
         for d in sorted(annotations.iterdir()):
@@ -180,7 +217,7 @@ def warehouse_schemas(root: Path) -> dict[str, TableSchema]:
 
 
 def load_schema(name: str) -> TableSchema:
-    schemas = all_schemas()
+    schemas = {**all_schemas(), **_REGISTERED}
     if name not in schemas and (inst := instance_schema(name)) is not None:
         return inst
     if name not in schemas:

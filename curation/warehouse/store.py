@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from curation.errors import DiskFull, is_disk_full
-from curation.warehouse.schemas import TableSchema, all_schemas, load_schema
+from curation.warehouse.schemas import TableSchema, all_schemas, load_schema, local_schemas
 
 ENV_VAR = "MEDCURATE_WAREHOUSE"
 CRASH_ENV = "MEDCURATE_CRASH_AT"
@@ -77,10 +77,14 @@ class Warehouse:
         return any((self.root / s.path).is_dir() for s in all_schemas().values())
 
     def schema(self, table: str) -> TableSchema:
-        return load_schema(table)
+        try:
+            return load_schema(table)
+        except KeyError:
+            local_schemas(self.root)  # a table this warehouse defined (records_<name>), in a new process
+            return load_schema(table)
 
     def table_dir(self, table: str) -> Path:
-        return self.root / load_schema(table).path
+        return self.root / self.schema(table).path
 
     def units(self, table: str) -> list[str]:
         d = self.table_dir(table)
