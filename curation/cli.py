@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "sql_cmd",
     "catalog_cmd",
     "kg_cmd",
+    "ner_cmd",
     "runs_cmd",
     "models_cmd",
     "orchestrate_cmd",

@@ -36,3 +36,9 @@ CREATE OR REPLACE VIEW quarantine_summary AS
 SELECT stage, reason, count(*) AS n, min(source_ref) AS example_ref
 FROM quarantine GROUP BY ALL ORDER BY n DESC;
 
+
+-- NER entity spans, one row per span (offsets into ner_sentences.text, end exclusive).
+CREATE OR REPLACE VIEW ner_spans AS
+SELECT sentence_id, sp.start AS start, sp."end" AS "end", sp.token_start AS token_start,
+       sp.token_end AS token_end, sp.label AS label, sp.text AS text, run_id
+FROM (SELECT sentence_id, run_id, unnest(spans) AS sp FROM ner_sentences);

@@ -1,0 +1,1 @@
+"""Token-labelled NER data (HILGEN): IOB/BIO tag sequences, character spans, and their conversions."""
