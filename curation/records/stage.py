@@ -47,10 +47,12 @@ def sample_table(ctx: StageContext, schema: RecordSchema, t: RecordsTable) -> di
 def check(manifest: Any, params: Any) -> None:
     if manifest is None:
         raise UserError("records: give a manifest with a `records` section")
+    from curation.manifest import ManifestError
+
     try:
         manifest.section(STAGE).check_files(manifest.base_dir)
     except ValueError as e:
-        raise UserError(f"records: {e}") from None
+        raise ManifestError(f"{manifest.path}: records.{e}") from None
 
 
 def run(ctx: StageContext) -> dict[str, Any]:

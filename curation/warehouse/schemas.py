@@ -232,6 +232,7 @@ def instance_schema(name: str) -> TableSchema | None:
 
 def warehouse_schemas(root: Path) -> dict[str, TableSchema]:
     """The schemas plus the instance tables present under `root/annotations/`."""
+    load_declared(root)
     out = dict(all_schemas())
     annotations = root / "annotations"
     if annotations.is_dir():
