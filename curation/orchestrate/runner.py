@@ -147,7 +147,10 @@ def _run_locked(
             log.warning("%s skipped: %s", stage.name, e)
             run.error(message, kind=type(e).__name__)
         except BaseException as e:
-            log.error("%s failed: %s: %s\n%s", stage.name, type(e).__name__, e, traceback.format_exc())
+            # a user error (a full disk, a misconfigured input) is one line printed by the CLI: its trace goes to the
+            # log file only, below the console's WARNING
+            level = logging.INFO if isinstance(e, UserError) else logging.ERROR
+            log.log(level, "%s failed: %s: %s\n%s", stage.name, type(e).__name__, e, traceback.format_exc())
             run.error(f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=30))
             run.set("extra", "log_file", str(log_file))
             try:
