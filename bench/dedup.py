@@ -380,11 +380,13 @@ def _e2e_row(r: dict) -> dict:
 
 
 def _bound_mb(memory_limit: str) -> int:
-    """The recurring corpus's target: DuckDB's memory_limit + 0.5 GB (DuckDB reads "GB" as 1000^3, "GiB" as 1024^3)."""
+    """The recurring corpus's target in MiB: memory_limit + 0.5 of its unit (DuckDB reads "GB" as 10^9 bytes, "GiB"
+    as 2^30), so 1,430 MiB at the default 1GB (docs/dedup.md)."""
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", memory_limit)
     assert m, memory_limit
     num, unit, binary = m.groups()
-    return round(float(num) * (1024 if binary else 1000) ** "KMGT".index(unit) * 1000 / 2**20 + 512)
+    base = 1024 if binary else 1000
+    return int((float(num) * base ** ("KMGT".index(unit) + 1) + 0.5 * base**3) / 2**20)
 
 
 def _recurring_row(r: dict) -> dict:
