@@ -25,6 +25,7 @@ from tests.disk_support import all_files, fill, hidden
 from tests.factories import doc_row, write_documents
 from tests.test_release import release
 
+pytestmark = pytest.mark.hostile("disk full", ok="clear_error", bad="corruption")  # tests/hostile_report.py
 pytest_plugins = ["tests.disk_support", "tests.release_support"]  # tiny_fs; release_env / env
 
 
