@@ -30,8 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--hostile-report", default=None, help="write each hostile case's outcome to this JSON file")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "hostile(category, ok, bad): a hostile-input case (tests/hostile_report.py)")
+def pytest_configure(config: pytest.Config) -> None:  # the marker itself is declared in pyproject.toml
     config.stash[REPORTS] = {}
 
 
