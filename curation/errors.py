@@ -27,8 +27,9 @@ class StageUnavailable(UserError):
 
 
 class DiskFull(UserError, RuntimeError):
-    """The disk filled up (ENOSPC) while writing a warehouse table. Not an OSError on purpose: handlers that turn an
-    unreadable input file into a quarantine row must not swallow it; it ends the run with one line."""
+    """The disk filled up (ENOSPC) while writing a warehouse table, a validation report, the Data Docs site or a
+    release. Not an OSError on purpose: handlers that turn an unreadable input file into a quarantine row must not
+    swallow it; it ends the run with one line."""
 
     def __init__(self, table: str, path: str | os.PathLike[str]):
         super().__init__(f"disk full while writing {table} at {path}")
