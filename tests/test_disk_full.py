@@ -16,7 +16,6 @@ from tests.disk_support import fill, hidden
 from tests.factories import doc_row, write_documents
 
 pytestmark = pytest.mark.hostile("disk full", ok="clear_error", bad="corruption")  # tests/hostile_report.py
-pytest_plugins = ["tests.disk_support"]  # the tiny_fs fixture
 
 
 def _random_docs(n: int, start: int = 0):

@@ -26,7 +26,7 @@ from tests.factories import doc_row, write_documents
 from tests.test_release import release
 
 pytestmark = pytest.mark.hostile("disk full", ok="clear_error", bad="corruption")  # tests/hostile_report.py
-pytest_plugins = ["tests.disk_support", "tests.release_support"]  # tiny_fs; release_env / env
+pytest_plugins = ["tests.release_support"]  # the release_env / env fixtures
 
 
 def _docs(n: int) -> list[dict]:
