@@ -7,8 +7,10 @@ id and where the full trace is, exit 1.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from collections.abc import Callable, Iterator
 
 
 class UserError(Exception):
@@ -25,8 +27,9 @@ class StageUnavailable(UserError):
 
 
 class DiskFull(UserError, RuntimeError):
-    """The disk filled up (ENOSPC) while writing a warehouse table. Not an OSError on purpose: handlers that turn an
-    unreadable input file into a quarantine row must not swallow it; it ends the run with one line."""
+    """The disk filled up (ENOSPC) while writing a warehouse table, a validation report, the Data Docs site or a
+    release. Not an OSError on purpose: handlers that turn an unreadable input file into a quarantine row must not
+    swallow it; it ends the run with one line."""
 
     def __init__(self, table: str, path: str | os.PathLike[str]):
         super().__init__(f"disk full while writing {table} at {path}")
@@ -39,6 +42,20 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     return "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)
+
+
+@contextlib.contextmanager
+def disk_full_as(what: str, where: str | os.PathLike[str], undo: Callable[[], None] | None = None) -> Iterator[None]:
+    """Run a block of writes whose failure must leave nothing partial: any exception first runs `undo` (remove what
+    the block wrote); ENOSPC from any library (GE, matplotlib, DuckDB, pyarrow) then ends as DiskFull(what, where)."""
+    try:
+        yield
+    except BaseException as e:
+        if undo is not None:
+            undo()
+        if isinstance(e, Exception) and not isinstance(e, DiskFull) and is_disk_full(e):
+            raise DiskFull(what, where) from e
+        raise
 
 
 class IngestConfigError(UserError, ValueError):

@@ -13,6 +13,9 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# the hostile(category, ok, bad) report (--hostile-report); the tmpfs fixtures of the full-disk tests
+pytest_plugins = ["tests.hostile_report", "tests.disk_support"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -3,10 +3,8 @@ temp or staging file behind. Runs on a real 1 MiB tmpfs; skipped where mounting 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import subprocess
 
 import pyarrow as pa
 import pytest
@@ -14,44 +12,10 @@ import pytest
 from curation.errors import DiskFull
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, refresh_catalog
 from curation.warehouse.store import atomic_write_text
+from tests.disk_support import fill, hidden
 from tests.factories import doc_row, write_documents
 
-
-@pytest.fixture
-def tiny_fs(tmp_path):
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
-    try:
-        yield mnt
-        assert _open_files(mnt) == []  # a deleted file left open keeps its space: the disk would stay full
-    finally:
-        subprocess.run(["umount", "--lazy", str(mnt)], check=True)  # never leave a mount behind
-
-
-def _open_files(mnt) -> list[str]:
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            if target.startswith(str(mnt)):
-                found.append(target)
-    return found
-
-
-def _fill(mnt, leave: int = 0) -> None:
-    """Take the free space of the filesystem, but `leave` bytes."""
-    free = shutil.disk_usage(mnt).free - leave
-    with contextlib.suppress(OSError), open(mnt / "filler", "wb") as f:
-        f.write(os.urandom(max(free, 0)))
-
-
-def _hidden(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob(".*"))
+pytestmark = pytest.mark.hostile("disk full", ok="clear_error", bad="corruption")  # tests/hostile_report.py
 
 
 def _random_docs(n: int, start: int = 0):
@@ -65,7 +29,7 @@ def test_shard_writer(tiny_fs):
         w.write_many(_random_docs(400, start=5))  # ~6 MB of incompressible text on a 1 MB disk
     assert str(err.value) == f"disk full while writing documents at {wh.root / 'documents' / 'big'}"
     assert (err.value.table, err.value.path) == ("documents", str(wh.root / "documents" / "big"))
-    assert wh.units("documents") == ["kept"] and _hidden(wh.root) == []
+    assert wh.units("documents") == ["kept"] and hidden(wh.root) == []
     assert shutil.disk_usage(tiny_fs).free > 500_000  # the staged parts are gone
 
 
@@ -80,7 +44,7 @@ def test_caught_disk_full_cannot_become_a_commit(tiny_fs):
         w.write_many(_random_docs(2_000))
     with pytest.raises(DiskFull, match="while writing documents"):
         w.commit()
-    assert wh.units("documents") == [] and _hidden(wh.root) == []
+    assert wh.units("documents") == [] and hidden(wh.root) == []
 
 
 def test_quarantine(tiny_fs):
@@ -89,7 +53,7 @@ def test_quarantine(tiny_fs):
     with pytest.raises(DiskFull, match=expected), Quarantine(wh, "ingest", "run1") as q:
         for i in range(3_000):
             q.add("bad_record", f"f.xml:{i}", os.urandom(1_000).hex())
-    assert wh.units("quarantine") == [] and _hidden(wh.root) == []
+    assert wh.units("quarantine") == [] and hidden(wh.root) == []
 
 
 def test_commit_on_a_full_disk(tiny_fs):
@@ -97,15 +61,15 @@ def test_commit_on_a_full_disk(tiny_fs):
     wh = Warehouse(tiny_fs / "wh").ensure()
     w = ShardWriter(wh, "documents", "u")
     w.write_many(_random_docs(3))
-    _fill(tiny_fs)
+    fill(tiny_fs)
     with pytest.raises(DiskFull, match="while writing documents"):
         w.commit()
-    assert wh.units("documents") == [] and _hidden(wh.root) == []
+    assert wh.units("documents") == [] and hidden(wh.root) == []
 
 
 def test_run_record(tiny_fs):
     wh = Warehouse(tiny_fs / "wh").ensure()
-    _fill(tiny_fs)
+    fill(tiny_fs)
     path = wh.runs_dir / "r1.json"
     with pytest.raises(DiskFull, match=f"^disk full while writing runs at {path}$"):
         atomic_write_text(path, "x" * 100_000)
@@ -115,7 +79,7 @@ def test_run_record(tiny_fs):
 def test_catalog(tiny_fs):
     wh = Warehouse(tiny_fs / "wh").ensure()
     write_documents(wh, _random_docs(2))
-    _fill(tiny_fs, leave=16_384)
+    fill(tiny_fs, leave=16_384)
     with pytest.raises(DiskFull, match=f"^disk full while writing catalog at {wh.catalog_path}$"):
         refresh_catalog(wh)
-    assert not wh.catalog_path.exists() and _hidden(wh.root) == []
+    assert not wh.catalog_path.exists() and hidden(wh.root) == []

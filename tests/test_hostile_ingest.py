@@ -30,6 +30,12 @@ from tests.ingest_helpers import ingest, rows
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_RATIO = {"max_decompression_ratio": 1e9}
+# hostile-input categories (tests/hostile_report.py): what each test asserts, and what its failure would mean
+MEMORY = pytest.mark.hostile("ingest memory bounds", ok="handled", bad="crash")
+ROWS_KEPT = pytest.mark.hostile("readable rows kept", ok="handled", bad="silent_loss")
+LEDGER_LOSS = pytest.mark.hostile("ledger, paths, offsets, reasons", ok="handled", bad="silent_loss")
+LEDGER_WRONG = pytest.mark.hostile("ledger, paths, offsets, reasons", ok="handled", bad="corruption")
+CONFIG_ERROR = pytest.mark.hostile("ingest config errors", ok="clear_error", bad="crash")
 
 
 def _child(fmt: str, path: Path, ceiling_mb: int, limits: dict, options: dict | None = None) -> dict:
@@ -51,6 +57,7 @@ def _quarantine(wh) -> list[tuple]:
 # --- memory bounds ---------------------------------------------------------------------------------------------
 
 
+@MEMORY
 def test_pubmed_bomb_of_non_record_elements_stays_flat(tmp_path):
     """12 MB of non-record elements (~330 MB of tree if kept) under a 200 MB ceiling; both articles kept."""
     bomb = h.pubmed_junk_bomb(tmp_path / "bomb.xml.gz", 12 * h.MiB)
@@ -60,6 +67,7 @@ def test_pubmed_bomb_of_non_record_elements_stays_flat(tmp_path):
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("jsonl", "docs.jsonl.gz"), ("medqa", "medqa_test.jsonl.gz")])
+@MEMORY
 def test_endless_line_is_streamed_to_quarantine(tmp_path, fmt, name):
     """One 64 MB line in a gzip: quarantined with a 64 KiB payload, the lines around it kept, memory flat."""
     bomb = h.jsonl_endless_line(tmp_path / name, 64 * h.MiB)
@@ -72,6 +80,7 @@ def test_endless_line_is_streamed_to_quarantine(tmp_path, fmt, name):
     assert out["growth_mb"] < 50  # what parsing added over the imports
 
 
+@MEMORY
 def test_decompression_ratio_guard(tmp_path):
     bomb = h.jsonl_endless_line(tmp_path / "docs.jsonl.gz", 32 * h.MiB)
     out = _child("jsonl", bomb, 200, {"ratio_grace_bytes": 4 * h.MiB})
@@ -79,6 +88,7 @@ def test_decompression_ratio_guard(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@MEMORY
 def test_huge_field_is_refused_before_it_is_materialised(tmp_path, fmt):
     """A 64 MB cell (plain file): over max_line_bytes, so never decoded; the row after it is kept."""
     f = h.plain_huge_field(tmp_path / f"big.{fmt}", 64 * h.MiB, fmt)
@@ -87,6 +97,7 @@ def test_huge_field_is_refused_before_it_is_materialised(tmp_path, fmt):
     assert out["growth_mb"] < 50  # parsing added; json.loads of the line alone would take ~130 MB more
 
 
+@MEMORY
 def test_xml_record_over_the_bound_stops_before_it_is_built(tmp_path):
     """Millions of small elements inside one record: stopped at 4 × max_record_bytes of raw XML."""
     inner = "<Keyword>k</Keyword>" * 600_000  # 12 MB inside one record
@@ -101,6 +112,7 @@ def test_xml_record_over_the_bound_stops_before_it_is_built(tmp_path):
 # --- keep every readable row -------------------------------------------------------------------------------------
 
 
+@ROWS_KEPT
 def test_csv_malformed_row_quarantined_with_line_and_bytes(wh, tmp_path):
     p = tmp_path / "docs.csv"
     p.write_bytes(b'id,text\nd1,one\nd2,"two","extra"\nd3,three\nd4,"unterminated\nd5,five\nd6,"multi\nline"\n')
@@ -117,6 +129,7 @@ def test_csv_malformed_row_quarantined_with_line_and_bytes(wh, tmp_path):
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("csv", "docs.csv.gz"), ("jsonl", "docs.jsonl.gz"), ("tsv", "docs.tsv.gz")])
+@ROWS_KEPT
 def test_truncated_compressed_tabular_keeps_rows_before(wh, tmp_path, fmt, name):
     n = 20_000
     if fmt == "jsonl":
@@ -133,6 +146,7 @@ def test_truncated_compressed_tabular_keeps_rows_before(wh, tmp_path, fmt, name)
     assert "EOFError" in detail and f"{res.rows} rows before it were kept" in detail and payload  # the partial line
 
 
+@ROWS_KEPT
 def test_parquet_corrupt_page_quarantines_only_that_part(wh, tmp_path):
     f = h.parquet_with_corrupt_page(tmp_path / "docs.parquet", groups=8, rows_per_group=500, bad_group=3)
     res = ingest(wh, f, "parquet")
@@ -144,6 +158,7 @@ def test_parquet_corrupt_page_quarantines_only_that_part(wh, tmp_path):
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("jsonl", "docs.jsonl"), ("medqa", "medqa_test.jsonl")])
+@ROWS_KEPT
 def test_deeply_nested_json_line_drops_only_itself(wh, tmp_path, fmt, name):
     item = {"id": "x", "text": "t", "question": "q", "options": {"A": "a", "B": "b"}, "answer_idx": "A"}
     lines = [json.dumps({**item, "id": f"d{i}", "question": f"q{i}"}) for i in range(3)]
@@ -154,6 +169,7 @@ def test_deeply_nested_json_line_drops_only_itself(wh, tmp_path, fmt, name):
     assert _quarantine(wh)[0][2].startswith('{"id": "deep"')
 
 
+@ROWS_KEPT
 def test_pubmedqa_deep_member_is_quarantined_alone(wh, tmp_path):
     ok = {"QUESTION": "Q?", "CONTEXTS": ["c"], "final_decision": "no"}
     deep = "[" * 200 + "]" * 200
@@ -162,6 +178,7 @@ def test_pubmedqa_deep_member_is_quarantined_alone(wh, tmp_path):
     assert (res.rows, res.reasons) == (2, {"too_deep": 1})
 
 
+@ROWS_KEPT
 def test_row_after_a_huge_csv_cell_is_kept(wh, tmp_path):
     f = h.plain_huge_field(tmp_path / "big.csv", 3 * h.MiB, "csv")
     res = _ingest_cfg(wh, f, "csv", IngestConfig(max_line_bytes=1 * h.MiB))
@@ -170,6 +187,7 @@ def test_row_after_a_huge_csv_cell_is_kept(wh, tmp_path):
     assert ref.endswith(":3") and size == len("d2,") + 3 * h.MiB and payload.startswith("d2,yyy")
 
 
+@pytest.mark.hostile("readable rows kept", ok="handled", bad="corruption")  # fragments as rows
 def test_csv_quoted_cell_over_the_bound_leaves_no_fragments(wh, tmp_path):
     """A multi-line quoted cell larger than max_record_bytes is skimmed whole; its lines never become rows."""
     cell = "\n".join("fragment,looks,like,a,row" for _ in range(2000))  # ~50 kB over 2000 lines
@@ -181,6 +199,7 @@ def test_csv_quoted_cell_over_the_bound_leaves_no_fragments(wh, tmp_path):
     assert ref.endswith(":3") and size == len(f'd2,"{cell}"') and "lines 3-2002" in detail and len(payload) < 70_000
 
 
+@ROWS_KEPT
 def test_csv_unterminated_quote_before_a_long_tail_rereads_it(wh, tmp_path):
     """A quote that never closes, followed by more than max_record_bytes of rows: every one of them is kept."""
     p = tmp_path / "docs.csv"
@@ -190,6 +209,7 @@ def test_csv_unterminated_quote_before_a_long_tail_rereads_it(wh, tmp_path):
     assert "read again from line 3" in _quarantine(wh)[0][4]
 
 
+@ROWS_KEPT
 def test_truncated_csv_gz_inside_an_open_quote_keeps_the_lines_read(wh, tmp_path):
     data = b"id,text\n" + h.csv_lines(5000) + b'd5000,"open\n' + h.csv_lines(20_000, start=5001)
     f = h.truncated_gzip(tmp_path / "docs.csv.gz", data, keep=0.5)
@@ -197,6 +217,7 @@ def test_truncated_csv_gz_inside_an_open_quote_keeps_the_lines_read(wh, tmp_path
     assert res.reasons == {"invalid_csv": 1, "truncated_file": 1} and res.rows > 5000 + 1000
 
 
+@ROWS_KEPT
 def test_large_parquet_row_refused_before_python_objects(wh, tmp_path):
     f = tmp_path / "big.parquet"
     pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["one", "z" * 300_000, "three"]}), f)
@@ -209,6 +230,7 @@ def test_large_parquet_row_refused_before_python_objects(wh, tmp_path):
 # --- ledger identity, paths, offsets, reason codes ----------------------------------------------------------------
 
 
+@LEDGER_LOSS
 def test_identical_files_in_one_run_are_both_recorded(wh, tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_bytes(b"")
@@ -220,6 +242,7 @@ def test_identical_files_in_one_run_are_both_recorded(wh, tmp_path):
     assert rows(wh, "select reason, count(*) from quarantine group by 1") == [("empty_file", 2)]
 
 
+@CONFIG_ERROR
 def test_special_files_are_refused_before_any_work(wh, tmp_path):
     fifo = tmp_path / "pipe.jsonl"
     os.mkfifo(fifo)
@@ -238,6 +261,7 @@ def test_special_files_are_refused_before_any_work(wh, tmp_path):
     assert rows(wh, "select count(*) from source_files") == [(0,)]
 
 
+@CONFIG_ERROR
 def test_check_jobs_finds_whole_file_errors_before_any_work(wh, tmp_path):
     """What the CLI calls before taking the warehouse lock (exit 2); nothing is read or written."""
     (tmp_path / "questions.jsonl").write_text("{}\n")
@@ -258,6 +282,7 @@ def test_check_jobs_finds_whole_file_errors_before_any_work(wh, tmp_path):
     assert rows(wh, "select count(*) from source_files") == [(0,)]
 
 
+@LEDGER_WRONG
 def test_error_at_byte_zero_of_a_gzip_is_reported_at_zero(tmp_path):
     from curation.ingest import pubmed
 
@@ -282,6 +307,7 @@ CORRUPT = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 64  # a gzip h
         ("mmlu", "anatomy_test.csv.gz", b"q,a,b,c,d,A\n" * 20_000),
     ],
 )  # fmt: skip
+@LEDGER_WRONG
 def test_same_fault_same_reason_across_formats(tmp_path, fmt, name, data):
     from curation.ingest.formats import get_format
 
@@ -300,6 +326,7 @@ def test_every_reason_is_documented():
     assert all(f"`{r}`" in doc for r in REASONS)
 
 
+@LEDGER_LOSS
 def test_bad_rows_carry_their_payload(wh, tmp_path):
     p = tmp_path / "docs.jsonl"
     p.write_bytes(b'{"id": "a", "text": "ok"}\nnot json\n[1, 2]\n{"id": "b"}\n\xff\xfe\n')

@@ -63,6 +63,7 @@ def test_split_option_and_tabular_mapping(tmp_path, prefect_harness):
         ([], "give a manifest"),
     ],
 )
+@pytest.mark.hostile("ingest config errors", ok="clear_error", bad="crash")
 def test_clear_errors(tmp_path, args, message):
     res = _run(tmp_path / "wh", *args)
     assert res.exit_code == 2, res.output

@@ -70,6 +70,7 @@ def test_relative_paths_resolve_against_the_manifest(tmp_path):
         (lambda s: s["sources"][0].update(format="docx"), "sources.0.format"),
     ],
 )  # fmt: skip
+@pytest.mark.hostile("ingest config errors", ok="clear_error", bad="crash")
 def test_unknown_keys_name_their_path(tmp_path, mutate, expected):
     spec = _base()
     mutate(spec)
@@ -77,6 +78,7 @@ def test_unknown_keys_name_their_path(tmp_path, mutate, expected):
     assert expected in msg and "invalid manifest" in msg
 
 
+@pytest.mark.hostile("ingest config errors", ok="clear_error", bad="crash")
 def test_missing_path_is_an_error(tmp_path):
     spec = _base()
     spec["sources"][0]["paths"].append(str(tmp_path / "nowhere" / "*.jsonl"))
@@ -97,6 +99,7 @@ def test_stage_order_and_duplicates(tmp_path):
     assert "duplicate source names: ['medqa']" in _error(tmp_path, spec)
 
 
+@pytest.mark.hostile("ingest config errors", ok="clear_error", bad="crash")
 def test_not_a_manifest(tmp_path):
     with pytest.raises(ManifestError, match="manifest not found"):
         load_manifest(tmp_path / "missing.yaml")

@@ -22,6 +22,7 @@ def build(wh, manifest_path, req: ReleaseRequest) -> dict:
 
 
 @pytest.mark.parametrize("name", ["../../victim", "a/b", "..", ".hidden", "x" * 200])
+@pytest.mark.hostile("release paths", ok="clear_error", bad="security")
 def test_release_name_that_is_not_one_directory_is_refused(env, name):
     _, tmp = env
     with pytest.raises(ManifestError, match=r"release\.name .* cannot be used as a directory name"):
@@ -29,6 +30,7 @@ def test_release_name_that_is_not_one_directory_is_refused(env, name):
 
 
 @pytest.mark.parametrize("version", ["../1.0.0", "1.0.0/..", "1.0.0-../x"])
+@pytest.mark.hostile("release paths", ok="clear_error", bad="security")
 def test_version_that_is_not_one_directory_is_refused(env, version):
     wh, tmp = env
     with pytest.raises(ReleaseError, match="version"):
@@ -36,6 +38,7 @@ def test_version_that_is_not_one_directory_is_refused(env, version):
     assert not (tmp / "releases").exists()
 
 
+@pytest.mark.hostile("release paths", ok="handled", bad="security")
 def test_sweep_removes_only_marked_staging_inside_the_release_root(env, tmp_path):
     wh, tmp = env
     name_dir = tmp / "releases" / "medtest"
@@ -52,6 +55,7 @@ def test_sweep_removes_only_marked_staging_inside_the_release_root(env, tmp_path
         paths.remove_tree(outside, tmp / "releases")
 
 
+@pytest.mark.hostile("release paths", ok="clear_error", bad="security")
 def test_force_refuses_to_replace_a_directory_that_is_not_a_release(env):
     wh, tmp = env
     target = tmp / "releases" / "medtest" / "1.0.0"
@@ -62,6 +66,7 @@ def test_force_refuses_to_replace_a_directory_that_is_not_a_release(env):
     assert (target / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.hostile("release paths", ok="clear_error", bad="corruption")
 def test_hf_dry_run_without_repo_fails_before_writing(env, monkeypatch):
     wh, tmp = env
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -73,6 +78,7 @@ def test_hf_dry_run_without_repo_fails_before_writing(env, monkeypatch):
     assert not (tmp / "releases").exists()
 
 
+@pytest.mark.hostile("release paths", ok="handled", bad="corruption")
 def test_dry_run_validates_everything_and_writes_nothing(env, monkeypatch):
     wh, tmp = env
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -87,6 +93,7 @@ def test_dry_run_validates_everything_and_writes_nothing(env, monkeypatch):
     assert not (tmp / "releases").exists()
 
 
+@pytest.mark.hostile("release paths", ok="handled", bad="corruption")
 def test_failed_release_leaves_no_empty_directories(env):
     wh, tmp = env
     m = rs.manifest_yaml(

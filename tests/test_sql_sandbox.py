@@ -54,6 +54,7 @@ def test_normal_queries_still_answered(docs_wh):
         "select 1; copy (select 42 as x) to 'x.csv'",
     ],
 )
+@pytest.mark.hostile("SQL attacks", ok="clear_error", bad="security")
 def test_no_file_written_outside(docs_wh, tmp_path, query):
     res = _sql(docs_wh, query)
     assert res.exit_code == 2, res.output
@@ -61,6 +62,7 @@ def test_no_file_written_outside(docs_wh, tmp_path, query):
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.hostile("SQL attacks", ok="clear_error", bad="security")
 def test_warehouse_parquet_cannot_be_overwritten(docs_wh):
     part = docs_wh.files("documents")[0]
     before = part.read_bytes()
@@ -88,6 +90,7 @@ def test_warehouse_parquet_cannot_be_overwritten(docs_wh):
         "select * from read_text('warehouse/link/secret.txt')",  # a symlink out of the warehouse
     ],
 )
+@pytest.mark.hostile("SQL attacks", ok="clear_error", bad="security")
 def test_files_outside_the_warehouse_unreachable(docs_wh, tmp_path, query):
     (tmp_path / "outside.txt").write_text("secret")
     (tmp_path / "warehouse2").mkdir()
@@ -113,6 +116,7 @@ def test_files_outside_the_warehouse_unreachable(docs_wh, tmp_path, query):
         "explain select 1",
     ],
 )
+@pytest.mark.hostile("SQL attacks", ok="clear_error", bad="security")
 def test_other_statements_refused(docs_wh, tmp_path, query):
     res = _sql(docs_wh, query)
     assert res.exit_code == 2, res.output
@@ -120,6 +124,7 @@ def test_other_statements_refused(docs_wh, tmp_path, query):
     assert not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.hostile("SQL attacks", ok="clear_error", bad="security")
 def test_sandbox_cannot_be_unlocked(docs_wh):
     con = connect_sandboxed(docs_wh)
     for setting in ("enable_external_access = true", "allowed_directories = ['/']", "autoload_known_extensions=true"):

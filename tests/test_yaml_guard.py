@@ -28,6 +28,7 @@ def billion_laughs(levels: int = 9, width: int = 9) -> str:
 
 
 @pytest.mark.parametrize(("levels", "width"), [(9, 9), (12, 19)])
+@pytest.mark.hostile("YAML bomb", ok="clear_error", bad="crash")
 def test_billion_laughs_refused_fast(levels, width):
     bomb = billion_laughs(levels, width)
     assert len(bomb) < 1_500
@@ -51,6 +52,7 @@ def _run_capped(body: str, bomb: str, limit: int = 96 * 1024 * 1024) -> subproce
     return subprocess.run([sys.executable, "-c", code], input=bomb, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.hostile("YAML bomb", ok="clear_error", bad="crash")
 def test_billion_laughs_under_a_memory_ceiling():
     bomb = billion_laughs(12, 19)
     guarded = _run_capped(
@@ -79,6 +81,7 @@ def test_billion_laughs_under_a_memory_ceiling():
         ("m: &m {k: [1, 2, 3]}\n" + "".join(f"k{i}: {{<<: *m}}\n" for i in range(12_000)), "alias bomb"),
     ],
 )
+@pytest.mark.hostile("YAML bomb", ok="clear_error", bad="crash")
 def test_bounds(raw, match):
     with pytest.raises(YAMLBoundExceeded, match=match):
         load_yaml_bounded(raw)
@@ -105,6 +108,7 @@ def test_ordinary_yaml_loads_as_safe_load():
         assert load_yaml_bounded(raw) == yaml.safe_load(raw)
 
 
+@pytest.mark.hostile("YAML bomb", ok="clear_error", bad="security")
 def test_malformed_and_unsafe_yaml_errors_as_safe_load():
     with pytest.raises(yaml.YAMLError):
         load_yaml_bounded("a: [1, 2")

@@ -92,16 +92,18 @@ def build(
         with writing(f"build {manifest}"):  # fail fast, before Prefect starts
             if use_prefect(prefect, runner):
                 from curation.flows.build import build_flow
+                from curation.flows.server import temporary_server
 
-                results = build_flow(
-                    manifest_path=str(manifest),
-                    warehouse=warehouse_arg(),
-                    from_stage=from_stage,
-                    to_stage=to_stage,
-                    force=force,
-                    runner=runner,
-                    ray_address=ray_address,
-                )
+                with temporary_server():
+                    results = build_flow(
+                        manifest_path=str(manifest),
+                        warehouse=warehouse_arg(),
+                        from_stage=from_stage,
+                        to_stage=to_stage,
+                        force=force,
+                        runner=runner,
+                        ray_address=ray_address,
+                    )
             else:
                 results = run_local(m, force, from_stage, to_stage)
     wh = warehouse()

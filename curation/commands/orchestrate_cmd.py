@@ -34,10 +34,12 @@ def serve(
     from prefect import serve as prefect_serve
 
     from curation.flows.deployments import runner_deployments
+    from curation.flows.server import temporary_server
 
     with cli_errors():
         deployments = runner_deployments(only, manifest, warehouse_arg(), paused=paused)
-    prefect_serve(*deployments, limit=limit)
+    with temporary_server():
+        prefect_serve(*deployments, limit=limit)
 
 
 def deploy(

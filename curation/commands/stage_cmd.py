@@ -177,9 +177,11 @@ def execute(
         stage.check(manifest, opts)
     with writing(stage.name):
         if use_prefect(prefect, runner):
+            from curation.flows.server import temporary_server
             from curation.flows.stages import run_stage_flow
 
-            return run_stage_flow(stage.name, manifest_path, warehouse_arg(), params, runner, ray_address)
+            with temporary_server():
+                return run_stage_flow(stage.name, manifest_path, warehouse_arg(), params, runner, ray_address)
         with display(console):
             r = run_stage(stage.name, warehouse(), manifest, params, lock_timeout=state.lock_timeout)
         return {"status": r.status, "run_id": r.run_id, "message": r.message, **r.summary}

@@ -7,6 +7,7 @@ failed release (bad rule, empty selection, failed validation) leaves nothing a r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from curation.errors import disk_full_as
 from curation.manifest import Manifest
 from curation.progress import tracker
 from curation.release import card, diff, lineage, manifest_json, paths, plots, publish, validation
@@ -164,28 +166,29 @@ def build_release(wh: Warehouse, manifest: Manifest, req: ReleaseRequest, run: R
     spill = final.parent / f".spill-{stage.name}"
     ok = False
     con = connect(wh)
-    try:
-        paths.sweep_stale(final.parent, req.out)  # safe: releases run under the warehouse lock
-        paths.make_marked_dir(spill)
-        con.execute(f"SET temp_directory = '{spill}'").fetchall()  # DuckDB spills the candidate tables here
-        sels = _selections(con, manifest)
-        paths.make_marked_dir(stage)
-        facts = _build(con, manifest, req, run, sels, stage, final)
-        operations = _operations(manifest, req, stage, final)
-        if not req.dry_run:
-            crash_point("release", "before")
-            if final.exists():
-                paths.remove_tree(final, req.out)
-            (stage / paths.MARKER).unlink()
-            stage.rename(final)
-        ok = not req.dry_run
-    finally:
-        con.close()
-        for d in (stage, spill):
-            if d.exists():
-                paths.remove_tree(d, req.out)
-        if not ok:
-            paths.remove_empty(created)
+    with disk_full_as("release", final):  # after the cleanup below, which frees what the release had written
+        try:
+            paths.sweep_stale(final.parent, req.out)  # safe: releases run under the warehouse lock
+            paths.make_marked_dir(spill)
+            con.execute(f"SET temp_directory = '{spill}'").fetchall()  # DuckDB spills the candidate tables here
+            sels = _selections(con, manifest)
+            paths.make_marked_dir(stage)
+            facts = _build(con, manifest, req, run, sels, stage, final)
+            operations = _operations(manifest, req, stage, final)
+            if not req.dry_run:
+                crash_point("release", "before")
+                if final.exists():
+                    paths.remove_tree(final, req.out)
+                (stage / paths.MARKER).unlink()
+                stage.rename(final)
+            ok = not req.dry_run
+        finally:
+            con.close()
+            for d in (stage, spill):
+                if d.exists():
+                    paths.remove_tree(d, req.out)
+            if not ok:
+                paths.remove_empty(created)
     result = {
         "path": str(final),
         "rows": facts["total_rows"],
@@ -234,8 +237,10 @@ def _build(
                 kept = final.parent / f"{req.version}.rejected"
                 if kept.exists():
                     paths.remove_tree(kept, req.out)
-                if (stage / "validation").is_dir():
-                    shutil.copytree(stage / "validation", kept / "validation", dirs_exist_ok=True)
+                if (stage / "validation").is_dir():  # all of it or nothing: a partial copy would mislead
+                    undo = functools.partial(paths.remove_tree, kept, req.out)
+                    with disk_full_as("rejected release report", kept, undo=undo):
+                        shutil.copytree(stage / "validation", kept / "validation", dirs_exist_ok=True)
                 raise
     licenses: dict[str, int] = {}
     for c in configs.values():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curation.errors import disk_full_as
 from curation.registry import Registry
 from curation.release.errors import ReleaseError
 from curation.release.paths import MARKER
@@ -36,9 +37,10 @@ def publish_tar(release_dir: Path) -> Path:
     """<name>/<name>-<version>.tar.gz beside the version directory; manifest.json is inside the archive."""
     archive = archive_path(release_dir)
     tmp = archive.with_name(f".{archive.name}.tmp")
-    with tarfile.open(tmp, "w:gz") as tar:
-        tar.add(release_dir, arcname=f"{release_dir.parent.name}-{release_dir.name}")
-    os.replace(tmp, archive)
+    with disk_full_as("release archive", archive, undo=lambda: tmp.unlink(missing_ok=True)):
+        with tarfile.open(tmp, "w:gz") as tar:
+            tar.add(release_dir, arcname=f"{release_dir.parent.name}-{release_dir.name}")
+        os.replace(tmp, archive)
     return archive
 
 

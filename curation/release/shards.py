@@ -6,11 +6,13 @@ row group. Shards get their final `<split>-NNNNN-of-MMMMM.parquet` names only on
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 BATCH_ROWS = 10_000
@@ -21,6 +23,11 @@ class ShardFile:
     path: Path
     rows: int
     nbytes: int  # Arrow (in-memory) size: what `datasets` reports as num_bytes
+
+
+def _close(writer: pq.ParquetWriter, sink: pa.NativeFile) -> None:
+    writer.close()  # the footer
+    sink.close()
 
 
 def write_partition(
@@ -36,27 +43,38 @@ def write_partition(
     reader = con.cursor().sql(sql).to_arrow_reader(min(BATCH_ROWS, target_rows))
     parts: list[tuple[Path, int, int]] = []
     writer: pq.ParquetWriter | None = None
+    sink: pa.NativeFile | None = None  # opened here: pyarrow keeps its own file open when a write fails
     rows = 0
-    for batch in reader:
-        offset = 0
-        while offset < batch.num_rows:
-            if writer is None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                path = out_dir / f".{split}-{len(parts):05d}.parquet.tmp"
-                writer = pq.ParquetWriter(path, reader.schema, compression="zstd")
-                parts.append((path, 0, 0))
-                rows = 0
-            take = min(batch.num_rows - offset, target_rows - rows)
-            piece = batch.slice(offset, take)
-            writer.write_batch(piece)
-            rows += take
-            offset += take
-            parts[-1] = (parts[-1][0], rows, parts[-1][2] + piece.nbytes)
-            if rows >= target_rows or parts[-1][0].stat().st_size >= target_bytes:
-                writer.close()
-                writer = None
-    if writer is not None:
-        writer.close()
+    try:
+        for batch in reader:
+            offset = 0
+            while offset < batch.num_rows:
+                if writer is None:
+                    out_dir.mkdir(parents=True, exist_ok=True)
+                    path = out_dir / f".{split}-{len(parts):05d}.parquet.tmp"
+                    sink = pa.OSFile(str(path), "wb")
+                    writer = pq.ParquetWriter(sink, reader.schema, compression="zstd")
+                    parts.append((path, 0, 0))
+                    rows = 0
+                take = min(batch.num_rows - offset, target_rows - rows)
+                piece = batch.slice(offset, take)
+                writer.write_batch(piece)
+                rows += take
+                offset += take
+                parts[-1] = (parts[-1][0], rows, parts[-1][2] + piece.nbytes)
+                if rows >= target_rows or parts[-1][0].stat().st_size >= target_bytes:
+                    _close(writer, sink)
+                    writer, sink = None, None
+        if writer is not None and sink is not None:
+            _close(writer, sink)
+    except BaseException:
+        for f in (writer, sink):  # an open file keeps its (deleted) file's space: a full disk would stay full
+            if f is not None:
+                with contextlib.suppress(OSError):
+                    f.close()
+        for tmp, _, _ in parts:
+            tmp.unlink(missing_ok=True)
+        raise
     total = len(parts)
     out = []
     for i, (tmp, n, nbytes) in enumerate(parts):

@@ -16,8 +16,12 @@ on the server and draw icons as text glyphs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 
+from curation.errors import disk_full_as, is_disk_full
 from curation.validate.summary import SITE_DIR
 
 TEMPLATES = Path(__file__).with_name("docs_templates")
@@ -35,6 +40,7 @@ SITE = "medcurate"
 INDEX_LIMIT = 300  # the index lists the latest results (GE reads each one); older pages stay on disk
 STORE_DIR = "gx"
 DATASOURCE = "warehouse"
+SITE_BUILDER_LOGGER = "great_expectations.render.renderer.site_builder"
 
 
 class _OfflineTemplates:
@@ -108,6 +114,45 @@ def _context(root: Path):
     return gx.get_context(project_config=config)
 
 
+def _files(root: Path) -> dict[Path, tuple[int, int]]:
+    """The GE stores' and the site's files (not the run reports beside them), with mtime and size."""
+    found = (p for sub in (STORE_DIR, SITE_DIR) for p in (root / sub).rglob("*"))
+    return {p: (st.st_mtime_ns, st.st_size) for p in found if p.is_file() and (st := p.stat())}
+
+
+def _rollback(root: Path, before: dict[Path, tuple[int, int]]) -> None:
+    """Remove every file under `root` that is new or changed since `before`: GE writes stores and pages in place,
+    so a failed add may leave a truncated result or page. What is removed is redone by the next add (the suite,
+    this run's result and page, the index); older results and pages were not touched."""
+    for p, sig in _files(root).items():
+        if before.get(p) != sig:
+            p.unlink(missing_ok=True)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[OSError] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if is_disk_full(Exception(msg)):
+            self.errors.append(OSError(errno.ENOSPC, msg.rsplit("Traceback:", 1)[0].strip()))
+
+
+@contextlib.contextmanager
+def _swallowed_write_errors() -> Iterator[list[OSError]]:
+    """GE's SiteBuilder catches any exception while it renders and writes a page and only logs it, so a page cut
+    short by a full disk would pass silently; the ENOSPC errors it logs are collected here to be raised."""
+    handler = _Collect()
+    logger = logging.getLogger(SITE_BUILDER_LOGGER)
+    logger.addHandler(handler)
+    try:
+        yield handler.errors
+    finally:
+        logger.removeHandler(handler)
+
+
 def _expectation_result(r: dict[str, Any]):
     from great_expectations.core import ExpectationValidationResult
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
@@ -149,7 +194,19 @@ class DocsSite:
         return self.root / SITE_DIR / "index.html"
 
     def add(self, report: Any, expectations: list[dict[str, Any]], asset: str = DATASOURCE) -> Path:
-        """Store `report` (a ValidationReport) as the result of suite `report.table` in run `report.run_id`."""
+        """Store `report` (a ValidationReport) as the result of suite `report.table` in run `report.run_id`. A
+        failure (a full disk: DiskFull) removes what this call wrote."""
+        before = _files(self.root)
+        with (
+            disk_full_as("Data Docs", self.root / SITE_DIR, undo=lambda: _rollback(self.root, before)),
+            _swallowed_write_errors() as swallowed,
+        ):
+            self._add(report, expectations, asset)
+            if swallowed:  # a page that did not fit: GE logged the ENOSPC and went on
+                raise swallowed[0]
+        return self.index
+
+    def _add(self, report: Any, expectations: list[dict[str, Any]], asset: str) -> None:
         import great_expectations as gx
         from great_expectations.core import ExpectationSuiteValidationResult
         from great_expectations.core.run_identifier import RunIdentifier
@@ -187,4 +244,3 @@ class DocsSite:
         key = ValidationResultIdentifier(expectation_suite_identifier=suite_id, run_id=run, batch_identifier=asset)
         ctx.validation_results_store.set(key, result)
         ctx.build_data_docs(site_names=[SITE], resource_identifiers=[key, suite_id])
-        return self.index

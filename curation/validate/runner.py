@@ -9,6 +9,7 @@ on the Arrow schema (exact types, which pandas would blur). Memory is bounded by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from curation.batches import rechunk
+from curation.errors import disk_full_as
 from curation.validate.report import ValidationReport
 from curation.validate.row_rules import check_row, rules_for
 from curation.validate.suites import Suite, load_suite
@@ -298,63 +300,66 @@ def validate_table(
 
     acc: dict[str, dict[str, Any]] = {}
     ge_log = _JsonLines(Path(out_dir) / "ge_results.jsonl") if out_dir is not None else None
-    failures: dict[str, dict[str, Any]] = {}
-    schema_checked = False
-    for batch in _batches(rel, batch_rows):
-        if not schema_checked:
-            report.results.extend(_type_results(suite, batch.schema))
-            schema_checked = True
-        if batch.num_rows == 0 and report.batches:
-            continue
-        report.rows += batch.num_rows
-        report.batches += 1
-        if len(failures) >= max_failing_rows:  # enough failing keys: stop asking GE for every unexpected index
-            gx_runner.result_format = {"result_format": "SUMMARY"}
-        res = gx_runner.run(batch.to_pandas())
-        if ge_log is not None:
-            ge_log.write(res.to_json_dict())
-        for etype, column, entry in _merge(acc, res):
-            k = _key_of(key, entry)
-            _add_failure(
-                report,
-                failures,
-                k,
-                f"expectation:{etype}" + (f":{column}" if column else ""),
-                f"{column}={entry.get(column)!r}" if column else "",
-                entry,
-                max_failing_rows,
-            )
-        if rules:  # only the columns the rules read; the full row is fetched for a failing row alone
-            needed = [c for c in batch.schema.names if c in set(key).union(*(r.columns for r in rules))]
-            for i, row in enumerate(batch.select(needed).to_pylist()):
-                for v in check_row(rules, row):
-                    _add_failure(
-                        report,
-                        failures,
-                        _key_of(key, row),
-                        f"row_rule:{v.reason}",
-                        v.detail,
-                        batch.slice(i, 1).to_pylist()[0],
-                        max_failing_rows,
-                    )
-    if not schema_checked:  # no batches at all: still check the declared columns and types
-        report.results.extend(_type_results(suite, _empty_schema(rel)))
-        res = gx_runner.run(_empty_frame(rel))
-        if ge_log is not None:
-            ge_log.write(res.to_json_dict())
-        _merge(acc, res)
-    report.results.extend(_finish_merge(acc))
-    report.success = all(r["success"] for r in report.results)
-    report.failing_rows = sorted(failures)
-    report.row_failures = [f for fs in failures.values() for f in fs["items"]]
-    if quarantine is not None:
-        for f in report.row_failures:
-            quarantine.add(f["rule"], f"{table}:{f['key']}", f["payload"], f["detail"])
-    if data_docs and docs_root is not None:
-        from curation.validate.data_docs import DocsSite
+    # a failure leaves no partial report behind; a full disk ends as one line naming the report
+    undo = ge_log.discard if ge_log is not None else None
+    with disk_full_as(f"validation report of {table}", out_dir or ".", undo=undo):
+        failures: dict[str, dict[str, Any]] = {}
+        schema_checked = False
+        for batch in _batches(rel, batch_rows):
+            if not schema_checked:
+                report.results.extend(_type_results(suite, batch.schema))
+                schema_checked = True
+            if batch.num_rows == 0 and report.batches:
+                continue
+            report.rows += batch.num_rows
+            report.batches += 1
+            if len(failures) >= max_failing_rows:  # enough failing keys: stop asking GE for every unexpected index
+                gx_runner.result_format = {"result_format": "SUMMARY"}
+            res = gx_runner.run(batch.to_pandas())
+            if ge_log is not None:
+                ge_log.write(res.to_json_dict())
+            for etype, column, entry in _merge(acc, res):
+                k = _key_of(key, entry)
+                _add_failure(
+                    report,
+                    failures,
+                    k,
+                    f"expectation:{etype}" + (f":{column}" if column else ""),
+                    f"{column}={entry.get(column)!r}" if column else "",
+                    entry,
+                    max_failing_rows,
+                )
+            if rules:  # only the columns the rules read; the full row is fetched for a failing row alone
+                needed = [c for c in batch.schema.names if c in set(key).union(*(r.columns for r in rules))]
+                for i, row in enumerate(batch.select(needed).to_pylist()):
+                    for v in check_row(rules, row):
+                        _add_failure(
+                            report,
+                            failures,
+                            _key_of(key, row),
+                            f"row_rule:{v.reason}",
+                            v.detail,
+                            batch.slice(i, 1).to_pylist()[0],
+                            max_failing_rows,
+                        )
+        if not schema_checked:  # no batches at all: still check the declared columns and types
+            report.results.extend(_type_results(suite, _empty_schema(rel)))
+            res = gx_runner.run(_empty_frame(rel))
+            if ge_log is not None:
+                ge_log.write(res.to_json_dict())
+            _merge(acc, res)
+        report.results.extend(_finish_merge(acc))
+        report.success = all(r["success"] for r in report.results)
+        report.failing_rows = sorted(failures)
+        report.row_failures = [f for fs in failures.values() for f in fs["items"]]
+        if quarantine is not None:
+            for f in report.row_failures:
+                quarantine.add(f["rule"], f"{table}:{f['key']}", f["payload"], f["detail"])
+        if data_docs and docs_root is not None:
+            from curation.validate.data_docs import DocsSite
 
-        report.artifacts["data_docs"] = str(DocsSite(Path(docs_root)).add(report, suite.all_expectations()))
-    return _write(report, out_dir, ge_log)
+            report.artifacts["data_docs"] = str(DocsSite(Path(docs_root)).add(report, suite.all_expectations()))
+        return _write(report, out_dir, ge_log)
 
 
 def _empty_schema(rel: duckdb.DuckDBPyRelation) -> pa.Schema:
@@ -401,6 +406,13 @@ class _JsonLines:
         os.replace(self.tmp, self.path)
         return self.path
 
+    def discard(self) -> None:
+        """Remove the file, finished or not (the report it belongs to was not written)."""
+        with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+            self.f.close()
+        self.tmp.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+
 
 def _write(report: ValidationReport, out_dir: Path | None, ge_log: _JsonLines | None) -> ValidationReport:
     if out_dir is None:
@@ -410,5 +422,5 @@ def _write(report: ValidationReport, out_dir: Path | None, ge_log: _JsonLines | 
     if ge_log is not None:
         report.artifacts["ge_results"] = str(ge_log.close())
     report.artifacts["report"] = str(out_dir / "validation.json")
-    atomic_write_text(out_dir / "validation.json", report.to_json())
+    atomic_write_text(out_dir / "validation.json", report.to_json(), table=f"validation report of {report.table}")
     return report

@@ -35,20 +35,19 @@ def tables_to_validate(cfg: ValidateConfig, only: list[str] | None = None) -> li
 def validate_one(wh: Warehouse, table: str, run_id: str, cfg: ValidateConfig) -> dict[str, Any]:
     from curation.validate.runner import validate_table
 
-    q = Quarantine(wh, "validate", run_id, unit=quarantine_unit("validate", run_id, part=table))
-    report = validate_table(
-        wh,
-        table,
-        run_id=run_id,
-        batch_rows=cfg.batch_rows,
-        data_docs=cfg.data_docs,
-        max_failing_rows=cfg.max_failing_rows,
-        quarantine=q if cfg.quarantine_rows else None,
-    )
-    if cfg.quarantine_rows:
-        q.commit()
-    else:
-        q.abort()
+    with Quarantine(wh, "validate", run_id, unit=quarantine_unit("validate", run_id, part=table)) as q:
+        # a failed validation (a full disk) aborts the staged quarantine unit instead of leaving it staged
+        report = validate_table(
+            wh,
+            table,
+            run_id=run_id,
+            batch_rows=cfg.batch_rows,
+            data_docs=cfg.data_docs,
+            max_failing_rows=cfg.max_failing_rows,
+            quarantine=q if cfg.quarantine_rows else None,
+        )
+        if not cfg.quarantine_rows:
+            q.abort()
     return {"summary": report.summary(), "explain": report.explain(), "quarantined": dict(q.reasons)}
 
 
