@@ -13,6 +13,8 @@ def registries() -> dict[str, Registry[Any]]:
     from curation.quality.scoring import SCORERS
     from curation.release.publish import PUBLISHERS
     from curation.stages import STAGES
+    from curation.synth.recipe.checks import CHECKS
+    from curation.synth.recipe.extractors import EXTRACTORS
     from curation.synth.tasks import TASKS
 
-    return {r.kind: r for r in (STAGES, FORMATS, BENCHMARKS, TASKS, SCORERS, PUBLISHERS)}
+    return {r.kind: r for r in (STAGES, FORMATS, BENCHMARKS, TASKS, CHECKS, EXTRACTORS, SCORERS, PUBLISHERS)}

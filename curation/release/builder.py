@@ -93,7 +93,12 @@ def _group_counts(con: duckdb.DuckDBPyConnection, sel: Selection, column: str) -
 def _suite_table(sel: Selection) -> str:
     """The warehouse table whose schema and suite describe this config's rows."""
     source = sel.config.source
-    return sel.config.validate_table or ("documents" if source.startswith("documents_") else source)
+    if sel.config.validate_table:
+        return sel.config.validate_table
+    if source.startswith("documents_"):
+        return "documents"
+    base = source.removesuffix("_checked")  # a synthetic table with its decontamination columns
+    return base if base != source and base in all_schemas() else source
 
 
 def _validate(con: duckdb.DuckDBPyConnection, sel: Selection, run_id: str, out_dir: Path) -> dict[str, Any]:

@@ -23,8 +23,9 @@ class ValidateParams(StrictModel):
 
 def tables_to_validate(cfg: ValidateConfig, only: list[str] | None = None) -> list[str]:
     from curation.validate.suites import all_suites
+    from curation.warehouse.schemas import declared_tables
 
-    suites = all_suites()
+    suites = {**dict.fromkeys(declared_tables()), **all_suites()}  # declared tables get their schema's suite
     wanted = only or cfg.tables or sorted(suites)
     unknown = [t for t in wanted if t not in suites]
     if unknown:

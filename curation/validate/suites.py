@@ -142,8 +142,19 @@ def all_suites(directory: Path | None = None) -> dict[str, Suite]:
     return suites
 
 
+def schema_suite(table: str) -> Suite | None:
+    """The structural suite (columns, not-null, key) of a table that has a schema but no suite file: a table a
+    manifest declared (a recipe task's output)."""
+    schema = all_schemas().get(table)
+    if schema is None:
+        return None
+    return Suite(table, schema.key, schema.columns, (), schema.description, "(from the table schema)", True)
+
+
 def load_suite(table: str) -> Suite:
     suites = all_suites()
+    if table not in suites and (derived := schema_suite(table)) is not None:
+        return derived
     if table not in suites:
         raise UserError(f"no expectation suite for table {table!r} in {expectations_dir()}; known: {sorted(suites)}")
     return suites[table]
