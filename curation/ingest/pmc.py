@@ -19,9 +19,8 @@ from typing import Any
 from lxml import etree
 
 from curation.config_base import StrictModel
-from curation.ingest import licenses
+from curation.ingest import licenses, paragraphs
 from curation.ingest.formats import FORMATS, FormatSpec
-from curation.ingest import paragraphs
 from curation.ingest.items import Item, Record, Rejection, Section
 from curation.ingest.paragraphs import Block, ParagraphOptions
 from curation.ingest.xmldates import ymd
