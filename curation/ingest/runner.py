@@ -181,8 +181,8 @@ def ingest_file(
         quarantine.commit()
         out.deletions.commit()
         for name, w in out.children.items():  # before the main rows: a visible document has its children
-            res.children[name] = w.commit().rows
-            res.counts[f"{name}.rows"] = res.children[name]
+            if n := w.commit().rows:
+                res.children[name] = res.counts[f"{name}.rows"] = n
         stats = out.rows.commit()
     except BaseException:
         out.abort()
