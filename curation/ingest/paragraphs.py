@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from curation.config_base import StrictModel
 from curation.errors import IngestConfigError, UserError
 from curation.ingest.xmlstream import text_of
-from curation.tokens import TokenCounter, check_tiktoken_ref, make_counter
+from curation.tokens import TokenCounter, check_tokenizer_ref, make_counter
 
 TABLE = "paragraphs"
 BELOW_MIN = f"{TABLE}.below_min_tokens"
@@ -33,8 +33,8 @@ class ParagraphOptions(StrictModel):
 
     @field_validator("tokenizer")
     @classmethod
-    def _known_encoding(cls, v: str | None) -> str | None:
-        check_tiktoken_ref(v)
+    def _loadable(cls, v: str | None) -> str | None:
+        check_tokenizer_ref(v)
         return v
 
 
@@ -55,7 +55,8 @@ class Counter:
 
 
 def counter(options: ParagraphOptions) -> Counter:
-    """The file's token counter; a tokenizer that cannot be loaded fails the file as misconfigured."""
+    """The file's token counter (the options validator has already loaded a tiktoken encoding once; should it fail
+    now, the file fails as misconfigured)."""
     try:
         name, count = make_counter(options.tokenizer)
     except UserError as e:
