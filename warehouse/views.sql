@@ -31,6 +31,12 @@ FROM latest l;
 CREATE OR REPLACE VIEW documents_current AS
 SELECT * FROM documents_latest WHERE is_current AND NOT is_deleted;
 
+-- Paragraph units (pmc format option `paragraphs`) of the current documents, from the occurrence documents_latest
+-- picked, so an article ingested from two files or revised in a later one yields its paragraphs once.
+CREATE OR REPLACE VIEW paragraphs_current AS
+SELECT p.* FROM paragraphs p
+JOIN documents_current d ON d.doc_id = p.doc_id AND d.source_file = p.source_file AND d.record_index = p.record_index;
+
 -- Quarantine counts by stage and reason, for a quick health check.
 CREATE OR REPLACE VIEW quarantine_summary AS
 SELECT stage, reason, count(*) AS n, min(source_ref) AS example_ref

@@ -29,6 +29,7 @@ class FormatSpec:
     reads_directories: bool = False  # a path may be a directory (a saved HF dataset, a folder of notes)
     reasons: Mapping[str, str] = field(default_factory=dict)  # quarantine reasons only this format has
     citation: str = ""  # BibTeX of the source or benchmark, for release cards
+    also_writes: tuple[str, ...] = ()  # tables of its records' children (Record.children), written in the same unit
 
     def options(self, raw: dict[str, Any]) -> StrictModel:
         return self.options_model.model_validate(raw)

@@ -4,6 +4,9 @@ Usually one article per file; a `pmc-articleset` (efetch output) with several wo
 streaming reader as PubMed. Text is the abstract and the body: each `sec` becomes one section whose label is the
 path of section titles ("Methods > Statistical analysis"); tables, figures, formulas and references are left out
 unless the options ask for them. The licence comes from the article's own permissions (see `_license`).
+
+With the `paragraphs` option the same parse also writes the article's paragraphs (curation/ingest/paragraphs.py)
+to the `paragraphs` table, in the same unit as its documents row.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Any
 from lxml import etree
 
 from curation.config_base import StrictModel
-from curation.ingest import licenses
+from curation.ingest import licenses, paragraphs
 from curation.ingest.formats import FORMATS, FormatSpec
 from curation.ingest.items import Item, Record, Rejection, Section
+from curation.ingest.paragraphs import Block, ParagraphOptions
 from curation.ingest.xmldates import ymd
 from curation.ingest.xmlstream import element_payload, iter_records, text_of
 
@@ -32,6 +36,7 @@ TABLES = ("table-wrap", "table-wrap-group")
 FIGURES = ("fig", "fig-group")
 FORMULAS = ("disp-formula", "inline-formula", MATHML, "tex-math")
 ALWAYS_DROPPED = ("graphic", "media", "supplementary-material", "inline-graphic")
+RUNNING_TEXT = ("p", "list", "disp-quote", "boxed-text", "def-list")
 
 
 class Options(StrictModel):
@@ -39,17 +44,21 @@ class Options(StrictModel):
     include_figures: bool = False
     include_formulas: bool = False
     include_references: bool = False
+    paragraphs: ParagraphOptions | None = None  # set (even to {}) to write the paragraphs table too
 
 
 def parse(path: Path, options: Options, split: str | None) -> Iterator[Item]:
+    counter = paragraphs.counter(options.paragraphs) if options.paragraphs else None
     for index, elem in enumerate(iter_records(path, ("article",), roots=("pmc-articleset",))):
         if isinstance(elem, Rejection):
             yield elem
             return
-        yield _record(elem, options, f"{path}:{elem.sourceline}", index)
+        yield _record(elem, options, f"{path}:{elem.sourceline}", index, counter)
 
 
-def _record(article: etree._Element, options: Options, ref: str, index: int) -> Item:
+def _record(
+    article: etree._Element, options: Options, ref: str, index: int, counter: paragraphs.Counter | None
+) -> Item:
     meta_el = article.find("front/article-meta")
     if meta_el is None:
         return Rejection("missing_field", ref, element_payload(article), "no front/article-meta")
@@ -60,7 +69,9 @@ def _record(article: etree._Element, options: Options, ref: str, index: int) -> 
     lic, lic_source = _license(meta_el)
     extras = _extra_sections(article, options)
     _drop(article, options)
-    sections = _abstract_sections(meta_el) + _body_sections(article.find("body")) + extras
+    body = article.find("body")
+    blocks = _abstract_blocks(meta_el) + (_blocks(body, None, "body") if body is not None else [])
+    sections = [s for s in map(_section, blocks) if s] + extras
     text = "\n\n".join(f"{s['label']}\n{s['text']}" if s["label"] else s["text"] for s in sections)
     published, precision = _published(meta_el)
     journal = article.find("front/journal-meta")
@@ -98,7 +109,10 @@ def _record(article: etree._Element, options: Options, ref: str, index: int) -> 
             "publisher_id": ids.get("publisher-id"),
         },
     }
-    return Record(row)
+    if counter is None:
+        return Record(row)
+    rows, short = paragraphs.paragraph_rows(row, article, paragraphs.article_path(article, index), blocks, counter)
+    return Record(row, children={paragraphs.TABLE: rows}, counts={paragraphs.BELOW_MIN: short})
 
 
 def _pmcid(value: str | None) -> str | None:
@@ -150,31 +164,27 @@ def _published(meta_el: etree._Element) -> tuple[dt.date | None, str | None]:
     return None, None
 
 
-def _abstract_sections(meta_el: etree._Element) -> list[Section]:
-    """The main abstract (not teaser or author-summary variants); a structured abstract gives one section per sec."""
+def _abstract_blocks(meta_el: etree._Element) -> list[Block]:
+    """The main abstract (not teaser or author-summary variants); a structured abstract gives one block per sec."""
     abstracts = list(meta_el.iterfind("abstract"))
     main = next((a for a in abstracts if not a.get("abstract-type")), abstracts[0] if abstracts else None)
-    if main is None:
-        return []
-    return _sections(main, prefix="Abstract", category="abstract")
+    return [] if main is None else _blocks(main, "Abstract", "abstract")
 
 
-def _body_sections(body: etree._Element | None) -> list[Section]:
-    return _sections(body, prefix=None, category="body") if body is not None else []
-
-
-def _sections(parent: etree._Element, prefix: str | None, category: str) -> list[Section]:
-    """Paragraphs directly in `parent`, then each nested sec depth-first, labelled with its path of titles."""
-    out: list[Section] = []
-    paras = [text_of(c) for c in parent if c.tag in ("p", "list", "disp-quote", "boxed-text", "def-list")]
-    paras = [p for p in paras if p]
-    if paras:
-        out.append({"label": prefix, "category": category, "text": "\n\n".join(paras)})
+def _blocks(parent: etree._Element, prefix: str | None, category: str) -> list[Block]:
+    """`parent`, then each nested sec depth-first, labelled with its path of titles."""
+    out = [Block(prefix, category, parent)]
     for sec in parent.iterfind("sec"):
         title = (text_of(sec.find("title")) or text_of(sec.find("label"))).rstrip(":").strip() or None
         label = " > ".join(x for x in (prefix, title) if x) or None
-        out.extend(_sections(sec, label, sec.get("sec-type") or category))
+        out.extend(_blocks(sec, label, sec.get("sec-type") or category))
     return out
+
+
+def _section(block: Block) -> Section | None:
+    """A block's running text directly in it (its secs are blocks of their own); None when it has none."""
+    paras = [t for c in block.element if c.tag in RUNNING_TEXT and (t := text_of(c))]
+    return {"label": block.label, "category": block.category, "text": "\n\n".join(paras)} if paras else None
 
 
 def _extra_sections(article: etree._Element, options: Options) -> list[Section]:
@@ -216,4 +226,4 @@ CITATION = """@misc{pmc_oa,
   howpublished = {\\url{https://pmc.ncbi.nlm.nih.gov/tools/openftlist/}}
 }"""
 
-FORMATS.register(FormatSpec("pmc", parse, Options, "documents", citation=CITATION))
+FORMATS.register(FormatSpec("pmc", parse, Options, "documents", citation=CITATION, also_writes=(paragraphs.TABLE,)))

@@ -16,7 +16,7 @@ from typing import Any
 
 from curation.errors import DiskFull, IngestConfigError
 from curation.ingest.config import IngestConfig
-from curation.ingest.formats import get_format
+from curation.ingest.formats import FORMATS, get_format
 from curation.ingest.items import Deleted, Item, Record, Rejection
 from curation.ingest.ledger import Ledger
 from curation.ingest.limits import using
@@ -56,6 +56,23 @@ class FileResult:
     message: str = ""
     seconds: float = 0.0
     retired_units: list[str] = field(default_factory=list)
+    children: dict[str, int] = field(default_factory=dict)  # rows written to the format's other tables
+    counts: dict[str, int] = field(default_factory=dict)  # run counts: `<table>.rows` and the records' own counts
+
+
+@dataclass
+class _Outputs:
+    """Where one unit's items go: the format's table, its child tables, deletions and quarantine."""
+
+    rows: ShardWriter
+    children: dict[str, ShardWriter]
+    deletions: ShardWriter
+    quarantine: Quarantine
+    lineage: dict[str, str]
+
+    def abort(self) -> None:
+        for w in (self.rows, *self.children.values(), self.deletions):
+            w.abort()
 
 
 def content_sha256(*parts: str | None) -> str:
@@ -97,7 +114,8 @@ def _row_bytes(row: dict[str, Any]) -> tuple[int, str]:
 
 
 def _remove_unit_everywhere(wh: Warehouse, unit: str) -> None:
-    for table in _UNIT_TABLES:
+    children = sorted({t for spec in FORMATS.values() for t in spec.also_writes})
+    for table in (*_UNIT_TABLES, *children):
         wh.remove_unit(table, f"{STAGE}-{unit}" if table == "quarantine" else unit)
 
 
@@ -139,19 +157,20 @@ def ingest_file(
 
     _remove_unit_everywhere(wh, unit)  # leftovers of a crashed attempt
     writer_kw = {"target_rows": cfg.target_rows_per_shard, "target_bytes": cfg.target_bytes_per_shard}
-    quarantine = Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{unit}")
-    rows = ShardWriter(wh, table, unit, **writer_kw)
-    deletions = ShardWriter(wh, "deletions", unit)
-    lineage = {"run_id": run_id, "source_file": str(path), "source_file_sha256": res.sha256}
-    required = set(wh.schema(table).required()) - set(lineage) - {"content_sha256"}
+    out = _Outputs(
+        rows=ShardWriter(wh, table, unit, **writer_kw),
+        children={t: ShardWriter(wh, t, unit, **writer_kw) for t in spec.also_writes},
+        deletions=ShardWriter(wh, "deletions", unit),
+        quarantine=Quarantine(wh, STAGE, run_id, unit=f"{STAGE}-{unit}"),
+        lineage={"run_id": run_id, "source_file": str(path), "source_file_sha256": res.sha256},
+    )
+    quarantine = out.quarantine
+    required = set(wh.schema(table).required()) - set(out.lineage) - {"content_sha256"}
     try:
         with using(cfg.limits()):
-            _consume(
-                spec.parser()(path, options, job.split), job, cfg, required, lineage, rows, deletions, quarantine, res
-            )
+            _consume(spec.parser()(path, options, job.split), job, cfg, required, out, res)
     except (IngestConfigError, DiskFull):  # the file is misconfigured, or no room: an error, not a quarantined row
-        rows.abort()
-        deletions.abort()
+        out.abort()
         quarantine.abort()
         raise
     except Exception as e:  # a parser bug must not lose the rows before it, nor the run
@@ -160,11 +179,13 @@ def ingest_file(
         )
     try:
         quarantine.commit()
-        deletions.commit()
-        stats = rows.commit()
+        out.deletions.commit()
+        for name, w in out.children.items():  # before the main rows: a visible document has its children
+            if n := w.commit().rows:
+                res.children[name] = res.counts[f"{name}.rows"] = n
+        stats = out.rows.commit()
     except BaseException:
-        rows.abort()
-        deletions.abort()
+        out.abort()
         raise
     res.rows = stats.rows
     res.quarantined = quarantine.n
@@ -182,13 +203,12 @@ def _consume(
     job: IngestJob,
     cfg: IngestConfig,
     required: set[str],
-    lineage: dict[str, str],
-    rows: ShardWriter,
-    deletions: ShardWriter,
-    quarantine: Quarantine,
+    out: _Outputs,
     res: FileResult,
 ) -> None:
-    """Route a parser's items: rows (checked for required columns and size) to the table, deletions, quarantine."""
+    """Route a parser's items: rows (checked for required columns and size) to the table with their children,
+    deletions, quarantine."""
+    lineage, quarantine = out.lineage, out.quarantine
     for item in items:
         if isinstance(item, Record):
             row = item.row
@@ -204,9 +224,12 @@ def _consume(
                 row.update(lineage)
                 if not row.get("content_sha256"):
                     row["content_sha256"] = content_sha256(row.get("title"), row.get("text") or row.get("question"))
-                rows.write(row)
+                out.rows.write(row)
+                _write_children(item, out, job.format)
+                for k, v in item.counts.items():
+                    res.counts[k] = res.counts.get(k, 0) + v
         elif isinstance(item, Deleted):
-            deletions.write(
+            out.deletions.write(
                 {
                     "work_id": item.work_id,
                     "source": item.source,
@@ -220,6 +243,17 @@ def _consume(
             quarantine.add(check_reason(item.reason), item.source_ref, item.payload, item.detail, item.payload_bytes)
         else:
             raise TypeError(f"parser for {job.format} yielded {type(item).__name__}")
+
+
+def _write_children(item: Record, out: _Outputs, fmt: str) -> None:
+    """A written record's child rows, with the lineage columns their table has."""
+    for name, child_rows in item.children.items():
+        w = out.children.get(name)
+        if w is None:
+            raise TypeError(f"format {fmt} yielded rows for {name!r}, which its FormatSpec.also_writes does not name")
+        lineage = {k: v for k, v in out.lineage.items() if k in w.schema.names}
+        for child in child_rows:
+            w.write({**child, **lineage})
 
 
 def _dir_sha256(path: Path) -> str:
@@ -252,8 +286,10 @@ def _write_ledger_row(wh: Warehouse, res: FileResult, run_id: str) -> None:
 
 def summarize(results: list[FileResult]) -> dict[str, Any]:
     reasons: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
     for r in results:
         reasons.update(r.reasons)
+        counts.update(r.counts)
     return {
         "files": len(results),
         "files_ingested": sum(r.status == "ingested" for r in results),
@@ -263,4 +299,5 @@ def summarize(results: list[FileResult]) -> dict[str, Any]:
         "deleted": sum(r.deleted for r in results),
         "quarantined": sum(r.quarantined for r in results),
         "quarantine_reasons": dict(reasons),
+        "counts": dict(counts),
     }

@@ -98,6 +98,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
             run.add_input(r.path, r.sha256, format=r.format, status=r.status, bytes=r.bytes)
             if r.status == "ingested":
                 run.add_output(r.table, r.unit, r.rows, deleted=r.deleted, quarantined=r.quarantined)
+                for table, n in r.children.items():
+                    run.add_output(table, r.unit, n)
         ctx.log.info("%s %s: %d rows, %d quarantined %s", r.status, r.path, r.rows, r.quarantined, r.message)
         results.append(r)
         bar.advance(rows=r.rows)
@@ -106,6 +108,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
     summary = summarize(results)
     for k in ("files_ingested", "files_skipped", "files_failed", "rows", "deleted"):
         run.count(f"ingest.{k}", summary[k])
+    for k, v in summary["counts"].items():
+        run.count(k, v)
     run.quarantined(summary["quarantine_reasons"])
     run.quarantined({"unreadable_file": failed.n} if failed.n else {})
     run.set("extra", "files", [asdict(r) for r in results])
@@ -127,7 +131,7 @@ STAGES.register(
         config=IngestConfig,
         params=IngestParams,
         description="parse source files into documents and benchmark_items (streaming, quarantining bad records)",
-        writes=("documents", "benchmark_items", "deletions", "source_files"),
+        writes=("documents", "benchmark_items", "deletions", "source_files", "paragraphs"),
         extra_sections=("sources",),
         takes_paths=True,
         check=check,

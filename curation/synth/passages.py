@@ -6,39 +6,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
 
 from curation.errors import UserError
 from curation.synth.config import PassageConfig
+from curation.tokens import TokenCounter
+from curation.tokens import make_counter as make_counter  # the counter factory lives in curation.tokens
+from curation.tokens import regex_counter as regex_counter
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
 from curation.warehouse.catalog import absent_enriched_columns
 
 STAGE = "synth"
-TokenCounter = Callable[[str], int]
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
-_APPROX_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def regex_counter(text: str) -> int:
-    """Fallback when no tokenizer is available locally (e.g. a remote server): words and punctuation marks."""
-    return len(_APPROX_TOKEN.findall(text))
-
-
-def make_counter(tokenizer_ref: str | None, name: str | None = None) -> tuple[str, TokenCounter]:
-    """(name, counter) for a local tokenizer directory or cached HF id; the regex fallback when there is none.
-    `name` is what the passages record as their tokenizer (a public model id rather than the local directory)."""
-    if tokenizer_ref:
-        try:
-            from transformers import AutoTokenizer
-
-            tok = AutoTokenizer.from_pretrained(tokenizer_ref, local_files_only=True)
-            return name or tokenizer_ref, lambda t: len(tok(t, add_special_tokens=False)["input_ids"])
-        except (OSError, ValueError):
-            pass
-    return "regex-words", regex_counter
 
 
 def split_sentences(text: str) -> list[str]:
