@@ -19,7 +19,7 @@ from curation.warehouse import Quarantine, ShardWriter, Warehouse
 from curation.warehouse.schemas import clear_schema_cache
 from tests.factories import doc_row, write_documents
 
-BASE_TABLES = ["documents", "deletions", "quarantine", "source_files", "benchmark_items"]
+BASE_TABLES = ["documents", "deletions", "quarantine", "source_files", "benchmark_items", "paragraphs", "ner_sentences"]
 STAND_INS = {
     "annotations_rtest_dedup": ["is_duplicate: bool"],
     "annotations_rtest_score": ["heuristic_pass: bool", "edu_int: int32", "edu_score: float32", "ppl: float64"],
