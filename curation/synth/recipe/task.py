@@ -178,7 +178,12 @@ class DeclaredTask(Task):
         return found
 
     def example_text(self) -> str:
-        return self.template.example()
+        from curation.synth.engine import parse_json
+        from curation.synth.gate import generated_strings
+
+        example = self.template.example(self.spec.vars)
+        parsed = parse_json(example) if self.json_schema and example else None
+        return "\n".join(generated_strings(parsed)) if parsed is not None else example
 
     # --- rows -----------------------------------------------------------------------------------------------------
 

@@ -86,12 +86,14 @@ class PromptTemplate:
         except jinja2.UndefinedError as e:
             raise TemplateError(f"{self.path}: {e.message}; available: {sorted(values)}") from None
 
-    def example(self) -> str:
-        """The worked example (assistant sections) of a few-shot template: the content gate rejects copies of it."""
+    def example(self, extra: dict[str, Any] | None = None) -> str:
+        """The worked example (assistant sections) of a few-shot template, filled with the task's `vars`: the
+        content gate rejects copies of it."""
+        extra = extra or {}
         return "\n".join(
-            t.render({})
+            t.render(extra)
             for role, src, t in self.sections
-            if role == "assistant" and not meta.find_undeclared_variables(ENV.parse(src))
+            if role == "assistant" and meta.find_undeclared_variables(ENV.parse(src)) <= set(extra)
         )
 
 
