@@ -189,3 +189,12 @@ def test_every_recipe_manifest_passes_manifest_check(recipe, shared_data):
         check=False,
     )
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_frequency_penalty_is_part_of_the_sampling_only_when_set():
+    from curation.synth.engine import Sampling
+
+    plain = Sampling(0.3, 0.9, 64, 1)
+    assert "frequency_penalty" not in plain.as_dict()  # ids and cache keys made before the field still match
+    tuned = Sampling(0.3, 0.9, 64, 1, 0.5)
+    assert tuned.as_dict()["frequency_penalty"] == 0.5 and tuned.with_seed(5).frequency_penalty == 0.5

@@ -15,6 +15,31 @@ class SamplingConfig(StrictModel):
     top_p: float = Field(0.95, gt=0, le=1)
     max_tokens: int = Field(512, ge=1)
     seed: int = 0
+    frequency_penalty: float = Field(
+        0.0,
+        ge=-2.0,
+        le=2.0,
+        description="above 0 penalises tokens by how often the output already used them (small models loop without "
+        "it); unlike a repetition penalty it leaves the prompt's words free, so grounded answers can quote the source",
+    )
+
+
+def sampling_overrides(v: dict) -> dict:
+    """Validate a partial sampling mapping (a model's or a task's) against synth.sampling's keys and bounds."""
+    SamplingConfig.model_validate(v)
+    return v
+
+
+class TaskSettings(StrictModel):
+    """What every task's section may set besides its own options: sampling over synth.sampling (a loop-prone task
+    may want a frequency penalty that would hurt another)."""
+
+    sampling: dict[str, float | int] = Field(default_factory=dict, description="over synth.sampling for this task")
+
+    @field_validator("sampling")
+    @classmethod
+    def _sampling_keys(cls, v: dict) -> dict:
+        return sampling_overrides(v)
 
 
 class PerplexityGateConfig(StrictModel):
@@ -172,8 +197,7 @@ class DeclaredTaskConfig(StrictModel):
     @field_validator("sampling")
     @classmethod
     def _sampling_keys(cls, v: dict) -> dict:
-        SamplingConfig.model_validate(v)
-        return v
+        return sampling_overrides(v)
 
 
 class EngineSettings(BaseModel):
@@ -217,8 +241,7 @@ class ModelSpec(EngineSettings):
     @field_validator("sampling")
     @classmethod
     def _sampling_keys(cls, v: dict) -> dict:
-        SamplingConfig.model_validate(v)  # same keys and bounds as synth.sampling
-        return v
+        return sampling_overrides(v)
 
 
 class SynthConfig(SectionsModel, EngineSettings):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from curation.errors import StageUnavailable
@@ -39,18 +39,30 @@ HOW_TO_CONFIGURE = (
 
 @dataclass(frozen=True)
 class Sampling:
-    """Decoding parameters. `seed` makes sampling reproducible per request (tasks add the sample index)."""
+    """Decoding parameters. `seed` makes sampling reproducible per request (tasks add the sample index).
+    `frequency_penalty` > 0 discourages the loops small models fall into (OpenAI's definition, which vLLM shares)."""
 
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 512
     seed: int = 0
+    frequency_penalty: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The parameters as recorded and hashed; a zero frequency penalty is left out, so ids and cache keys
+        made before it existed stay valid."""
+        d = asdict(self)
+        if self.frequency_penalty == 0.0:
+            del d["frequency_penalty"]
+        return d
 
     def with_seed(self, seed: int) -> Sampling:
-        return Sampling(self.temperature, self.top_p, self.max_tokens, seed)
+        return replace(self, seed=seed)
+
+    def updated(self, *overrides: dict[str, Any]) -> Sampling:
+        """These parameters with partial mappings applied in order (a model's defaults, then a task's)."""
+        merged = {k: v for o in overrides for k, v in o.items()}
+        return replace(self, **{k: type(getattr(self, k))(v) for k, v in merged.items()})
 
 
 @dataclass

@@ -123,6 +123,8 @@ class OpenAIEngine:
             "max_tokens": s.max_tokens,
             "seed": s.seed,
         }
+        if s.frequency_penalty:
+            body["frequency_penalty"] = s.frequency_penalty
         if schema:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
         if self.api == "chat":

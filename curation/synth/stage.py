@@ -39,7 +39,7 @@ def open_engine(cfg: SynthConfig, wh: Warehouse, use_cache: bool = True, inner: 
 
 def sampling_of(cfg: SynthConfig) -> Sampling:
     s = cfg.sampling
-    return Sampling(s.temperature, s.top_p, s.max_tokens, s.seed)
+    return Sampling(s.temperature, s.top_p, s.max_tokens, s.seed, s.frequency_penalty)
 
 
 def prepare_passages(cfg: SynthConfig, wh: Warehouse, engine: CachedEngine, run_id: str) -> PassageResult:

@@ -124,6 +124,7 @@ class VLLMEngine:
                     top_p=s.top_p,
                     max_tokens=s.max_tokens,
                     seed=s.seed,
+                    frequency_penalty=s.frequency_penalty,
                     structured_outputs=(
                         StructuredOutputsParams(json=json_schema, disable_any_whitespace=True) if json_schema else None
                     ),

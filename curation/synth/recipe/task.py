@@ -90,10 +90,7 @@ class DeclaredTask(Task):
 
     def sampling(self, default: Sampling) -> Sampling:
         model = self.pool.settings(self.spec.model).sampling if self.pool else {}
-        merged = {**default.as_dict(), **model, **self.spec.sampling}
-        return Sampling(
-            float(merged["temperature"]), float(merged["top_p"]), int(merged["max_tokens"]), int(merged["seed"])
-        )
+        return default.updated(model, self.spec.sampling)
 
     def output_fields(self) -> list[str]:
         if self.extractor is not None:

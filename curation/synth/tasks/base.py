@@ -164,8 +164,8 @@ class Task(ABC):
         return example_text(self.prompt_id)
 
     def sampling(self, default: Sampling) -> Sampling:
-        """The decoding parameters of this task (a declared task may override synth.sampling)."""
-        return default
+        """synth.sampling with the task section's `sampling` overrides (a plugin's config may have none)."""
+        return default.updated(getattr(self.task_cfg, "sampling", None) or {})
 
     def aggregate(
         self, inputs: list[dict], rows: list[dict], ctx: Context

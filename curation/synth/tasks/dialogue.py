@@ -9,9 +9,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from curation.config_base import StrictModel
 from curation.synth import prompts
-from curation.synth.config import GateConfig
+from curation.synth.config import GateConfig, TaskSettings
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Context, Rejection, Sample, Task
 from curation.synth.tasks.passage_inputs import passage_rows
@@ -42,7 +41,7 @@ DIALOGUE = RowRule(
 )
 
 
-class DialogueConfig(StrictModel):
+class DialogueConfig(TaskSettings):
     min_turns: int = Field(4, ge=2)
     max_turns: int = Field(16, ge=2)
     min_turn_chars: int = 2

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from curation.config_base import StrictModel
 from curation.synth import prompts
-from curation.synth.config import GateConfig
+from curation.synth.config import GateConfig, TaskSettings
 from curation.synth.engine import Engine, Sampling, schema_errors
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Context, Rejection, Sample, Task
@@ -35,7 +34,7 @@ def _norm(q: str) -> str:
     return " ".join(q.lower().split())
 
 
-class GroundedQAConfig(StrictModel):
+class GroundedQAConfig(TaskSettings):
     pairs_per_passage: int = Field(3, ge=1, le=20)
     min_question_chars: int = 12
     max_question_chars: int = 400

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from curation.config_base import StrictModel
 from curation.synth import prompts
-from curation.synth.config import GateConfig
+from curation.synth.config import GateConfig, TaskSettings
 from curation.synth.tasks import TASKS
 from curation.synth.tasks.base import Choice, Context, Rejection, Sample, Task
 from curation.synth.tasks.item_inputs import item_rows
@@ -19,7 +18,7 @@ from curation.validate.row_rules import COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOL
 from curation.warehouse import Warehouse
 
 
-class MCQCoTConfig(StrictModel):
+class MCQCoTConfig(TaskSettings):
     splits: list[str] = Field(default_factory=lambda: ["train"])
     benchmarks: list[str] | None = None
     samples: int = Field(1, ge=1, le=64, description="k samples per item; pass rate = correct / k")
