@@ -209,3 +209,22 @@ def test_exact_verification_and_char_shingles_for_chinese(wh):
     con = connect(wh)
     sim, est = con.execute("SELECT similarity, estimated FROM dedup_edges").fetchone()
     assert 0.6 <= sim < 1.0 and sim != est  # exact Jaccard recorded, the estimate beside it
+
+
+def test_edge_estimate_equals_datasketch_jaccard_of_stored_signatures(wh):
+    """The estimate is computed in DuckDB (no signature reaches Python): it must equal datasketch's jaccard."""
+    from datasketch import MinHash
+
+    rows = [doc_row(f"pubmed:{i}", BASE[i], title="") for i in range(3)]
+    rows += [doc_row(f"pubmed:{10 + i}", _edit(BASE[i], 3 * i + 1), title="") for i in range(3)]
+    write_documents(wh, rows)
+    _run(wh)
+    con = connect(wh)
+    edges = con.execute(
+        "SELECT e.estimated, a.signature, b.signature FROM dedup_edges e "
+        "JOIN dedup_signatures a ON a.doc_id = e.doc_a JOIN dedup_signatures b ON b.doc_id = e.doc_b"
+    ).fetchall()
+    assert len(edges) == 3
+    for est, sig_a, sig_b in edges:
+        ma, mb = (MinHash(num_perm=128, seed=1, hashvalues=s, scheme="affine32") for s in (sig_a, sig_b))
+        assert est == ma.jaccard(mb) and est < 1.0

@@ -136,8 +136,9 @@ class Candidates:
         )
 
     def batches(self, cfg: DedupConfig, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
-        """Distinct pairs with both signatures (and texts for `verify: exact`), hash-partitioned so that each DISTINCT
-        and join holds about PAIRS_PER_PARTITION raw pairs; no global order."""
+        """Distinct pairs with their MinHash estimate (`estimated`, datasketch's `jaccard`: the fraction of equal
+        signature values, computed here so that no signature reaches Python) and, for `verify: exact`, both texts;
+        hash-partitioned so that each DISTINCT and join holds about PAIRS_PER_PARTITION raw pairs; no global order."""
         con = self.con
         n_raw = self.counts["raw_pairs"]
         if not n_raw:
@@ -154,10 +155,11 @@ class Candidates:
             fb = ", ".join(f'db."{f}" AS "b_{f}"' for f in cfg.fields)
             text_cols = f", {fa}, {fb}"
             joins = " JOIN documents_latest da ON da.doc_id = c.doc_a JOIN documents_latest db ON db.doc_id = c.doc_b"
+        equal = "len(list_filter(sa.signature, lambda v, i: v = sb.signature[i]))"
         parts = math.ceil(n_raw / PAIRS_PER_PARTITION)
         for part in range(parts):
             yield from con.sql(
                 f"WITH c AS (SELECT DISTINCT doc_a, doc_b FROM scratch.cand WHERE hash(doc_a, doc_b) % {parts} = {part}) "
-                f"SELECT c.doc_a, c.doc_b, sa.signature AS sig_a, sb.signature AS sig_b{text_cols} FROM c "
+                f"SELECT c.doc_a, c.doc_b, {equal} / {cfg.minhash.num_perm} AS estimated{text_cols} FROM c "
                 f"JOIN scratch.sig sa ON sa.doc_id = c.doc_a JOIN scratch.sig sb ON sb.doc_id = c.doc_b{joins}"
             ).to_arrow_reader(batch_rows)

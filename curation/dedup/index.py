@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from curation.dedup.candidates import Candidates, _q
 from curation.dedup.config import DedupConfig
-from curation.dedup.minhash import band_hashes, estimate_jaccard
+from curation.dedup.minhash import band_hashes
 from curation.dedup.sign import EMPTY, join_fields, sign_texts
 from curation.dedup.signer import Signer
 from curation.dedup.text import normalize, shingles
@@ -144,11 +144,6 @@ def jaccard(text_a: str, text_b: str, cfg: DedupConfig) -> float:
     return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
 
 
-def _sig_matrix(col: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    return arr.flatten().to_numpy().reshape(-1, num_perm)
-
-
 def find_edges(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: str) -> dict[str, int]:
     """Candidates (band by band, huge buckets capped: curation/dedup/candidates.py) → verification → edges unit
     `run_id` in dedup_edges. Returns candidate, edge and cap counts."""
@@ -160,10 +155,7 @@ def find_edges(wh: Warehouse, cfg: DedupConfig, params_id: str, run_id: str) -> 
         with ShardWriter(wh, "dedup_edges", run_id) as w:
             for batch in cands.batches(cfg):
                 n_cand += batch.num_rows
-                est = estimate_jaccard(
-                    _sig_matrix(batch.column("sig_a"), cfg.minhash.num_perm),
-                    _sig_matrix(batch.column("sig_b"), cfg.minhash.num_perm),
-                )
+                est = batch.column("estimated").to_numpy()
                 if cfg.verify == "exact":
                     sim = _exact_jaccard(batch_texts(batch, cfg, "a_"), batch_texts(batch, cfg, "b_"), cfg)
                 else:

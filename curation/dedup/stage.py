@@ -14,6 +14,7 @@ from typing import Any
 from curation.dedup.clusters import write_annotations
 from curation.dedup.config import DedupConfig
 from curation.dedup.index import count_pending, find_edges, pending, prepare, sign_shard
+from curation.dedup.memory import release_freed_memory
 from curation.dedup.signer import Signer
 from curation.progress import Tracker, tracker
 from curation.stages import STAGES, Stage, StageContext
@@ -65,9 +66,11 @@ def run_dedup(wh: Warehouse, cfg: DedupConfig, run: RunRecorder, submit: ShardRu
         if signer is not None:
             signer.close()
     peak_rss = {"sign": _peak_rss_mb()}
+    release_freed_memory()
     with run.timed("candidates"):
         counts.update(find_edges(wh, cfg, params_id, run.run_id))
     peak_rss["candidates"] = _peak_rss_mb()
+    release_freed_memory()
     with run.timed("cluster_annotate"):
         counts.update(write_annotations(wh, cfg, params_id, run.run_id))
     peak_rss["cluster_annotate"] = _peak_rss_mb()
