@@ -109,9 +109,13 @@ def test_student_labels_every_unit_records_metrics_and_reruns_idempotently(wh, p
     assert [r[0] for r in rows] == sorted(p["paragraph_id"] for p in paragraphs)  # every unit, once
     by_id = {p["paragraph_id"]: p for p in paragraphs}
     for uid, doc_id, section, commercial, model, score, edu, doc_type, t_prob, domain, d_prob in rows:
-        assert (doc_id, section, commercial) == (by_id[uid]["doc_id"], by_id[uid]["section"], by_id[uid]["commercial_use"])
+        assert (doc_id, section, commercial) == (
+            by_id[uid]["doc_id"],
+            by_id[uid]["section"],
+            by_id[uid]["commercial_use"],
+        )
         assert model == job["model"] and model.startswith("medcurate-edu-classifier@")
-        assert 1 <= edu <= 5 and doc_type in ("clinical_case", "study", "review", "other")
+        assert edu == min(5, max(1, round(score))) and doc_type in ("clinical_case", "study", "review", "other")
         assert domain in ("clinical", "biomedical", "other") and 0 < t_prob <= 1 and 0 < d_prob <= 1
     # the student learnt the teacher's rule, measured on labels it never saw
     held = first.record["extra"]["propagate.paras"]["metrics"]["heldout"]
@@ -146,7 +150,9 @@ def test_too_few_labels_skip_with_the_reason(wh, paragraphs, tmp_path):
 
 def test_manifest_check_names_the_job_and_the_missing_columns(tmp_path):
     with pytest.raises(PropagateError, match=r"propagate.jobs.0 \(paras\).labels: the query lacks \['edu'\]"):
-        _manifest(tmp_path, "SELECT paragraph_id AS unit_id, text, 'study' AS doc_type, 'clinical' AS domain FROM paragraphs")
+        _manifest(
+            tmp_path, "SELECT paragraph_id AS unit_id, text, 'study' AS doc_type, 'clinical' AS domain FROM paragraphs"
+        )
     with pytest.raises(PropagateError, match=r"propagate.jobs.0 \(paras\).carry: \['model'\] are columns the stage"):
         _manifest(
             tmp_path,

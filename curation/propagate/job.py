@@ -85,7 +85,9 @@ def _write_batch(
                 q.add(result.reason, row["unit_id"], row["text"], f"{job.name}: {result.detail}")
                 continue
             carried = {c: row[c] for c in job.carry}
-            writer.write({"unit_id": row["unit_id"], **carried, "model": scorer.version, **result, "run_id": run.run_id})
+            writer.write(
+                {"unit_id": row["unit_id"], **carried, "model": scorer.version, **result, "run_id": run.run_id}
+            )
     run.add_output(job.table, unit, writer.stats.rows)
     run.quarantined(q.reasons)
     return writer.stats.rows, q.n

@@ -67,5 +67,5 @@ def read_labels(con: duckdb.DuckDBPyConnection, job: PropagateJob) -> Labels:
             out.rejected.append(Rejection(reason, ref, payload, f"{job.name}: {payload}"))
             continue
         seen.add(unit_id)
-        out.examples.append(Example(unit_id, text, int(round(edu)), str(t), str(d)))
+        out.examples.append(Example(unit_id, text, round(edu), str(t), str(d)))
     return out
