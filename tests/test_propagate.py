@@ -77,7 +77,7 @@ def _manifest(tmp_path, labels: str, **job):
                     "name": "paras",
                     "labels": labels,
                     "units": UNITS,
-                    "carry": ["doc_id", "section", "commercial_use"],
+                    "carry": ["text", "doc_id", "section", "commercial_use"],
                     "train": {"epochs": 150, "holdout_fraction": 0.25},
                     "batch_rows": 20,
                     **job,
@@ -103,17 +103,14 @@ def test_student_labels_every_unit_records_metrics_and_reruns_idempotently(wh, p
     assert job["labelled"] == N_DOCS * PER_DOC and job["quarantined"] == 0
     con = connect(Warehouse(wh.root))
     rows = con.execute(
-        "select unit_id, doc_id, section, commercial_use, model, edu_score, edu_int, doc_type, doc_type_prob, domain, "
+        "select unit_id, text, doc_id, section, commercial_use, model, edu_score, edu_int, doc_type, doc_type_prob, domain, "
         "domain_prob from propagated_paras order by unit_id"
     ).fetchall()
     assert [r[0] for r in rows] == sorted(p["paragraph_id"] for p in paragraphs)  # every unit, once
     by_id = {p["paragraph_id"]: p for p in paragraphs}
-    for uid, doc_id, section, commercial, model, score, edu, doc_type, t_prob, domain, d_prob in rows:
-        assert (doc_id, section, commercial) == (
-            by_id[uid]["doc_id"],
-            by_id[uid]["section"],
-            by_id[uid]["commercial_use"],
-        )
+    for uid, text, doc_id, section, commercial, model, score, edu, doc_type, t_prob, domain, d_prob in rows:
+        p = by_id[uid]
+        assert (text, doc_id, section, commercial) == (p["text"], p["doc_id"], p["section"], p["commercial_use"])
         assert model == job["model"] and model.startswith("medcurate-edu-classifier@")
         assert edu == min(5, max(1, round(score))) and doc_type in ("clinical_case", "study", "review", "other")
         assert domain in ("clinical", "biomedical", "other") and 0 < t_prob <= 1 and 0 < d_prob <= 1

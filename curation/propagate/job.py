@@ -42,7 +42,8 @@ def student(wh: Warehouse, job: PropagateJob, labels: Labels, run: RunRecorder) 
 
 def _pending(job: PropagateJob, version: str, force: bool) -> tuple[str, list[str]]:
     """The units to label (SQL, parameters): those without a row from this student version, unless forced."""
-    cols = ", ".join(["CAST(unit_id AS VARCHAR) AS unit_id", "text", *(f'"{c}"' for c in job.carry)])
+    carried = (f'"{c}"' for c in job.carry if c != "text")  # text may be carried too: it is selected once
+    cols = ", ".join(["CAST(unit_id AS VARCHAR) AS unit_id", "text", *carried])
     sql = f"SELECT {cols} FROM ({job.units}) AS u WHERE unit_id IS NOT NULL"
     if force:
         return sql, []
