@@ -5,6 +5,8 @@ schema and quarantine are recorded; a rerun writes nothing and retrains nothing;
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -18,6 +20,11 @@ from tests.quality_helpers import medical_text, teacher_answer
 
 N_DOCS, PER_DOC = 6, 8
 BE_TYPES = {"clinical_case": "Clinical Case", "study": "Study", "review": "Review"}  # Biomed-Enriched's spelling
+FRESH_COUNT = (
+    "import sys; from curation.warehouse import Warehouse, connect; "
+    "print(*connect(Warehouse(sys.argv[1])).execute('select count(*), count(distinct unit_id) from propagated_paras')"
+    ".fetchall()[0])"
+)
 UNITS = "SELECT paragraph_id AS unit_id, text, doc_id, section, commercial_use FROM paragraphs_current"
 
 
@@ -125,6 +132,10 @@ def test_student_labels_every_unit_records_metrics_and_reruns_idempotently(wh, p
     assert declared["key"] == ["unit_id"] and {"edu_score", "doc_type", "domain", "doc_id"} <= {
         c["name"] for c in declared["columns"]
     }
+    fresh = subprocess.run(  # a later process without the manifest sees the table from the saved schema
+        [sys.executable, "-c", FRESH_COUNT, str(wh.root)], capture_output=True, text=True, check=True
+    )
+    assert fresh.stdout.split() == ["48", "48"]
     again = run_stage("propagate", wh, m)
     assert again.summary["jobs"]["paras"]["labelled"] == 0 and again.summary["jobs"]["paras"]["model"] == job["model"]
     assert len(list((wh.root / "models" / "propagate" / "paras").iterdir())) == 1  # not retrained

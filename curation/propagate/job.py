@@ -8,6 +8,7 @@ nothing and a crashed run resumes; a unit is committed atomically per `batch_row
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def run_job(wh: Warehouse, job: PropagateJob, run: RunRecorder, force: bool = Fa
     summary: dict[str, Any] = {"labels": len(labels.examples), "labels_rejected": len(labels.rejected)}
     run.count(f"{job.name}.labels", len(labels.examples))
     if len(labels.examples) < job.min_labels:
-        reasons = {r.reason: sum(x.reason == r.reason for x in labels.rejected) for r in labels.rejected}
+        reasons = dict(Counter(r.reason for r in labels.rejected))
         why = (
             f"{len(labels.examples)} usable teacher labels (rejected: {reasons or 'none'}); "
             f"need at least min_labels={job.min_labels} to train and hold out"
