@@ -63,6 +63,9 @@ def test_empty_selection_is_an_error(env):
     with pytest.raises(ReleaseError, match=r"selection is empty: all 15 rows.*impossible removed 10"):
         release(wh, m)
     assert not any((tmp / "releases" / "medtest").glob("*"))  # no staging left behind
+    allowed = [{"name": "rare", "rules": [{"name": "impossible", "where": "edu_int >= 99"}], "allow_empty": True}]
+    d = release(wh, rs.manifest_yaml(tmp / "m2.yaml", configs=[{"name": "documents"}, *allowed]))
+    assert json.loads((d / "manifest.json").read_text())["configs"].keys() == {"documents"}
 
 
 def test_optional_empty_source_is_skipped(env):

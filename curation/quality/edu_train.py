@@ -1,8 +1,9 @@
 """Train the educational classifier on teacher labels (FineWeb-Edu / Biomed-Enriched recipe).
 
-Held-out split: a stable hash of doc_id puts `holdout_fraction` of the labelled documents aside; the metrics in
-the model card (MAE and Pearson r of the score, F1 of "educational" = score ≥ 3, macro-F1 of type and domain) are
-measured against the teacher on those documents only.
+Units are documents (the score stage) or any other unit a teacher labelled (paragraphs, synthetic rows: the propagate
+stage). Held-out split: a stable hash of the unit id puts `holdout_fraction` of the labelled units aside; the metrics
+in the model card (MAE and Pearson r of the score, F1 of "educational" = score ≥ 3, macro-F1 of type and domain) are
+measured against the teacher on those units only.
 
 Frozen encoder (default): embeddings are computed once and only the heads train, which takes seconds on CPU.
 Fine-tuned encoder: the whole model trains (encoder at a 100× lower learning rate than the heads).
@@ -43,15 +44,15 @@ class TooFewLabels(UserError):
 
 @dataclass(frozen=True)
 class Example:
-    doc_id: str
+    unit_id: str  # a doc_id for documents
     text: str
     edu: int
     doc_type: str
     domain: str
 
 
-def is_holdout(doc_id: str, fraction: float, seed: int) -> bool:
-    h = int.from_bytes(hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()[:8], "big")
+def is_holdout(unit_id: str, fraction: float, seed: int) -> bool:
+    h = int.from_bytes(hashlib.sha256(f"{seed}:{unit_id}".encode()).digest()[:8], "big")
     return h / 2**64 < fraction
 
 
@@ -151,13 +152,20 @@ def predict_examples(
     return torch.cat(s).numpy(), torch.cat(t).numpy(), torch.cat(d).numpy()
 
 
-def train_classifier(examples: list[Example], cfg: EduTrainConfig, out_dir: Path, data: dict[str, Any]) -> Path:
-    """Train, evaluate on the held-out split, save a new version under out_dir; return its directory."""
+def train_classifier(
+    examples: list[Example],
+    cfg: EduTrainConfig,
+    out_dir: Path,
+    data: dict[str, Any],
+    rubric_version: str = RUBRIC_VERSION,
+) -> Path:
+    """Train, evaluate on the held-out split, save a new version under out_dir; return its directory.
+    `rubric_version` names what the labels mean (the score stage's rubric, or a propagation job's labels)."""
     if len(examples) < 4:
         raise TooFewLabels(f"edu classifier: {len(examples)} teacher labels; need at least 4 to train and hold out")
     torch.manual_seed(cfg.seed)
-    held = [e for e in examples if is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]
-    train = [e for e in examples if not is_holdout(e.doc_id, cfg.holdout_fraction, cfg.seed)]
+    held = [e for e in examples if is_holdout(e.unit_id, cfg.holdout_fraction, cfg.seed)]
+    train = [e for e in examples if not is_holdout(e.unit_id, cfg.holdout_fraction, cfg.seed)]
     if not held or not train:  # tiny label sets: fall back to a deterministic 1-in-5 split
         held, train = examples[::5], [e for i, e in enumerate(examples) if i % 5]
     encoder, tok = load_encoder(cfg.encoder)
@@ -168,7 +176,7 @@ def train_classifier(examples: list[Example], cfg: EduTrainConfig, out_dir: Path
         "train_loss_last": float(np.mean(losses[-10:])) if losses else math.nan,
     }
     now = dt.datetime.now(dt.UTC)
-    ids_sha = hashlib.sha256("\n".join(sorted(e.doc_id for e in examples)).encode()).hexdigest()
+    ids_sha = hashlib.sha256("\n".join(sorted(e.unit_id for e in examples)).encode()).hexdigest()
     version = f"v{now:%Y%m%dT%H%M%S}-{ids_sha[:8]}"
     meta = {
         "name": "medcurate-edu-classifier",
@@ -176,14 +184,14 @@ def train_classifier(examples: list[Example], cfg: EduTrainConfig, out_dir: Path
         "created_at": now.isoformat(),
         "encoder": cfg.encoder,
         "max_length": cfg.max_length,
-        "rubric_version": RUBRIC_VERSION,
+        "rubric_version": rubric_version,
         "train_config": cfg.model_dump(),
         "data": {
             **data,
             "labelled": len(examples),
             "train": len(train),
             "heldout": len(held),
-            "doc_ids_sha256": ids_sha,
+            "unit_ids_sha256": ids_sha,
         },
         "metrics": m,
     }

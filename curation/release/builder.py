@@ -45,7 +45,7 @@ def _selections(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> list[Sele
     sels = []
     for cfg in manifest.release.configs:
         sel = select(con, cfg, manifest.release)
-        if cfg.optional and sel.rows_in == 0:
+        if (cfg.optional and sel.rows_in == 0) or (cfg.allow_empty and sel.rows_out == 0):
             continue
         check_not_empty(sel)
         sels.append(sel)

@@ -82,6 +82,11 @@ class DatasetConfig(StrictModel):
         description="suite to validate against; default: the source table (documents for documents_* views)",
     )
     optional: bool = Field(default=False, description="skip (not fail) when the source has no rows at all")
+    allow_empty: bool = Field(
+        default=False,
+        description="skip (not fail) when the rules select no row: a variant that may legitimately be empty at small "
+        "scale (an upsampled clinical-case subset); otherwise an empty selection is an error (a misspelt rule)",
+    )
     weight: float = Field(
         default=1.0, gt=0.0, le=100.0, description="rows exported per selected row on average: 2.0 upsamples"
     )

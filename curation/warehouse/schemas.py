@@ -191,6 +191,8 @@ def schema_yaml(schema: TableSchema) -> str:
         "key": list(schema.key),
         "columns": [dataclasses.asdict(c) for c in schema.columns],
     }
+    if schema.path and schema.path != schema.name:  # e.g. annotations/<x>: where the units are, and latest-wins
+        spec["path"] = schema.path
     return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
 
 
