@@ -246,7 +246,12 @@ STAGES.register(
         params=SynthParams,
         description="generate synthetic data with every configured task (vLLM or OpenAI-compatible servers)",
         reads=("documents_enriched", "benchmark_items"),
-        writes=lambda: ("passages", "synthetic_decontam", *(t.table for t in TASKS.values()), *declared_tables()),
+        writes=lambda: (
+            "passages",
+            "synthetic_decontam",
+            *(t.table for t in TASKS.values()),
+            *(t for t in declared_tables() if t.startswith("synthetic_")),  # not records_* or propagated_*
+        ),
         threads=lambda cfg: 1,
         commands="curation.synth.cli:register",
         summary=_summary,
