@@ -100,6 +100,19 @@ def test_never_contaminated_or_quarantined(env):
     assert not rs.QUARANTINED & (docs | qa)
 
 
+def test_a_synth_quarantine_record_never_drops_a_released_row(env):
+    """synth quarantines generations under their input's id (a passage, an item, a paragraph); the input itself is
+    fine and stays releasable."""
+    from curation.warehouse import Quarantine
+
+    wh, m = env
+    kept = {r["doc_id"] for r in rows(release(wh, m, "1.0.0"), "documents")}
+    victim = sorted(kept)[0]
+    with Quarantine(wh, "synth", rs.RUN.format("synth")) as q:
+        q.add("duplicate_input", victim, None, "a generation about this input was rejected")
+    assert {r["doc_id"] for r in rows(release(wh, m, "1.1.0"), "documents")} == kept
+
+
 def test_splits_are_stable_and_shards_named(env):
     wh, m = env
     d1 = release(wh, m, "1.0.0")

@@ -82,6 +82,23 @@ def test_good_text_passes_and_each_kind_of_garbage_gets_its_own_reason():
     assert verdict[0] == "gate_copies_example", verdict
 
 
+def test_one_copied_dialogue_turn_is_a_copy_even_when_the_rest_is_new():
+    """Seen in the demo: SmolLM2 opened dialogues about other sources with the example's first patient turn."""
+    from curation.synth.gate import example_text
+
+    turns = {
+        "turns[0]": "I had a heart attack last year. Why do I have to take aspirin every day?",
+        "turns[1]": "Chest pain sends many people to the emergency department, but few have a myocardial infarction.",
+        "turns[2]": "How do you find out which patients really had one?",
+        "turns[3]": "A high-sensitivity troponin test at arrival and one hour later rules most of them in or out.",
+    }
+    example = example_text("dialogue.v2")
+    verdict = run_text_checks(GateInput(turns, example=example), cfg().dialogue.gate)
+    assert verdict is not None and verdict[0] == "gate_copies_example" and "turns[0]" in verdict[1], verdict
+    fresh = {**turns, "turns[0]": "My father was told his troponin was raised. What does that mean for him?"}
+    assert run_text_checks(GateInput(fresh, example=example), cfg().dialogue.gate) is None
+
+
 def test_cot_reasoning_must_name_the_chosen_option_in_its_conclusion():
     assert named_options("Therefore the answer is C, the right coronary artery.", OPTIONS) == {"C"}
     assert named_options("So (B) is correct.", OPTIONS) == {"B"}

@@ -20,7 +20,10 @@ from curation.release.splits import bucket_sql, split_key, split_sql
 
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 # Later stages quarantine a document or a record with source_ref = its doc_id / record_id.
-_QUARANTINED = "SELECT source_ref FROM quarantine WHERE stage <> 'ingest'"
+# Records a later stage found bad (validation, scoring, ...). Ingest's refer to input lines that never became rows;
+# synth's refer to its inputs and samples (a passage, an item, `<input>/s0`), whose rejected generations were never
+# written, so neither may drop a released row that happens to share the id.
+_QUARANTINED = "SELECT source_ref FROM quarantine WHERE stage NOT IN ('ingest', 'synth')"
 
 
 @dataclass

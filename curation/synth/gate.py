@@ -38,7 +38,7 @@ from curation.synth.config import GateConfig
 from curation.synth.engine import Engine, Sampling
 from curation.synth.tasks.base import Rejection
 
-GATE_VERSION = "gate-v1"
+GATE_VERSION = "gate-v2"  # v2: the example-copy check also looks at each field
 Verdict = tuple[str, str] | None
 
 
@@ -75,21 +75,28 @@ def check_json_residue(g: GateInput, cfg: GateConfig) -> Verdict:
 _PLAIN_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 
+def _example_share(text: str, seen: set[tuple[str, ...]], n: int) -> float:
+    words = _PLAIN_WORD.findall(text.lower())
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return sum(gram in seen for gram in grams) / len(grams) if grams else 0.0
+
+
 def check_copies_example(g: GateInput, cfg: GateConfig) -> Verdict:
-    """Word n-grams shared with the prompt's worked example: a model that copies the example writes about aspirin
-    whatever the source says."""
+    """Word n-grams shared with the prompt's worked example, over the whole text and over each field of at least
+    2n words: a model that copies the example writes about aspirin whatever the source says, and one copied turn
+    of a dialogue is a copy even when the other turns are new."""
     n = cfg.ngram_n
-    words = _PLAIN_WORD.findall(g.text.lower())
-    if not g.example or len(words) < n:
+    if not g.example:
         return None
     example = _PLAIN_WORD.findall(g.example.lower())
     seen = {tuple(example[i : i + n]) for i in range(len(example) - n + 1)}
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    share = sum(gram in seen for gram in grams) / len(grams)
+    parts = {"": g.text} | {k: v for k, v in g.fields.items() if len(_PLAIN_WORD.findall(v)) >= 2 * n}
+    worst, share = max(((k, _example_share(v, seen, n)) for k, v in parts.items()), key=lambda kv: kv[1])
     limit = cfg.max_example_overlap
+    where = f" in {worst}" if worst else ""
     return (
-        ("gate_copies_example", f"{share:.2f} of {n}-grams come from the prompt's example > {limit}")
-        if (share > limit)
+        ("gate_copies_example", f"{share:.2f} of {n}-grams{where} come from the prompt's example > {limit}")
+        if share > limit
         else None
     )
 
