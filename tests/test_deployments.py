@@ -128,6 +128,7 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
+    print(f"\n$ medcurate -w wh deploy --manifest m.yaml --pool test-pool ...  (cwd {tmp_path})\n{r.stdout}")
     with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
         weekly = client.read_deployment_by_name("build/pubmed-weekly-update")
         assert weekly.work_pool_name == "test-pool" and weekly.entrypoint == "curation.flows.build.build_flow"
@@ -162,6 +163,8 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
             cwd=elsewhere,
         )
         done = _wait_for_run(client, run.id)
+        print(f"$ prefect worker start --pool test-pool --run-once  (cwd {elsewhere})")
+        print(f"flow run {done.name}: {done.state.name}")
         assert done.state.is_completed(), f"{done.state}\n{worker.stdout[-3000:]}\n{worker.stderr[-3000:]}"
         assert done.name.startswith("build-m-")  # flow_run_name template: build-<manifest>-<date>
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterName
@@ -170,6 +173,8 @@ def test_deploy_registers_schedules_and_a_worker_runs_a_triggered_build(prefect_
         assert any("ingest run" in log.message and "started" in log.message for log in logs)
         assert any(log.message.startswith("ingest: 2/2 files, ") for log in logs)  # progress as plain log lines
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-run"])))
+        print("logs in the API:\n" + "\n".join(f"  {log.name}: {log.message[:110]}" for log in logs[:12]))
+        print(f"artifacts: {sorted({a.key for a in arts})}")
         assert arts and "benchmark_items" in arts[0].data
     n = connect(Warehouse(wh)).execute("select count(*) from benchmark_items").fetchone()[0]
     assert n == 8
