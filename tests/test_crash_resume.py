@@ -133,7 +133,15 @@ def _build(manifest: Path, wh: Path, url: str, crash_at: str | None = None) -> s
     """Run a build in its own session, output to files (not pipes, which an orphan could hold open). After it ends,
     every process it started (vLLM's engine core and workers, the reaper) must be gone within a grace period: a
     crashed build must not leave an engine holding memory beside the rerun."""
-    env = {**os.environ, "PREFECT_API_URL": url, "PYTHONPATH": str(ROOT), "MEDCURATE_PROGRESS": "0"}
+    # a SIGKILLed flow keeps its warehouse slot until the lease runs out (a minute, Prefect's shortest); these tests
+    # are about the data a rerun leaves, which the warehouse lock alone guards
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": url,
+        "PYTHONPATH": str(ROOT),
+        "MEDCURATE_PROGRESS": "0",
+        "MEDCURATE_WAREHOUSE_SLOT": "off",
+    }
     env.pop("MEDCURATE_CRASH_AT", None)
     if crash_at:
         env["MEDCURATE_CRASH_AT"] = crash_at

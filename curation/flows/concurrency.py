@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 PREFIX = "medcurate-warehouse-"
+# Prefect's shortest lease (its default is 5 minutes): a run killed while holding the slot blocks the next run on
+# its warehouse for at most this long; a live holder renews the lease.
+LEASE_S = 60.0
+SLOT_ENV = "MEDCURATE_WAREHOUSE_SLOT"  # "off": the warehouse lock alone (one writer; the crash-safety tests)
 _held: set[str] = set()
 _mutex = threading.Lock()
 
@@ -50,11 +55,11 @@ def warehouse_slot(warehouse: str | Path, timeout_s: float | None = None) -> Ite
     name = limit_name(warehouse)
     with _mutex:
         nested = name in _held
-    if nested:
+    if nested or os.environ.get(SLOT_ENV, "").lower() == "off":
         yield
         return
     ensure_limit(warehouse)
-    with concurrency(name, occupy=1, timeout_seconds=timeout_s, strict=True):
+    with concurrency(name, occupy=1, timeout_seconds=timeout_s, lease_duration=LEASE_S, strict=True):
         with _mutex:
             _held.add(name)
         try:
