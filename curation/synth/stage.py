@@ -201,7 +201,10 @@ def run(ctx: StageContext) -> dict[str, Any]:
         for i, t in enumerate(task_objs):
             engine = pool.get(_model_of(t))
             _bind(t, pool, engine)
-            run.set("models", t.name, {"model": engine.model_id, "fingerprint": engine.fingerprint()})
+            model = {"model": engine.model_id, "fingerprint": engine.fingerprint()}
+            run.set("models", t.name, model)
+            if _model_of(t) is None:  # the synth default model, under the key run records always had
+                run.set("models", "generator", model)
             with run.timed(t.name):
                 per_task[t.name] = _run_task(ctx, t, engine, passages_unit)
             if isinstance(t, DeclaredTask):

@@ -68,14 +68,13 @@ class EnginePool:
         return name
 
     def settings(self, name: str | None) -> Any:
+        """A `models:` entry, or synth's own fields as one (unvalidated: its model may be unset, as for an
+        OpenAI-compatible server whose served model is asked of the server)."""
         key = self.key(name)
-        return (
-            self.models[key]
-            if key
-            else ModelSpec(
-                **{**self.synth.model_dump(include=set(EngineSettings.model_fields)), "model": self.synth.model or ""}
-            )
-        )
+        if key:
+            return self.models[key]
+        fields = self.synth.model_dump(include=set(EngineSettings.model_fields))
+        return ModelSpec.model_construct(**fields, sampling={})
 
     def get(self, name: str | None = None) -> CachedEngine:
         key = self.key(name)
