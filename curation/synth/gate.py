@@ -101,13 +101,18 @@ def check_copies_example(g: GateInput, cfg: GateConfig) -> Verdict:
     )
 
 
+def example_strings(example: str) -> str:
+    """The generated strings of a worked example that is JSON; the example itself when it is free text."""
+    from curation.synth.engine import parse_json
+
+    parsed = parse_json(example) if example else None
+    return "\n".join(generated_strings(parsed)) if parsed is not None else example
+
+
 @functools.cache
 def example_text(prompt_id: str) -> str:
     """The generated strings of a few-shot template's worked example (its assistant turns), '' when it has none."""
-    from curation.synth.engine import parse_json
-
-    parsed = parse_json(prompts.example(prompt_id)) if prompts.example(prompt_id) else None
-    return "\n".join(generated_strings(parsed)) if parsed is not None else ""
+    return example_strings(prompts.example(prompt_id))
 
 
 def check_control_chars(g: GateInput, cfg: GateConfig) -> Verdict:

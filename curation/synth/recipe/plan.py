@@ -20,7 +20,7 @@ from curation.errors import UserError
 from curation.synth.recipe.task import DeclaredTask
 from curation.synth.tasks.item_inputs import ITEM_COLUMNS
 from curation.warehouse import Warehouse, connect
-from curation.warehouse.schemas import Column, TableSchema, load_schema, register_schema
+from curation.warehouse.schemas import _SCALARS, Column, TableSchema, load_schema, register_schema
 
 if TYPE_CHECKING:
     from curation.synth.config import SynthConfig
@@ -47,16 +47,7 @@ COMMON = (
     "run_id",
 )
 _JSON_TYPES = {"string": "string", "integer": "int64", "number": "float64", "boolean": "bool"}
-_DUCK_TYPES = {
-    "VARCHAR": "string",
-    "BIGINT": "int64",
-    "INTEGER": "int32",
-    "DOUBLE": "float64",
-    "FLOAT": "float32",
-    "BOOLEAN": "bool",
-    "DATE": "date",
-    "TIMESTAMP WITH TIME ZONE": "timestamp",
-}
+_DUCK_TYPES = {sql: name for name, (_, sql) in _SCALARS.items() if name != "json"}  # DuckDB name -> ours
 
 
 def duck_type(t: Any) -> str:

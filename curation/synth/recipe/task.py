@@ -175,12 +175,9 @@ class DeclaredTask(Task):
         return found
 
     def example_text(self) -> str:
-        from curation.synth.engine import parse_json
-        from curation.synth.gate import generated_strings
+        from curation.synth.gate import example_strings
 
-        example = self.template.example(self.spec.vars)
-        parsed = parse_json(example) if self.json_schema and example else None
-        return "\n".join(generated_strings(parsed)) if parsed is not None else example
+        return example_strings(self.template.example(self.spec.vars))
 
     # --- rows -----------------------------------------------------------------------------------------------------
 
