@@ -32,7 +32,7 @@ from curation.synth.textcheck import grounding_score
 if TYPE_CHECKING:
     from curation.synth.engine import Engine
 
-CHECKS: Registry[Any] = Registry("checks", scan=("curation.synth.recipe.checks",))
+CHECKS: Registry[Any] = Registry("checks", scan=("curation.synth.recipe.checks", "curation.*.checks"))
 Verdict = tuple[str, str] | None
 Pair = tuple[dict[str, Any], dict[str, Any]]  # (output fields of one row, its input row)
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from curation.config_base import StrictModel
 from curation.registry import Registry
 
-EXTRACTORS: Registry[Any] = Registry("extractors", scan=("curation.synth.recipe.extractors",))
+EXTRACTORS: Registry[Any] = Registry("extractors", scan=("curation.synth.recipe.extractors", "curation.*.extractors"))
 
 
 class Extractor:
