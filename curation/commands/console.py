@@ -3,7 +3,10 @@ periodic plain lines: curation/progress.py); with --verbose the libraries' logs 
 run's log file (warehouse/logs/<run_id>.log), where the runner puts it.
 
 Libraries that install their own console handlers (vLLM, transformers, datasets) are told to propagate to the root
-logger instead; Python warnings become log records (each shown once)."""
+logger instead; Python warnings become log records (each shown once). Prefect's console handler on the root logger
+(it prints every library's warnings) is taken off, and a formatted sink on the root keeps Prefect from putting it
+back when it sets up logging later; child processes' native output goes to the run's log (curation/native_output.py).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import warnings
 from rich.logging import RichHandler
 
 from curation.commands.common import console
+from curation.native_output import capture_native_output
 from curation.progress import live_active
 
 QUIET_LIBRARIES = (
@@ -38,10 +42,14 @@ def configure(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.captureWarnings(True)
     warnings.simplefilter("default")  # each warning once per location
-    loggers = (logging.getLogger(), logging.getLogger("medcurate"), logging.getLogger("medcurate.progress"))
+    capture_native_output(not verbose)
+    root = logging.getLogger()
+    loggers = (root, logging.getLogger("medcurate"), logging.getLogger("medcurate.progress"))
     for logger in loggers:  # once per process, however often called
         for h in [h for h in logger.handlers if getattr(h, "medcurate_console", False)]:
             logger.removeHandler(h)
+    for h in [h for h in root.handlers if type(h).__name__ == "PrefectConsoleHandler"]:
+        root.removeHandler(h)
     handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
     handler.medcurate_console = True  # type: ignore[attr-defined]
     handler.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -49,6 +57,7 @@ def configure(verbose: bool) -> None:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         return
+    root.addHandler(LibrarySink())
     progress_log = logging.getLogger("medcurate.progress")
     progress_log.setLevel(logging.INFO)
     progress_log.addHandler(ProgressLines(logging.INFO))
@@ -65,6 +74,17 @@ def configure(verbose: bool) -> None:
         tf_logging.disable_progress_bar()
     except ImportError:  # transformers is optional for a stage command
         pass
+
+
+class LibrarySink(logging.NullHandler):
+    """Drops what reaches the root logger on the console (the run's log file has its own handler). Prefect's
+    `setup_logging` leaves the root alone when it already has a handler with a formatter: hence the formatter."""
+
+    medcurate_console = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter())
 
 
 class ProgressLines(logging.Handler):

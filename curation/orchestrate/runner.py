@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DiskFull, StageUnavailable, UserError
+from curation.native_output import RUN_LOG_MARK
 from curation.orchestrate.executor import LocalExecutor
 from curation.orchestrate.report import run_markdown
 from curation.progress import stage_scope
@@ -75,6 +76,7 @@ def run_log(path: Path) -> Iterator[Path]:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.setLevel(logging.INFO)
+    setattr(handler, RUN_LOG_MARK, True)  # where child processes' native output goes on the quiet console
     ours = logging.getLogger("medcurate")
     old_level = ours.level
     if ours.getEffectiveLevel() > logging.INFO:

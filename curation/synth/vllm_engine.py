@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.models.catalog import PACKAGED
+from curation.native_output import native_output_to_log
 from curation.synth.engine import GenResult, Prompt, Sampling, as_messages, parse_json
 from curation.synth.model_ref import fingerprint, model_name, resolve_model
 from curation.synth.reaper import Reaper, child_pids, new_children
@@ -80,15 +81,16 @@ class VLLMEngine:
             before = child_pids()
             self._reaper = reaper = Reaper()  # vLLM's engine processes must not outlive a crashed build
             try:
-                self._llm = LLM(
-                    model=str(self.model_dir),
-                    max_model_len=self.max_model_len,
-                    gpu_memory_utilization=self.gpu_memory_utilization,
-                    seed=self.seed,
-                    dtype=self._load_dtype,  # type: ignore[arg-type]  # validated by SynthConfig.dtype's Literal
-                    enforce_eager=True,
-                    **_platform_kwargs(self.max_model_len),
-                )
+                with native_output_to_log():  # its engine process writes to fds 1/2: the run's log on a quiet console
+                    self._llm = LLM(
+                        model=str(self.model_dir),
+                        max_model_len=self.max_model_len,
+                        gpu_memory_utilization=self.gpu_memory_utilization,
+                        seed=self.seed,
+                        dtype=self._load_dtype,  # type: ignore[arg-type]  # validated by SynthConfig.dtype's Literal
+                        enforce_eager=True,
+                        **_platform_kwargs(self.max_model_len),
+                    )
             finally:
                 reaper.watch(new_children(before | {reaper.pid}))
             self.load_s += time.perf_counter() - t
