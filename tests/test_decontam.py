@@ -160,6 +160,11 @@ def test_decontam_flow_annotates_documents(wh, tmp_path, prefect_harness):
     )
     s = stage_flow("decontam")(_manifest(tmp_path), str(wh.root))
     assert (s["documents"], s["contaminated"], s["index_items"]) == (4, 2, 3)
+    from curation.stages import STAGES
+
+    line = STAGES.get("decontam").summary(s)  # synthetic tables with no rows yet are left out of the line
+    assert line.startswith("2/4 documents contaminated") and "synthetic_" not in line, line
+    assert "synthetic_grounded_qa" in s["records"]
     rows = dict(connect(wh).execute("SELECT doc_id, contam_rule FROM documents_enriched ORDER BY doc_id").fetchall())
     assert rows == {"pmc:PMC9": "ngram", "pubmed:111": "pmid", "pubmed:5": None, "pubmed:6": None}
     counts, extra = (

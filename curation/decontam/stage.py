@@ -74,11 +74,15 @@ def run(ctx: StageContext) -> dict[str, Any]:
         "docs_per_s": docs["rows_per_s"],
         "index_items": index.n_items,
         "records": {t: r["contaminated"] for t, r in records.items()},
+        "records_checked": {t: r["rows"] for t, r in records.items()},
     }
 
 
 def _summary(s: dict[str, Any]) -> str:
-    recs = "".join(f"; {t}: {n} contaminated" for t, n in s["records"].items())
+    checked = s.get("records_checked", {})
+    recs = "".join(  # tables with no rows yet (synth runs after decontam in a build) say nothing
+        f"; {t}: {n}/{checked[t]} contaminated" for t, n in s["records"].items() if checked.get(t)
+    )
     return (
         f"{s['contaminated']}/{s['documents']} documents contaminated ({s['index_items']} eval items indexed, "
         f"{s['docs_per_s']} docs/s){recs}"
