@@ -1,0 +1,53 @@
+"""`iob_entity` (HILGEN, docs/ner.md): a generated sentence that was asked to contain an entity is kept only when
+the entity occurs in it exactly, as a run of whole tokens; it is then converted to IOB. A sentence without the exact
+entity (another inflection, a paraphrase, a split word) is quarantined `entity_not_exact`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from curation.config_base import StrictModel
+from curation.ner.iob import Span, join_tokens, locate, spans_to_iob, tokenize
+from curation.synth.recipe.checks import CHECKS, Check, Verdict
+
+SPAN_TYPE = "list<struct<start: int64, end: int64, token_start: int64, token_end: int64, label: string, text: string>>"
+
+
+class IOBEntityParams(StrictModel):
+    field: str = Field("sentence", description="the output field holding the generated sentence")
+    entity: str = Field("entity", description="input column: the entity the sentence must contain")
+    label: str = Field("label", description="input column: the entity's type")
+    scheme: str = Field("iob2", pattern="^(iob1|iob2|bio)$")
+
+
+@CHECKS.decorator()
+class IOBEntity(Check):
+    name = "iob_entity"
+    params = IOBEntityParams
+
+    def needs(self) -> tuple[set[str], set[str]]:
+        return {self.p.field}, {self.p.entity, self.p.label}
+
+    def adds(self) -> dict[str, str]:
+        return {"text": "string", "tokens": "list<string>", "tags": "list<string>", "spans": SPAN_TYPE}
+
+    def _span(self, out: dict[str, Any], inp: dict[str, Any]) -> tuple[list[str], Span | None]:
+        tokens = tokenize(str(out.get(self.p.field) or ""))
+        return tokens, locate(tokens, str(inp[self.p.entity]), str(inp[self.p.label]))
+
+    def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
+        if self._span(out, inp)[1] is None:
+            return "entity_not_exact", f"no run of whole tokens equal to {inp[self.p.entity]!r}"
+        return None
+
+    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+        tokens, span = self._span(out, inp)
+        spans = [span] if span else []
+        return {
+            "text": join_tokens(tokens),
+            "tokens": tokens,
+            "tags": spans_to_iob(tokens, spans, self.p.scheme),
+            "spans": [s.row() for s in spans],
+        }
