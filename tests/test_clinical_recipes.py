@@ -19,7 +19,6 @@ from curation.warehouse import Warehouse, connect
 from tests.test_recipes import RECIPES, build, stage_copy, synth_counts
 
 pytestmark = pytest.mark.slow
-CLINICAL = ("deid_gpt", "simsum", "synllm", "bimed", "hilgen")
 
 
 def run_recipe(recipe: str, tmp_path: Path, engine) -> tuple[Warehouse, dict, Path]:
