@@ -47,7 +47,7 @@ def run_recipe(recipe: str, tmp_path: Path, engine) -> tuple[Warehouse, dict, Pa
 
 
 def test_simsum_notes_for_sampled_records(tmp_path, smollm2_engine):
-    wh, found, _ = run_recipe("simsum", tmp_path, smollm2_engine)
+    wh, _, _ = run_recipe("simsum", tmp_path, smollm2_engine)
     con = connect(Warehouse(wh.root))
     assert con.execute("select count(*) from records_resp").fetchone()[0] > 0
     for note, spans, fever, cough in con.execute("select note, spans, fever, cough from synthetic_note").fetchall():
@@ -64,7 +64,7 @@ def test_synllm_rows_checked_against_the_record_schema(tmp_path, smollm2_engine)
     import subprocess
     import sys
 
-    wh, found, _ = run_recipe("synllm", tmp_path, smollm2_engine)
+    wh, _, _ = run_recipe("synllm", tmp_path, smollm2_engine)
     con = connect(Warehouse(wh.root))
     rows = con.execute("select age, sex, pregnant, bmi, glucose, diabetes from synthetic_rows").fetchall()
     assert all(18 <= a <= 90 and s in ("F", "M") and not (p and s == "M") for a, s, p, *_ in rows)
@@ -77,8 +77,22 @@ def test_synllm_rows_checked_against_the_record_schema(tmp_path, smollm2_engine)
     ref = tmp_path / "reference.parquet"
     con.execute(f"copy (select * from records_patients) to '{ref}' (format parquet)")
     r = subprocess.run(
-        [sys.executable, "-m", "curation.cli", "-w", str(wh.root), "records", "eval", "--table", "synthetic_rows"]
-        + ["--schema", "patients", "--reference", str(ref), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "curation.cli",
+            "-w",
+            str(wh.root),
+            "records",
+            "eval",
+            "--table",
+            "synthetic_rows",
+            "--schema",
+            "patients",
+            "--reference",
+            str(ref),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -113,7 +127,7 @@ def test_hilgen_sentences_in_iob(tmp_path, smollm2_engine):
     from curation.ner.export import export_table
     from curation.ner.iob import check_tags, tags_to_spans
 
-    wh, found, _ = run_recipe("hilgen", tmp_path, smollm2_engine)
+    wh, _, _ = run_recipe("hilgen", tmp_path, smollm2_engine)
     con = connect(Warehouse(wh.root))
     bad = con.execute("select source_ref, detail from quarantine where stage = 'ingest'").fetchall()
     assert [d for _, d in bad] == ["line 61: I-SYMPTOM after O (scheme iob2)"], bad
