@@ -140,3 +140,18 @@ def test_added_columns_reach_the_declared_tables_schema():
         assert table in {t.table for t in plan(m.section("synth"), m.base_dir)}
         types = {c.name: c.type for c in load_schema(table).columns}
         assert all(types[k].startswith(v) for k, v in added.items()), (recipe, types)
+
+
+def test_a_derived_column_may_not_clash_with_an_output_or_carried_column(tmp_path):
+    from curation.synth.config import SynthConfig
+    from curation.synth.recipe.plan import RecipeError, plan
+
+    (tmp_path / "p.txt").write_text("=== user\nWrite a note for {{ fever }}.")
+    task = {
+        "input": {"sql": "SELECT 1 AS id, true AS fever, 'x' AS spans", "id": "id"},
+        "prompt": "p.txt",
+        "output": {"extractor": {"kind": "text", "field": "note"}, "carry": ["spans"]},
+        "checks": [{"check": "concepts_mentioned", "concepts": {"fever": {"terms": ["fever"]}}}],
+    }
+    with pytest.raises(RecipeError, match=r"synth.define.notes.checks: \['spans'\] are derived by a check"):
+        plan(SynthConfig.model_validate({"define": {"notes": task}}), tmp_path)
