@@ -150,7 +150,7 @@ def test_deid_gpt_llm_and_patterns_leave_no_pattern_phi_in_the_release(tmp_path,
     wh, _, release = run_recipe("deid_gpt", tmp_path, smollm2_engine)
     con = connect(Warehouse(wh.root))
     counts = json.loads(con.execute("select counts from runs where stage = 'deid'").fetchone()[0])
-    assert counts["llm_calls"] == 10 and counts["notes"] == 10, counts
+    assert counts["deid.llm_calls"] == 10 and counts["deid.notes"] == 10, counts
     methods = dict(con.execute("select split_part(method, ':', 1), count(*) from phi_spans group by 1").fetchall())
     print("deid_gpt spans by method: " + json.dumps(methods))
     released = [r["text"] for f in release.rglob("*.parquet") for r in pq.read_table(f).to_pylist()]
