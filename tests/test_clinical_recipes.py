@@ -21,6 +21,14 @@ from tests.test_recipes import RECIPES, build, stage_copy, synth_counts
 pytestmark = pytest.mark.slow
 
 
+def rows_by_config(release: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in json.loads((release / "manifest.json").read_text())["files"]:
+        if "config" in f:
+            out[f["config"]] = out.get(f["config"], 0) + f["rows"]
+    return out
+
+
 def run_recipe(recipe: str, tmp_path: Path, engine) -> tuple[Warehouse, dict, Path]:
     """Build the recipe; print its counts, wall time and one released row per config; check the release."""
     wh = Warehouse(tmp_path / "warehouse")
@@ -34,11 +42,15 @@ def run_recipe(recipe: str, tmp_path: Path, engine) -> tuple[Warehouse, dict, Pa
     assert manifest["total_rows"] > 0
     found = synth_counts(wh, outcome.stages["synth"]["summary"]["run_id"]) if "synth" in outcome.stages else {}
     examples = {}
-    for f in sorted(release.rglob("*.parquet")):
-        examples.setdefault(f.relative_to(release).parts[0], pq.read_table(f).slice(0, 1).to_pylist())
+    for f in sorted(release.rglob("*.parquet")):  # data/<config>/<licence class>/<split>-NNNNN.parquet
+        examples.setdefault(f.relative_to(release).parts[1], pq.read_table(f).slice(0, 1).to_pylist())
     summary = {s: r["summary"] for s, r in outcome.stages.items() if s != "synth"}
     tasks = outcome.stages["synth"]["summary"]["tasks"] if "synth" in outcome.stages else {}
-    print(f"\n{recipe}: {wall:.0f} s; " + json.dumps({"tasks": tasks, **found, "stages": summary}, default=str))
+    released = rows_by_config(release)
+    print(
+        f"\n{recipe}: {wall:.0f} s; "
+        + json.dumps({"tasks": tasks, **found, "stages": summary, "released": released}, default=str)
+    )
     print(f"{recipe} examples: " + json.dumps(examples, default=str, ensure_ascii=False)[:3000])
     for name, t in tasks.items():  # every generation ends as exactly one row or one quarantine record
         quarantined = sum(n for k, n in found["quarantined"].items() if k.startswith(f"{name}:"))
@@ -118,7 +130,7 @@ def test_bimed_pairs_scored_and_refined(tmp_path, smollm2_engine):
     assert wrong == found["quarantined"].get("translate:wrong_language", 0) + found["quarantined"].get(
         "refine:wrong_language", 0
     )
-    assert (release / "en").is_dir()
+    assert rows_by_config(release)["en"] == 6
 
 
 def test_hilgen_sentences_in_iob(tmp_path, smollm2_engine):
