@@ -106,6 +106,11 @@ def test_iob_entity_keeps_exact_entities_as_iob():
     assert lines[2:4] == ["chest\tB-SYMPTOM", "pain\tI-SYMPTOM"]
     for sentence in ("She has chest-pain.", "Chest pains since noon.", "She has pain in the chest."):
         assert c.row({"sentence": sentence}, inp)[0] == "entity_not_exact"
+    swap = _check({"check": "iob_entity", "replaces": "replaced"})
+    inp = {"entity": "pleuritic chest pain", "label": "SYMPTOM", "replaced": "chest pain"}
+    assert swap.row({"sentence": "She has pleuritic chest pain today."}, inp) is None
+    verdict = swap.row({"sentence": "Not chest pain but pleuritic chest pain."}, inp)
+    assert verdict is not None and verdict[0] == "entity_not_replaced"
 
 
 def test_chrf_scores_and_optionally_rejects():

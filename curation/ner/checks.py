@@ -1,6 +1,7 @@
 """`iob_entity` (HILGEN, docs/ner.md): a generated sentence that was asked to contain an entity is kept only when
 the entity occurs in it exactly, as a run of whole tokens; it is then converted to IOB. A sentence without the exact
-entity (another inflection, a paraphrase, a split word) is quarantined `entity_not_exact`."""
+entity (another inflection, a paraphrase, a split word) is quarantined `entity_not_exact`; a swap that still holds
+the entity it was to replace (`replaces`), `entity_not_replaced`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,18 @@ class IOBEntityParams(StrictModel):
     field: str = Field("sentence", description="the output field holding the generated sentence")
     entity: str = Field("entity", description="input column: the entity the sentence must contain")
     label: str = Field("label", description="input column: the entity's type")
+    replaces: str | None = Field(None, description="input column: an entity a swap must remove (HILGEN's swaps)")
     scheme: str = Field("iob2", pattern="^(iob1|iob2|bio)$")
+
+
+def _outside(tokens: list[str], phrase: str, span: Span) -> bool:
+    """Whether `phrase` occurs (any case) as a token run that is not inside `span`."""
+    want, low = [t.lower() for t in tokenize(phrase)], [t.lower() for t in tokens]
+    n = len(want)
+    return any(
+        low[i : i + n] == want and not (span.token_start <= i and i + n <= span.token_end)
+        for i in range(len(low) - n + 1)
+    )
 
 
 @CHECKS.decorator()
@@ -28,7 +40,7 @@ class IOBEntity(Check):
     params = IOBEntityParams
 
     def needs(self) -> tuple[set[str], set[str]]:
-        return {self.p.field}, {self.p.entity, self.p.label}
+        return {self.p.field}, {self.p.entity, self.p.label} | ({self.p.replaces} if self.p.replaces else set())
 
     def adds(self) -> dict[str, str]:
         return {"text": "string", "tokens": "list<string>", "tags": "list<string>", "spans": SPAN_TYPE}
@@ -38,8 +50,11 @@ class IOBEntity(Check):
         return tokens, locate(tokens, str(inp[self.p.entity]), str(inp[self.p.label]))
 
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
-        if self._span(out, inp)[1] is None:
+        tokens, span = self._span(out, inp)
+        if span is None:
             return "entity_not_exact", f"no run of whole tokens equal to {inp[self.p.entity]!r}"
+        if self.p.replaces and _outside(tokens, str(inp[self.p.replaces]), span):
+            return "entity_not_replaced", f"the sentence still has {inp[self.p.replaces]!r} besides the new entity"
         return None
 
     def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
