@@ -104,6 +104,8 @@ def test_iob_entity_keeps_exact_entities_as_iob():
     assert [s.row() for s in tags_to_spans(got["tokens"], got["tags"], "iob2")] == got["spans"]
     lines = list(conll_lines([{**got, "scheme": "iob2"}]))
     assert lines[2:4] == ["chest\tB-SYMPTOM", "pain\tI-SYMPTOM"]
+    twice = c.annotate({"sentence": "chest pain , then more chest pain"}, inp)
+    assert twice["tags"] == ["B-SYMPTOM", "I-SYMPTOM", "O", "O", "O", "B-SYMPTOM", "I-SYMPTOM"]
     for sentence in ("She has chest-pain.", "Chest pains since noon.", "She has pain in the chest."):
         assert c.row({"sentence": sentence}, inp)[0] == "entity_not_exact"
     swap = _check({"check": "iob_entity", "replaces": "replaced"})
