@@ -58,7 +58,12 @@ def synth_counts(wh: Warehouse, run_id: str) -> dict:
     return {"counts": counts, "quarantined": reasons}
 
 
-RECIPE_NAMES = sorted(p.stem for p in RECIPES.glob("*.yaml") if "synth" in yaml.safe_load(p.read_text())["stages"])
+CLINICAL = ("deid_gpt", "simsum", "synllm", "bimed", "hilgen")  # on committed fixtures: tests/test_clinical_recipes.py
+RECIPE_NAMES = sorted(
+    p.stem
+    for p in RECIPES.glob("*.yaml")
+    if "synth" in yaml.safe_load(p.read_text())["stages"] and p.stem not in CLINICAL
+)
 
 
 @pytest.mark.parametrize("recipe", RECIPE_NAMES)

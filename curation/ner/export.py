@@ -43,8 +43,8 @@ def export_table(
     scheme: Scheme | None = None,
     separator: Separator = "tab",
 ) -> int:
-    """Write `table` (ner_sentences, or a table of generated sentences with the same columns) as one CoNLL file,
-    in file and line order; returns the number of sentences."""
+    """Write `table` (ner_sentences, or a table of generated sentences with `tokens` and `spans`, such as HILGEN's)
+    as one CoNLL file, in file and line order (generated ones by record_id); returns the number of sentences."""
     if not _NAME.match(table):
         raise UserError(f"--table {table!r} is not a table name")
     con = connect(wh)
@@ -53,6 +53,7 @@ def export_table(
         raise UserError(f"no table {table!r} in the warehouse")
     cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     order = "source_file, line_start" if {"source_file", "line_start"} <= cols else "sentence_id"
+    order = order if "sentence_id" in cols or "line_start" in cols else "record_id"  # generated sentences
     cur = con.execute(f"SELECT * FROM {table} ORDER BY {order}")
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -142,17 +142,28 @@ def _as_span(s: Span | dict) -> Span:
     return s if isinstance(s, Span) else Span(**{k: s[k] for k in Span.__dataclass_fields__})
 
 
-def locate(tokens: Sequence[str], entity: str, label: str) -> Span | None:
-    """The first occurrence of `entity` (tokenized the same way) as a token run: the span a generated sentence
-    that was asked to mention `entity` should carry."""
+def locate_all(tokens: Sequence[str], entity: str, label: str) -> list[Span]:
+    """Every occurrence of `entity` (tokenized the same way) as a token run, left to right, not overlapping: the
+    spans a generated sentence that was asked to mention `entity` should carry."""
     want = tokenize(entity)
     n = len(want)
-    for i in range(len(tokens) - n + 1):
-        if n and list(tokens[i : i + n]) == want:
-            off = token_offsets(tokens)
+    off = token_offsets(tokens)
+    text = join_tokens(tokens)
+    spans, i = [], 0
+    while n and i <= len(tokens) - n:
+        if list(tokens[i : i + n]) == want:
             s, e = off[i][0], off[i + n - 1][1]
-            return Span(s, e, i, i + n, label, join_tokens(tokens)[s:e])
-    return None
+            spans.append(Span(s, e, i, i + n, label, text[s:e]))
+            i += n
+        else:
+            i += 1
+    return spans
+
+
+def locate(tokens: Sequence[str], entity: str, label: str) -> Span | None:
+    """The first occurrence of `entity` as a token run (see `locate_all`)."""
+    found = locate_all(tokens, entity, label)
+    return found[0] if found else None
 
 
 def entity_problems(tokens: Sequence[str], spans: Sequence[Span | dict], entity: str, label: str) -> list[str]:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from curation.commands.common import cli_errors, out, warehouse
+from curation.errors import UserError
 
 
 def eval_table(
-    table: str = typer.Option(..., "--table", help="a records_<name> table of this warehouse"),
+    table: str = typer.Option(..., "--table", help="a records_<name> table, or a table of generated rows"),
+    schema_name: str = typer.Option(
+        None, "--schema", help="the record schema of a table that is not records_<name> (SynLLM's generated rows)"
+    ),
     reference: Path = typer.Option(None, "--reference", help="reference records (CSV or Parquet)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
@@ -23,10 +28,13 @@ def eval_table(
 
     with cli_errors():
         wh = warehouse()
-        schema = record_schema_of(wh, table)
+        schema = record_schema_of(wh, f"records_{schema_name}" if schema_name else table)
         if reference is not None and not reference.is_file():
             raise FileNotFoundError(f"reference not found: {reference}")
-        synth = connect(wh).sql(f"SELECT * FROM {schema.table}").to_arrow_table()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
+            raise UserError(f"--table {table!r} is not a table name")
+        cols = ", ".join(f'"{c.name}"' for c in schema.columns)
+        synth = connect(wh).sql(f"SELECT {cols} FROM {table}").to_arrow_table()
         ref = read_reference(reference, schema) if reference is not None else None
         r = evaluate(schema, synth, ref)
     if as_json:

@@ -36,10 +36,12 @@ class RecordsTable(Generator):
 class RecordsConfig(StrictModel):
     tables: list[RecordsTable] = Field(default_factory=list)
 
-    def check_files(self, base: Path) -> None:
+    def check_files(self, base: Path) -> list[RecordSchema]:
         """Manifest check: schemas given as files are read and checked (contradictory rules included)."""
+        out = []
         for i, t in enumerate(self.tables):
             try:
-                t.resolve(base)
+                out.append(t.resolve(base))
             except ValueError as e:
                 raise ValueError(f"tables.{i}: {e}") from None
+        return out

@@ -15,6 +15,7 @@ from curation.records.validate import check_rows
 from curation.stages import STAGES, NoParams, Stage, StageContext
 from curation.warehouse import Quarantine
 from curation.warehouse.quarantine import quarantine_unit
+from curation.warehouse.schemas import register_schema
 from curation.warehouse.shards import ShardWriter
 
 STAGE = "records"
@@ -49,9 +50,11 @@ def check(manifest: Any, params: Any) -> None:
     from curation.manifest import ManifestError
 
     try:
-        manifest.section(STAGE).check_files(manifest.base_dir)
+        schemas = manifest.section(STAGE).check_files(manifest.base_dir)
     except ValueError as e:
         raise ManifestError(f"{manifest.path}: records.{e}") from None
+    for schema in schemas:  # so that later stages' checks (synth's input SQL) see records_<name>
+        register_schema(schema.table_schema())
 
 
 def run(ctx: StageContext) -> dict[str, Any]:

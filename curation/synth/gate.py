@@ -72,7 +72,7 @@ def check_json_residue(g: GateInput, cfg: GateConfig) -> Verdict:
     return ("gate_json_residue", f"JSON syntax {m.group(0)!r} inside the text") if m else None
 
 
-_PLAIN_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # any script: an Arabic copy is a copy too
 
 
 def _example_share(text: str, seen: set[tuple[str, ...]], n: int) -> float:

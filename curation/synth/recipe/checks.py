@@ -53,6 +53,14 @@ class Check:
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
         return None
 
+    def adds(self) -> dict[str, str]:
+        """Columns the check derives for an accepted row (name -> schema type), e.g. spans found in the output."""
+        return {}
+
+    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+        """The values of `adds()` for a row that passed every row check."""
+        return {}
+
     def model_name(self) -> str | None:
         return None
 

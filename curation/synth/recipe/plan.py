@@ -148,6 +148,9 @@ def _check_task(t: DeclaredTask, columns: dict[str, str]) -> None:
     clash = set(t.spec.output.carry) & set(fields)
     if clash:
         raise RecipeError(f"{where}.output.carry: {sorted(clash)} are output fields too; carry other columns")
+    clash = set(t.added_columns()) & {*fields, *t.spec.output.carry}
+    if clash:
+        raise RecipeError(f"{where}.checks: {sorted(clash)} are derived by a check and also output or carried")
     for k, c in enumerate(t.checks):
         need_out, need_in = c.needs()
         if need_out - set(fields) or need_in - set(inputs):
@@ -184,6 +187,7 @@ def table_schemas(t: DeclaredTask, columns: dict[str, str]) -> tuple[TableSchema
             *head,
             *carry,
             *[Column(f, ty, True, "model output") for f, ty in out_types.items()],
+            *[Column(f, ty, True, "derived by a check") for f, ty in t.added_columns().items()],
             *([Column("element_index", "int32", False)] if t.spec.output.explode else []),
             *per_input,
             *[common[c] for c in COMMON],

@@ -100,6 +100,10 @@ class DeclaredTask(Task):
             return list(props[self.spec.output.explode]["items"].get("properties", {}))
         return list(props)
 
+    def added_columns(self) -> dict[str, str]:
+        """Columns the checks derive from accepted rows (name -> schema type), after the output fields."""
+        return {k: t for c in self.checks for k, t in c.adds().items()}
+
     # --- inputs -------------------------------------------------------------------------------------------------
 
     def inputs(self, wh: Warehouse, passages_unit: str | None) -> Iterator[dict]:
@@ -204,6 +208,8 @@ class DeclaredTask(Task):
                     rejects.append(Rejection(verdict[0], ref, json.dumps(out, ensure_ascii=False), verdict[1]))
                     continue
                 fields = {k: out.get(k) for k in self.output_fields()}
+                for c in self.checks:
+                    fields.update(c.annotate(out, row))
                 rows.append(
                     {
                         "record_id": ctx.record_id(self, row["input_id"], s.index, j),
