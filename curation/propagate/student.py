@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -58,7 +58,7 @@ def train_student(
     y = tuple(torch.tensor([e.targets[n] for e in train]) for n in heads)
     with torch.no_grad():
         for (n, h), t in zip(heads.items(), y, strict=True):
-            h.init_bias(model.out[n].bias, t)
+            h.init_bias(cast(nn.Linear, model.out[n]).bias, t)
 
     def loss(out: tuple[torch.Tensor, ...], yy: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return torch.stack([h.loss(o, t) for h, o, t in zip(heads.values(), out, yy, strict=True)]).sum()

@@ -21,14 +21,14 @@ import torch
 
 from curation.quality.config import EduConfig
 from curation.quality.corpus import Doc
-from curation.quality.edu_model import DOC_TYPES, DOMAINS, EduClassifier, EncoderHeads, load_classifier
+from curation.quality.edu_model import DOC_TYPES, DOMAINS, EncoderHeads, load_classifier
 from curation.quality.runtime import device, length_buckets, resolve_precision
 from curation.warehouse.quarantine import Rejection
 
 OUTPUTS = ("score", "doc_type_logits", "domain_logits")
 
 
-def onnx_session(model: EduClassifier, sample: tuple[torch.Tensor, torch.Tensor], threads: int, quantize: bool):
+def onnx_session(model: EncoderHeads, sample: tuple[torch.Tensor, torch.Tensor], threads: int, quantize: bool):
     """Export the classifier to ONNX in memory and open an ONNX Runtime session on it (dynamic batch and length).
 
     `quantize`: dynamic int8 (per output channel, full 8-bit range) for the MatMuls only, i.e. the encoder's

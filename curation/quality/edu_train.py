@@ -192,7 +192,7 @@ def train_classifier(
     with torch.no_grad():  # start the regression at the label mean: the head then only learns deviations
         model.score_head.bias.fill_(float(y[0].mean()))
     losses = fit(model, tok, [e.text for e in train], y, cfg, _loss)
-    m = {
+    m: dict[str, Any] = {
         "heldout": metrics(*predict_examples(model, tok, held, cfg), held),
         "train_loss_last": float(np.mean(losses[-10:])) if losses else math.nan,
     }
