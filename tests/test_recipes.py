@@ -91,17 +91,20 @@ def test_recipe_runs_end_to_end_with_the_real_model(recipe, shared_data, smollm2
 
 
 def assert_every_pair_classified(wh: Warehouse, job: dict) -> None:
-    """MIRIAD's distilled relevance filter ran: the judge labelled a sample, the student scored every pair that
-    passed its checks, and the release's `qa` rows are exactly the pairs the student called relevant."""
-    assert "skipped" not in job, job
-    assert job["labels"] >= 4 and {"accuracy", "f1", "auc"} <= job["metrics"]["heldout"]["heads"]["relevant"].keys()
+    """MIRIAD's distilled relevance filter ran: the judge labelled a sample of the pairs that passed their checks, and
+    the student scored every such pair (the release's `qa` rule reads its verdict). When the offline generator keeps
+    fewer pairs than `min_labels`, the job is skipped with that reason and nothing is labelled."""
     con = connect(Warehouse(wh.root))
     pairs = {r[0] for r in con.execute("select record_id from synthetic_qa where gate_passed").fetchall()}
-    labelled = con.execute("select unit_id, relevant, relevant_prob from propagated_relevance").fetchall()
-    assert pairs and sorted(pairs) == sorted(u for u, _, _ in labelled)  # every pair, once
-    assert all(isinstance(r, bool) and 0 <= p <= 1 for _, r, p in labelled)
     sample = con.execute("select count(*) from synthetic_relevance").fetchall()[0][0]
-    assert 0 < sample <= 16 and job["labels"] <= sample  # the judge saw a sample; the student scored them all
+    assert pairs and 0 < sample <= min(16, len(pairs)) and job["labels"] <= sample  # the judge saw a sample
+    labelled = con.execute("select unit_id, relevant, relevant_prob from propagated_relevance").fetchall()
+    if "skipped" in job:
+        assert job["labels"] < 4 and "min_labels=4" in job["skipped"] and labelled == [], job
+        return
+    assert {"accuracy", "f1", "auc"} <= job["metrics"]["heldout"]["heads"]["relevant"].keys()
+    assert sorted(pairs) == sorted(u for u, _, _ in labelled)  # the student scored every pair, once
+    assert all(isinstance(r, bool) and 0 <= p <= 1 for _, r, p in labelled)
 
 
 def test_a_task_declared_only_in_the_manifest_reaches_catalog_and_release(tmp_path, vllm_engine):
