@@ -86,9 +86,30 @@ def test_recipe_runs_end_to_end_with_the_real_model(recipe, shared_data, smollm2
         if not explodes:  # every generation ends as exactly one row or one quarantine record
             duplicates = found["quarantined"].get(f"{name}:duplicate_input", 0)
             assert t["rows"] + quarantined == generations + duplicates, (name, t, found)
+    for job in outcome.stages.get("propagate", {}).get("summary", {}).get("jobs", {}).values():
+        print(f"{recipe} propagate: " + json.dumps(job, default=str))
+    if recipe == "miriad":
+        assert_every_pair_classified(wh, outcome.stages["propagate"]["summary"]["jobs"]["relevance"])
     release = tmp_path / "release" / yaml.safe_load((RECIPES / f"{recipe}.yaml").read_text())["name"] / "0.1.0"
     assert verify(release) == []
     assert json.loads((release / "manifest.json").read_text())["total_rows"] > 0
+
+
+def assert_every_pair_classified(wh: Warehouse, job: dict) -> None:
+    """MIRIAD's distilled relevance filter ran: the judge labelled a sample of the pairs that passed their checks, and
+    the student scored every such pair (the release's `qa` rule reads its verdict). When the offline generator keeps
+    fewer pairs than `min_labels`, the job is skipped with that reason and nothing is labelled."""
+    con = connect(Warehouse(wh.root))
+    pairs = {r[0] for r in con.execute("select record_id from synthetic_qa where gate_passed").fetchall()}
+    sample = con.execute("select count(*) from synthetic_relevance").fetchall()[0][0]
+    assert pairs and 0 < sample <= min(16, len(pairs)) and job["labels"] <= sample  # the judge saw a sample
+    labelled = con.execute("select unit_id, relevant, relevant_prob from propagated_relevance").fetchall()
+    if "skipped" in job:
+        assert job["labels"] < 4 and "min_labels=4" in job["skipped"] and labelled == [], job
+        return
+    assert {"accuracy", "f1", "auc"} <= job["metrics"]["heldout"]["heads"]["relevant"].keys()
+    assert sorted(pairs) == sorted(u for u, _, _ in labelled)  # the student scored every pair, once
+    assert all(isinstance(r, bool) and 0 <= p <= 1 for _, r, p in labelled)
 
 
 def test_a_task_declared_only_in_the_manifest_reaches_catalog_and_release(tmp_path, vllm_engine):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from curation.config_base import StrictModel
+from curation.propagate.heads import Head, edu_heads, output_columns
 from curation.quality.config import EduTrainConfig
+
+NAME = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+WRITTEN = ("unit_id", "text", "model", "run_id")  # the stage's own columns and the labels query's text
 
 
 class PropagateTrainConfig(EduTrainConfig):
@@ -19,12 +23,18 @@ class PropagateTrainConfig(EduTrainConfig):
 class PropagateJob(StrictModel):
     """Teacher labels (`labels` SQL) train the student; the student labels every row of `units` SQL."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$", description="the table is propagated_<name>")
+    name: str = Field(pattern=NAME, description="the table is propagated_<name>")
     description: str = ""
+    heads: dict[Annotated[str, Field(pattern=NAME)], Head] = Field(
+        default_factory=edu_heads,
+        min_length=1,
+        description="the labels, one head each: {kind: score, range: [lo, hi]} | {kind: category, classes: [...]} | "
+        "{kind: binary}; default Biomed-Enriched's edu (score 1-5), doc_type and domain (categories)",
+    )
     labels: str = Field(
         min_length=1,
-        description="SQL returning unit_id, text, edu (1-5), doc_type, domain: one teacher label per unit. Type and "
-        "domain are matched case-insensitively with spaces as underscores ('Clinical Case' = clinical_case)",
+        description="SQL returning unit_id, text and one column per head: one teacher label per unit. Categories and "
+        "binary words are matched case-insensitively with spaces as underscores ('Clinical Case' = clinical_case)",
     )
     units: str = Field(min_length=1, description="SQL returning unit_id, text and the carried columns: what to label")
     carry: list[str] = Field(
@@ -39,6 +49,16 @@ class PropagateJob(StrictModel):
     @property
     def table(self) -> str:
         return f"propagated_{self.name}"
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> PropagateJob:
+        names = [c.name for c in output_columns(self.heads)]
+        clash = sorted({n for n in names if names.count(n) > 1} | (set(names) | set(self.heads)) & set(WRITTEN))
+        if clash:
+            raise ValueError(
+                f"heads: their columns {clash} collide (with each other or {list(WRITTEN)}); rename a head"
+            )
+        return self
 
 
 class PropagateConfig(StrictModel):

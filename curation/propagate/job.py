@@ -1,9 +1,9 @@
-"""One propagation job: the student trained on the teacher's labels (or reused: a student is saved per label set and
-training settings, so a rerun never retrains), then every unit labelled by it into propagated_<name>.
+"""One propagation job: the student trained on the teacher's labels (or reused: a student is saved per label set,
+heads and training settings, so a rerun never retrains), then every unit labelled by it into propagated_<name>.
 
-The student is the score stage's educational classifier (encoder + edu / type / domain heads, train_classifier and
-EduScorer): only the unit is different. Units already labelled by the same student are skipped, so a rerun writes
-nothing and a crashed run resumes; a unit is committed atomically per `batch_rows` units."""
+The student is the score stage's encoder with the job's declared heads (curation/propagate/student.py). Units already
+labelled by the same student are skipped, so a rerun writes nothing and a crashed run resumes; a unit is committed
+atomically per `batch_rows` units."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from typing import Any
 from curation.progress import tracker
 from curation.propagate.config import PropagateJob
 from curation.propagate.labels import Labels, read_labels
-from curation.quality.config import EduConfig
-from curation.quality.corpus import Doc
-from curation.quality.edu_score import EduScorer
-from curation.quality.edu_train import train_classifier
+from curation.propagate.student import StudentScorer, train_student
+from curation.quality.perplexity import resolve_model_dir
 from curation.quality.pipeline import under_warehouse
 from curation.quality.scoring import nonfinite_columns
 from curation.warehouse import Quarantine, ShardWriter, Warehouse, connect
@@ -36,7 +34,7 @@ def student(wh: Warehouse, job: PropagateJob, labels: Labels, run: RunRecorder) 
         return out
     data = {"job": job.name, "labels_sql_sha256": hashlib.sha256(job.labels.encode()).hexdigest(), "fingerprint": fp}
     with run.timed(f"{job.name}.train"):
-        dest = train_classifier(labels.examples, job.train, out, data, rubric_version=f"propagate:{job.name}")
+        dest = train_student(labels.examples, job.heads, job.train, out, data, rubric_version=f"propagate:{job.name}")
     run.set("models", f"{job.name}.trained", str(dest))
     return out
 
@@ -52,7 +50,9 @@ def _pending(job: PropagateJob, version: str, force: bool) -> tuple[str, list[st
     return f"{sql} AND NOT EXISTS ({skip})", [version]
 
 
-def label_units(wh: Warehouse, job: PropagateJob, scorer: EduScorer, run: RunRecorder, force: bool) -> dict[str, int]:
+def label_units(
+    wh: Warehouse, job: PropagateJob, scorer: StudentScorer, run: RunRecorder, force: bool
+) -> dict[str, int]:
     """Label every unit that has no row from this student yet (all of them with `force`)."""
     sql, params = _pending(job, scorer.version, force)
     con = connect(wh)
@@ -73,9 +73,9 @@ def label_units(wh: Warehouse, job: PropagateJob, scorer: EduScorer, run: RunRec
 
 
 def _write_batch(
-    wh: Warehouse, job: PropagateJob, scorer: EduScorer, run: RunRecorder, rows: list[dict[str, Any]], unit: str
+    wh: Warehouse, job: PropagateJob, scorer: StudentScorer, run: RunRecorder, rows: list[dict[str, Any]], unit: str
 ) -> tuple[int, int]:
-    results = scorer.score([Doc(r["unit_id"], r["text"] or "") for r in rows])
+    results = scorer.score([r["text"] or "" for r in rows])
     with (
         ShardWriter(wh, job.table, unit) as writer,
         Quarantine(wh, STAGE, run.run_id, unit=quarantine_unit(STAGE, run.run_id, job.name, unit[-5:])) as q,
@@ -119,7 +119,7 @@ def run_job(wh: Warehouse, job: PropagateJob, run: RunRecorder, force: bool = Fa
         run.count(f"{job.name}.skipped")
         return {**summary, "skipped": why, "labelled": 0, "quarantined": 0}
     model_dir = student(wh, job, labels, run)
-    scorer = EduScorer(str(model_dir), EduConfig(batch_size=job.batch_size, precision=job.precision))
+    scorer = StudentScorer(Path(resolve_model_dir(str(model_dir))), job.batch_size, job.precision)
     metrics = scorer.info["metrics"]
     run.set("models", job.name, scorer.version)
     totals = label_units(wh, job, scorer, run, force)

@@ -14,12 +14,10 @@ import duckdb
 
 from curation.errors import UserError
 from curation.propagate.config import PropagateJob
+from curation.propagate.heads import output_columns
 from curation.synth.recipe.plan import duck_type
 from curation.warehouse import Warehouse, connect
-from curation.warehouse.schemas import Column, TableSchema, load_schema, register_schema, save_declared
-
-LABEL_COLUMNS = ("unit_id", "text", "edu", "doc_type", "domain")
-PREDICTED = ("edu_score", "edu_int", "doc_type", "doc_type_prob", "domain", "domain_prob")  # as in annotations_edu
+from curation.warehouse.schemas import Column, TableSchema, register_schema, save_declared
 
 
 class PropagateError(UserError, ValueError):
@@ -36,7 +34,6 @@ def columns_of(con: duckdb.DuckDBPyConnection, sql: str, where: str) -> dict[str
 
 
 def table_schema(job: PropagateJob, unit_columns: dict[str, str]) -> TableSchema:
-    edu = load_schema("annotations_edu")
     return TableSchema(
         name=job.table,
         key=("unit_id",),
@@ -44,7 +41,7 @@ def table_schema(job: PropagateJob, unit_columns: dict[str, str]) -> TableSchema
             Column("unit_id", "string", False, "the unit (the units query's unit_id)"),
             *[Column(c, unit_columns[c], True, "carried from the units query") for c in job.carry],
             Column("model", "string", False, "student classifier name@version"),
-            *[edu.column(c) for c in PREDICTED],
+            *output_columns(job.heads),
             Column("run_id", "string", False),
         ),
         description=job.description or f"student labels of every unit, propagated from teacher labels ({job.name})",
@@ -55,14 +52,14 @@ def table_schema(job: PropagateJob, unit_columns: dict[str, str]) -> TableSchema
 
 def check_job(con: duckdb.DuckDBPyConnection, job: PropagateJob, where: str) -> TableSchema:
     labels = columns_of(con, job.labels, f"{where}.labels")
-    missing = [c for c in LABEL_COLUMNS if c not in labels]
+    missing = [c for c in ("unit_id", "text", *job.heads) if c not in labels]
     if missing:
         raise PropagateError(f"{where}.labels: the query lacks {missing}; it returns {sorted(labels)}")
     units = columns_of(con, job.units, f"{where}.units")
     missing = [c for c in ("unit_id", "text", *job.carry) if c not in units]
     if missing:
         raise PropagateError(f"{where}.units: the query lacks {missing}; it returns {sorted(units)}")
-    clash = sorted(set(job.carry) & {"unit_id", "model", "run_id", *PREDICTED})
+    clash = sorted(set(job.carry) & {"unit_id", "model", "run_id", *(c.name for c in output_columns(job.heads))})
     if clash:
         raise PropagateError(f"{where}.carry: {clash} are columns the stage writes; carry other columns")
     return table_schema(job, units)

@@ -65,8 +65,13 @@ def _summary(s: dict[str, Any]) -> str:
 
 def _metrics(m: dict[str, Any]) -> str:
     h = m["heldout"]
-    r = "n/a" if h["pearson_r"] is None else f"{h['pearson_r']:.2f}"
-    return f"n {h['n']}, edu r {r}, MAE {h['mae']:.2f}, type F1 {h['f1_doc_type_macro']:.2f}"
+    return f"n {h['n']}, " + ", ".join(f"{name} {_headline(hm)}" for name, hm in h["heads"].items())
+
+
+def _headline(hm: dict[str, Any]) -> str:
+    """One figure per head: MAE of a score, macro-F1 of a category, F1 of a binary head."""
+    key = next(k for k in ("mae", "f1_macro", "f1") if k in hm)
+    return f"{key} " + ("n/a" if hm[key] is None else f"{hm[key]:.2f}")
 
 
 STAGES.register(

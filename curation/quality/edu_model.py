@@ -54,13 +54,13 @@ def load_encoder(name: str):
         ) from None
 
 
-class EduClassifier(nn.Module):
-    def __init__(self, encoder: PreTrainedModel, hidden: int):
+class EncoderHeads(nn.Module):
+    """A pooled sentence encoder with linear heads on top; subclasses define `heads(emb)` (a tuple of tensors). The
+    educational classifier and the propagate stage's student (declared heads) share the pooling and training."""
+
+    def __init__(self, encoder: PreTrainedModel):
         super().__init__()
         self.encoder = encoder
-        self.score_head = nn.Linear(hidden, 1)
-        self.type_head = nn.Linear(hidden, len(DOC_TYPES))
-        self.domain_head = nn.Linear(hidden, len(DOMAINS))
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         # Pooling and heads in fp32 even when the encoder runs in bf16 (EduPredictor's precision option).
@@ -69,14 +69,25 @@ class EduClassifier(nn.Module):
         pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
         return F.normalize(pooled, p=2, dim=1)
 
-    def heads(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.score_head(emb).squeeze(-1), self.type_head(emb), self.domain_head(emb)
+    def heads(self, emb: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         return self.heads(self.embed(input_ids, attention_mask))
 
     def head_state(self) -> dict[str, torch.Tensor]:
         return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}
+
+
+class EduClassifier(EncoderHeads):
+    def __init__(self, encoder: PreTrainedModel, hidden: int):
+        super().__init__(encoder)
+        self.score_head = nn.Linear(hidden, 1)
+        self.type_head = nn.Linear(hidden, len(DOC_TYPES))
+        self.domain_head = nn.Linear(hidden, len(DOMAINS))
+
+    def heads(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.score_head(emb).squeeze(-1), self.type_head(emb), self.domain_head(emb)
 
 
 def hidden_size(encoder: PreTrainedModel) -> int:

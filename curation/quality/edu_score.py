@@ -21,14 +21,14 @@ import torch
 
 from curation.quality.config import EduConfig
 from curation.quality.corpus import Doc
-from curation.quality.edu_model import DOC_TYPES, DOMAINS, EduClassifier, load_classifier
+from curation.quality.edu_model import DOC_TYPES, DOMAINS, EncoderHeads, load_classifier
 from curation.quality.runtime import device, length_buckets, resolve_precision
 from curation.warehouse.quarantine import Rejection
 
 OUTPUTS = ("score", "doc_type_logits", "domain_logits")
 
 
-def onnx_session(model: EduClassifier, sample: tuple[torch.Tensor, torch.Tensor], threads: int, quantize: bool):
+def onnx_session(model: EncoderHeads, sample: tuple[torch.Tensor, torch.Tensor], threads: int, quantize: bool):
     """Export the classifier to ONNX in memory and open an ONNX Runtime session on it (dynamic batch and length).
 
     `quantize`: dynamic int8 (per output channel, full 8-bit range) for the MatMuls only, i.e. the encoder's
@@ -90,7 +90,7 @@ class EduPredictor:
 
     def __init__(
         self,
-        model: EduClassifier,
+        model: EncoderHeads,
         tok,
         max_length: int,
         batch_size: int,
@@ -135,21 +135,24 @@ class EduPredictor:
             return self.session.run(list(OUTPUTS), {"input_ids": inp.numpy(), "attention_mask": mask.numpy()})
         return [o.float().cpu().numpy() for o in self.model(inp.to(self.dev), mask.to(self.dev))]
 
+    def outputs(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The model's raw outputs for non-empty `texts`, one array per output, rows in the order of `texts`."""
+        ids = self.tok(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        order: list[int] = []
+        parts = []
+        for batch in length_buckets(ids, len, self.batch_size):
+            order.extend(batch)
+            parts.append(self._forward(*self._pad([ids[j] for j in batch])))
+        inverse = np.argsort(order)
+        return [np.concatenate([p[k] for p in parts]).astype(np.float64)[inverse] for k in range(len(parts[0]))]
+
     def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(scores [n], doc-type probabilities [n, 4], domain probabilities [n, 3])."""
-        ids = self.tok(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
-        scores = np.zeros(len(texts), dtype=np.float64)
-        types = np.zeros((len(texts), len(DOC_TYPES)), dtype=np.float64)
-        domains = np.zeros((len(texts), len(DOMAINS)), dtype=np.float64)
-        for batch in length_buckets(ids, len, self.batch_size):
-            s, t, d = self._forward(*self._pad([ids[j] for j in batch]))
-            scores[batch] = s
-            types[batch] = _softmax(t)
-            domains[batch] = _softmax(d)
-        return scores, types, domains
+        s, t, d = self.outputs(texts)
+        return s, softmax(t), softmax(d)
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
