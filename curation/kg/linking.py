@@ -7,12 +7,15 @@ surrounding punctuation stripped ("Non-small-cell lung cancer" = "non small cell
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from curation.kg.embed import DEFAULT_ENCODER, encode, node_embeddings
@@ -50,7 +53,8 @@ Chooser = Callable[[str, list[Candidate]], str | None]
 
 
 class Linker:
-    """Links spans against the warehouse KG (optionally restricted to some node kinds)."""
+    """Links spans against the warehouse KG (optionally restricted to some node kinds, whose embeddings are cached
+    apart from the whole KG's)."""
 
     def __init__(
         self,
@@ -70,26 +74,32 @@ class Linker:
         if not files:
             raise ValueError(f"no knowledge graph in {wh.root}: run `medcurate kg ingest` first")
         t = ds.dataset(files, format="parquet").to_table(columns=["node_id", "name", "kind", "synonyms"])
+        if kinds is not None:  # only these nodes are loaded and embedded: a few kinds of a large KG embed fast
+            t = t.filter(pc.is_in(t["kind"], pa.array(kinds, pa.string())))
         t = t.sort_by("node_id")
         self.node_ids: list[str] = t["node_id"].to_pylist()
         self.names: list[str] = t["name"].to_pylist()
-        allowed = set(kinds) if kinds else None
-        self.mask = np.array([allowed is None or k in allowed for k in t["kind"].to_pylist()], dtype=bool)
         self.exact: dict[str, list[int]] = {}
         self.synonym: dict[str, list[int]] = {}
         for i, (name, syns) in enumerate(zip(self.names, t["synonyms"].to_pylist(), strict=True)):
-            if self.mask[i]:
-                self.exact.setdefault(normalize(name), []).append(i)
-                for s in syns or []:
-                    self.synonym.setdefault(normalize(s), []).append(i)
+            self.exact.setdefault(normalize(name), []).append(i)
+            for s in syns or []:
+                self.synonym.setdefault(normalize(s), []).append(i)
         self._vectors: np.ndarray | None = None
         self.cache_hit: bool | None = None
+
+    @property
+    def embedding_version(self) -> str:
+        """What the node embeddings depend on: the loaded node ids and names (not the edges, not other kinds), so
+        a KG that only gains edges, or nodes of kinds not linked to, keeps its cached embeddings."""
+        text = "\x1e".join(f"{i}\x1f{n}" for i, n in zip(self.node_ids, self.names, strict=True))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def vectors(self) -> np.ndarray:
         if self._vectors is None:
             self._vectors, self.cache_hit = node_embeddings(
-                self.wh, self.kg_version, self.node_ids, self.names, self.encoder
+                self.wh, self.embedding_version, self.node_ids, self.names, self.encoder
             )
         return self._vectors
 
@@ -106,10 +116,9 @@ class Linker:
         """Top-k (index, cosine) per query row, best first: one matrix product per block of queries and a
         partial sort, instead of a full sort of every node per span."""
         out: list[list[tuple[int, float]]] = []
-        k = min(self.top_k, int(self.mask.sum()))
+        k = min(self.top_k, len(self.node_ids))
         for lo in range(0, len(vecs), 256):
             scores = vecs[lo : lo + 256] @ self.vectors.T
-            scores[:, ~self.mask] = -1.0
             if k == 0:
                 out += [[] for _ in range(len(scores))]
                 continue
