@@ -53,14 +53,15 @@ Chooser = Callable[[str, list[Candidate]], str | None]
 
 
 class Linker:
-    """Links spans against the warehouse KG (optionally restricted to some node kinds, whose embeddings are cached
-    apart from the whole KG's)."""
+    """Links spans against the warehouse KG, optionally restricted to some node kinds and KG sources (whose
+    embeddings are then cached apart from the whole KG's)."""
 
     def __init__(
         self,
         wh: Warehouse,
         *,
         kinds: list[str] | None = None,
+        sources: list[str] | None = None,
         encoder: str = DEFAULT_ENCODER,
         chooser: Chooser | None = None,
         accept: float = ACCEPT,
@@ -73,9 +74,11 @@ class Linker:
         files = [str(f) for f in wh.files("kg_nodes")]
         if not files:
             raise ValueError(f"no knowledge graph in {wh.root}: run `medcurate kg ingest` first")
-        t = ds.dataset(files, format="parquet").to_table(columns=["node_id", "name", "kind", "synonyms"])
-        if kinds is not None:  # only these nodes are loaded and embedded: a few kinds of a large KG embed fast
-            t = t.filter(pc.is_in(t["kind"], pa.array(kinds, pa.string())))
+        t = ds.dataset(files, format="parquet").to_table(columns=["node_id", "name", "kind", "synonyms", "source"])
+        # only these nodes are loaded and embedded: a few kinds of a large KG embed fast
+        for column, allowed in (("kind", kinds), ("source", sources)):
+            if allowed is not None:
+                t = t.filter(pc.is_in(t[column], pa.array(allowed, pa.string())))
         t = t.sort_by("node_id")
         self.node_ids: list[str] = t["node_id"].to_pylist()
         self.names: list[str] = t["name"].to_pylist()

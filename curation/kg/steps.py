@@ -17,12 +17,21 @@ from pydantic import Field, field_validator, model_validator
 
 from curation.config_base import StrictModel
 from curation.kg.graph import KGraph, Path
-from curation.kg.ingest import FORMATS, ingest_kg, kg_version
+from curation.kg.ingest import FORMATS, TABLES, ingest_kg
 from curation.kg.linking import Candidate, Linker
 from curation.kg.records import link_row, path_row
 from curation.synth.recipe.steps import STEPS, Step, StepRun, digest
 from curation.warehouse.schemas import Column, TableSchema
 from curation.warehouse.shards import ShardWriter
+
+def kg_state(wh: Any, sources: list[str] | None) -> str:
+    """The version of the KG sources a step reads (all by default): units are content-addressed and named
+    `<source>--...`, so it changes iff their content does, and not when another source (a merge) grows."""
+    return digest([f"{t}/{u}" for t in TABLES for u in wh.units(t) if not sources or u.split("--")[0] in sources])
+
+
+SOURCES = Field(None, description="KG sources to use (kg_nodes/kg_edges `source`); default all")
+
 
 # --- kg_ingest -----------------------------------------------------------------------------------------------------
 
@@ -69,6 +78,7 @@ CHOOSER_SYSTEM = (
 class LinkOptions(StrictModel):
     columns: list[str] = Field(min_length=1, description="input columns holding an entity string or a list of them")
     kinds: list[str] | None = Field(None, description="link only to nodes of these kinds (and embed only those)")
+    sources: list[str] | None = SOURCES
 
 
 def model_chooser(engine: Any) -> Any:
@@ -114,11 +124,11 @@ class KgLink(Step):
         return set(self.o.columns)
 
     def state(self, wh: Any) -> str:
-        return kg_version(wh)
+        return kg_state(wh, self.o.sources)
 
     def process(self, sr: StepRun, part: str, rows: list[dict]) -> Iterable[dict]:
         chooser = model_chooser(sr.pool.get(self.task.spec.model)) if sr.pool and self.task.spec.model else None
-        linker = Linker(sr.wh, kinds=self.o.kinds, chooser=chooser)
+        linker = Linker(sr.wh, kinds=self.o.kinds, sources=self.o.sources, chooser=chooser)
         spans = [(r, col, s) for r in rows for col in self.o.columns for s in _spans(r.get(col))]
         links = linker.link_many([s for _, _, s in spans])
         linked: defaultdict[str, int] = defaultdict(int)
@@ -140,19 +150,20 @@ class KgLink(Step):
 
 
 class PathOptions(StrictModel):
-    sources: str = Field(description="input column: the item's start node ids (list)")
-    targets: str = Field(description="input column: the item's end node ids (list)")
+    starts: str = Field(description="input column: the item's start node ids (list), e.g. question entities")
+    ends: str = Field(description="input column: the item's end node ids (list), e.g. answer entities")
     max_hops: int = Field(3, ge=1, le=6)
     k: int = Field(3, ge=1, description="paths kept per (start, end) pair (MedReason: 3)")
     sample: int = Field(50, ge=1, description="shortest paths drawn per pair before keeping k (MedReason: 50)")
     max_pairs: int = Field(25, ge=1, description="pairs searched per item (a bound)")
     max_scan: int = Field(20_000_000, ge=1, description="adjacency entries one search may scan (a bound)")
+    sources: list[str] | None = SOURCES
     seed: int = 0
 
 
 @STEPS.decorator()
 class KgPaths(Step):
-    """All shortest paths (≤ max_hops) between each (source, target) node pair of an item → kg_paths keyed by the
+    """All shortest paths (≤ max_hops) between each (start, end) node pair of an item → kg_paths keyed by the
     item. Per pair up to `sample` paths are drawn, then the k whose middle nodes have the lowest degree are kept
     (specific links over hubs; a declared LLM task can re-rank what is kept). Items without any path are
     quarantined `no_kg_path`; a search cut by a bound is counted and its message kept in the quarantine detail of
@@ -163,10 +174,10 @@ class KgPaths(Step):
     default_table = "kg_paths"
 
     def needs(self) -> set[str]:
-        return {self.o.sources, self.o.targets}
+        return {self.o.starts, self.o.ends}
 
     def state(self, wh: Any) -> str:
-        return kg_version(wh)
+        return kg_state(wh, self.o.sources)
 
     def _keep(self, g: KGraph, paths: list[Path], rng: random.Random) -> list[Path]:
         drawn = rng.sample(paths, self.o.sample) if len(paths) > self.o.sample else paths
@@ -177,16 +188,12 @@ class KgPaths(Step):
         return sorted(drawn, key=lambda p: (hubness(p), p.text))[: self.o.k]
 
     def process(self, sr: StepRun, part: str, rows: list[dict]) -> Iterable[dict]:
-        g = KGraph.from_warehouse(sr.wh)
-        version = kg_version(sr.wh)
+        g = KGraph.from_warehouse(sr.wh, self.o.sources)
+        version = kg_state(sr.wh, self.o.sources)
         for r in rows:
             item = r["input_id"]
-            pairs = [
-                (a, b)
-                for a in sorted(set(r.get(self.o.sources) or []))
-                for b in sorted(set(r.get(self.o.targets) or []))
-            ]
-            pairs = [(a, b) for a, b in pairs if a != b]
+            starts, ends = sorted(set(r.get(self.o.starts) or [])), sorted(set(r.get(self.o.ends) or []))
+            pairs = [(a, b) for a in starts for b in ends if a != b]
             notes = []
             if len(pairs) > self.o.max_pairs:
                 sr.counts["items_pairs_capped"] += 1
@@ -202,7 +209,7 @@ class KgPaths(Step):
                     found += 1
                     yield path_row(item, p, rank, run_id=sr.run_id, kg_version=version)
             if not found:
-                payload = json.dumps({"sources": r.get(self.o.sources), "targets": r.get(self.o.targets)})
+                payload = json.dumps({"starts": r.get(self.o.starts), "ends": r.get(self.o.ends)})
                 detail = "; ".join(notes[:5]) or "no (start, end) pair of distinct linked nodes"
                 sr.reject("no_kg_path", item, payload, detail)
 
@@ -216,6 +223,7 @@ class ChainOptions(StrictModel):
     max_hops: int = Field(4, ge=1, le=8)
     max_start_degree: int = Field(5, ge=1, description="rare start nodes: degree at most this")
     kinds: list[str] | None = Field(None, description="kinds a chain may start at")
+    sources: list[str] | None = SOURCES
     seed: int = 0
 
     @model_validator(mode="after")
@@ -261,11 +269,11 @@ class KgChains(Step):
         ]
 
     def state(self, wh: Any) -> str:
-        return kg_version(wh)
+        return kg_state(wh, self.o.sources)
 
     def process(self, sr: StepRun, part: str, rows: list[dict]) -> Iterable[dict]:
-        g = KGraph.from_warehouse(sr.wh)
-        version = kg_version(sr.wh)
+        g = KGraph.from_warehouse(sr.wh, self.o.sources)
+        version = kg_state(sr.wh, self.o.sources)
         o = self.o
         chains = g.sample_chains(
             o.n,
