@@ -49,16 +49,31 @@ DAY3 = [("C:1", "D:1", "13", "2020-01-05", 0.6), ("C:3", "D:3", "13", "2020-01-0
 
 def manifest(tmp: Path, merge_rows: list[tuple], **steps) -> Path:
     kg = tmp / "kg.jsonl"
-    kg.write_text("".join(json.dumps({"s": s, "sn": sn, "o": o, "on": on, "p": "treats"}) + "\n" for s, sn, o, on in KG))
+    kg.write_text(
+        "".join(json.dumps({"s": s, "sn": sn, "o": o, "on": on, "p": "treats"}) + "\n" for s, sn, o, on in KG)
+    )
     fields = {"src": "s", "rel": "p", "dst": "o", "src_name": "sn", "dst_name": "on"}
     define = {
         "kg": {
             "step": "kg_ingest",
             "options": {"format": "triples", "paths": ["kg.jsonl"], "source": "toy", "options": {"fields": fields}},
         },
-        "links": {"step": "kg_link", "after": ["kg"], "input": {"sql": ITEMS, "id": "item_id"}, "options": {"columns": ["q", "a"], "sources": ["toy"]}},
-        "paths": {"step": "kg_paths", "input": {"sql": PATHS, "id": "item_id"}, "options": {"starts": "s", "ends": "t", "sources": ["toy"]}},
-        "chains": {"step": "kg_chains", "after": ["kg"], "options": {"n": 3, "min_hops": 2, "max_hops": 3, "sources": ["toy"]}},
+        "links": {
+            "step": "kg_link",
+            "after": ["kg"],
+            "input": {"sql": ITEMS, "id": "item_id"},
+            "options": {"columns": ["q", "a"], "sources": ["toy"]},
+        },
+        "paths": {
+            "step": "kg_paths",
+            "input": {"sql": PATHS, "id": "item_id"},
+            "options": {"starts": "s", "ends": "t", "sources": ["toy"]},
+        },
+        "chains": {
+            "step": "kg_chains",
+            "after": ["kg"],
+            "options": {"n": 3, "min_hops": 2, "max_hops": 3, "sources": ["toy"]},
+        },
         "merge": {
             "step": "kg_merge",
             "after": ["paths", "chains"],  # the paths and chains above see the toy KG only

@@ -24,6 +24,7 @@ from curation.synth.recipe.steps import STEPS, Step, StepRun, digest
 from curation.warehouse.schemas import Column, TableSchema
 from curation.warehouse.shards import ShardWriter
 
+
 def kg_state(wh: Any, sources: list[str] | None) -> str:
     """The version of the KG sources a step reads (all by default): units are content-addressed and named
     `<source>--...`, so it changes iff their content does, and not when another source (a merge) grows."""
