@@ -58,7 +58,11 @@ def synth_counts(wh: Warehouse, run_id: str) -> dict:
     return {"counts": counts, "quarantined": reasons}
 
 
-RECIPE_NAMES = sorted(p.stem for p in RECIPES.glob("*.yaml") if "synth" in yaml.safe_load(p.read_text())["stages"])
+RECIPE_NAMES = sorted(  # recipes with deterministic steps (KG) run in tests/test_kg_recipes.py
+    p.stem
+    for p in RECIPES.glob("*.yaml")
+    if "synth" in yaml.safe_load(p.read_text())["stages"] and "\n      step: " not in p.read_text()
+)
 
 
 @pytest.mark.parametrize("recipe", RECIPE_NAMES)
