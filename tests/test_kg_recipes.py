@@ -89,7 +89,7 @@ def test_medreason(kg_warehouse, smollm2_engine, tmp_path):
 
 
 def test_medkgent(kg_warehouse, smollm2_engine, tmp_path):
-    wh, found, _ = run_recipe("medkgent", kg_warehouse, tmp_path, smollm2_engine)
+    wh, _, _ = run_recipe("medkgent", kg_warehouse, tmp_path, smollm2_engine)
     con = connect(wh)
     edges, days = con.execute(
         "select count(*), count(distinct first_seen) from kg_edges where source = 'medkgent'"

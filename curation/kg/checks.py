@@ -84,7 +84,8 @@ class KgAnswerable(Check):
             user = f"{facts}Question: {out.get(self.p.field)}"
             msgs.append([{"role": "system", "content": system}, {"role": "user", "content": user}])
         verdicts: list[Verdict] = []
-        for (_, inp), res in zip(pairs, engine.generate(msgs, Sampling(0.0, 1.0, self.p.max_tokens, 0), schema)):
+        results = engine.generate(msgs, Sampling(0.0, 1.0, self.p.max_tokens, 0), schema)
+        for (_, inp), res in zip(pairs, results, strict=True):
             said = str(res.parsed.get("answer", "")) if isinstance(res.parsed, dict) else ""
             right = _answers(said, str(inp[self.p.answer]))
             if self.p.chain and not right:
