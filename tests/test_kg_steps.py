@@ -149,6 +149,17 @@ def test_steps_link_paths_chains_merge_and_rerun(wh, tmp_path):
     assert conf == pytest.approx(1 - 0.1 * 0.5 * 0.4)
 
 
+def test_path_step_unknown_nodes_and_bounded_search(wh, tmp_path):
+    """Unknown nodes and a search cut by its bound give no paths and a no_kg_path quarantine saying why; the run
+    goes on."""
+    sql = "SELECT * FROM (VALUES ('u1', ['Nope:1'], ['C:1']), ('u2', ['D:1'], ['D:4'])) v(item_id, s, t)"
+    paths = {"input": {"sql": sql, "id": "item_id"}, "options": {"starts": "s", "ends": "t", "max_scan": 1}}
+    tasks = synth(wh, manifest(tmp_path, DAY1, links={}, chains={}, merge={}, paths=paths))
+    assert tasks["paths"]["pairs.unknown_node"] == 1 and tasks["paths"]["pairs.truncated"] == 1
+    got = dict(connect(wh).execute("select source_ref, detail from quarantine where reason = 'no_kg_path'").fetchall())
+    assert "Nope:1" in got["u1"] and "limit 1 " in got["u2"], got
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
