@@ -348,7 +348,7 @@ class KgMerge(Step):
         return set(MERGE_COLUMNS)
 
     def schemas(self, table: str, columns: dict[str, str]) -> list[TableSchema]:
-        cols = [Column(c, "string", c not in ("src", "rel", "dst", "pmid", "day")) for c in MERGE_COLUMNS[:6]]
+        cols = [Column(c, "string", c in ("src_name", "dst_name")) for c in MERGE_COLUMNS[:6]]
         return [
             TableSchema(
                 name=table,
@@ -383,7 +383,7 @@ class KgMerge(Step):
                 sr.reject("malformed_triple", ref, payload, "src, rel, dst and pmid are required")
             elif r["src"] == r["dst"]:
                 sr.reject("self_loop", ref, payload, "subject and object link to the same node")
-            elif not 0 <= float(r.get("agreement") or 0) <= 1 or not r.get("agreement"):
+            elif r.get("agreement") is None or not 0 < float(r["agreement"]) <= 1:
                 sr.reject("bad_agreement", ref, payload, "agreement must be in (0, 1]")
             else:
                 key = (r["src"], r["rel"], r["dst"], str(r["pmid"]))
@@ -475,7 +475,7 @@ class KgMerge(Step):
         nodes = ds.dataset(files, format="parquet").to_table().to_pylist() if files else []
         others = {n["node_id"] for n in nodes if n["source"] != self.o.source}
         mine = {n["node_id"]: n for n in nodes if n["source"] == self.o.source}
-        for src, _, dst in state:
+        for (src, _, dst), edge in state.items():
             for node in (src, dst):
                 if node not in others and node not in mine:
                     mine[node] = {
@@ -488,7 +488,7 @@ class KgMerge(Step):
                         "commercial_use": self.o.commercial_use,
                         "source_file": f"step:{self.task.name}",
                         "source_file_sha256": digest(self.task.spec.options),
-                        "source_ref": state[next(k for k in state if node in (k[0], k[2]))]["source_ref"],
+                        "source_ref": edge["source_ref"],
                         "run_id": sr.run_id,
                     }
         with ShardWriter(sr.wh, "kg_nodes", self.merged_unit) as w:

@@ -103,7 +103,6 @@ class StepRun:
     run_id: str
     task: StepTask
     pool: EnginePool | None
-    ctx: StageContext | None
     quarantine: Quarantine | None = None
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -216,7 +215,7 @@ class StepTask:
         return schemas
 
     def run(self, ctx: StageContext, pool: EnginePool) -> dict[str, Any]:
-        sr = StepRun(ctx.warehouse, ctx.run.run_id, self, pool, ctx)
+        sr = StepRun(ctx.warehouse, ctx.run.run_id, self, pool)
         out = self.step.execute(sr)
         quarantined = {k.split(":", 1)[1]: n for k, n in sr.counts.items() if k.startswith("quarantined:")}
         for k, n in sr.counts.items():
