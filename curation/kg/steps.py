@@ -130,7 +130,10 @@ class KgLink(Step):
     def process(self, sr: StepRun, part: str, rows: list[dict]) -> Iterable[dict]:
         chooser = model_chooser(sr.pool.get(self.task.spec.model)) if sr.pool and self.task.spec.model else None
         linker = Linker(sr.wh, kinds=self.o.kinds, sources=self.o.sources, chooser=chooser)
-        spans = [(r, col, s) for r in rows for col in self.o.columns for s in _spans(r.get(col))]
+        unique = {
+            (r["input_id"], col, s): (r, col, s) for r in rows for col in self.o.columns for s in _spans(r.get(col))
+        }
+        spans = list(unique.values())  # a span once per (item, role)
         links = linker.link_many([s for _, _, s in spans])
         linked: defaultdict[str, int] = defaultdict(int)
         for (r, col, _), link in zip(spans, links, strict=True):
