@@ -96,3 +96,11 @@ def test_kinds_filter_and_embedding_cache(kg, tmp_path):
     other.write_text(json.dumps({"src": "X:1", "rel": "r", "dst": "X:2"}) + "\n")
     ingest_kg(kg, "triples", [other], source="more")
     assert Linker(kg).embedding_version != first.embedding_version  # new nodes: their own embeddings
+
+
+def test_mentions_scan_free_text_for_node_names(kg):
+    from curation.kg.linking import Linker
+
+    text = "Does Aspirin prevent a heart-attack in type 2 diabetes mellitus? (not migraines)"
+    assert Linker(kg).mentions(text) == ["type 2 diabetes mellitus", "heart attack", "aspirin"]
+    assert Linker(kg, kinds=["nothing"]).mentions(text) == []

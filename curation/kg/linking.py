@@ -26,6 +26,7 @@ ACCEPT = 0.85
 CANDIDATE = 0.7
 TOP_K = 10
 _SEP = re.compile(r"[\s\-_,]+")
+_PUNCT = re.compile(r"[^\w\s'-]")
 
 
 def normalize(text: str) -> str:
@@ -156,6 +157,24 @@ class Linker:
             for i, top in zip(todo, tops, strict=True):
                 out[i] = self._by_embedding(spans[i], top)
         return out  # type: ignore[return-value]
+
+    def mentions(self, text: str, max_words: int = 6, min_chars: int = 4) -> list[str]:
+        """Node names and synonyms that occur in free text as whole words (normalised), longest first and not
+        overlapping: a dictionary scan, for text no model has extracted entities from."""
+        words = normalize(_PUNCT.sub(" ", text)).split()
+        found: list[str] = []
+        used: set[int] = set()
+        for n in range(min(max_words, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                key = " ".join(words[i : i + n])
+                if (
+                    len(key) >= min_chars
+                    and used.isdisjoint(range(i, i + n))
+                    and (key in self.exact or key in self.synonym)
+                ):
+                    found.append(key)
+                    used.update(range(i, i + n))
+        return found
 
     def link(self, span: str) -> Link:
         return self.link_many([span])[0]

@@ -77,9 +77,21 @@ CHOOSER_SYSTEM = (
 
 
 class LinkOptions(StrictModel):
-    columns: list[str] = Field(min_length=1, description="input columns holding an entity string or a list of them")
+    """`columns` hold extracted entity strings (linked by name, synonym, embedding or the model); `mentions` hold
+    free text, scanned for node names (MedReason extracts with an LLM; the scan backs up a weak one)."""
+
+    columns: list[str] = Field(default_factory=list, description="input columns holding an entity string or a list")
+    mentions: list[str] = Field(
+        default_factory=list, description="free-text input columns scanned for node names (exact, whole words)"
+    )
     kinds: list[str] | None = Field(None, description="link only to nodes of these kinds (and embed only those)")
     sources: list[str] | None = SOURCES
+
+    @model_validator(mode="after")
+    def _some(self) -> LinkOptions:
+        if not self.columns and not self.mentions:
+            raise ValueError("name input columns to link: columns (entity strings) and/or mentions (free text)")
+        return self
 
 
 def model_chooser(engine: Any) -> Any:
@@ -122,7 +134,7 @@ class KgLink(Step):
     default_table = "kg_links"
 
     def needs(self) -> set[str]:
-        return set(self.o.columns)
+        return set(self.o.columns) | set(self.o.mentions)
 
     def state(self, wh: Any) -> str:
         return kg_state(wh, self.o.sources)
@@ -130,9 +142,10 @@ class KgLink(Step):
     def process(self, sr: StepRun, part: str, rows: list[dict]) -> Iterable[dict]:
         chooser = model_chooser(sr.pool.get(self.task.spec.model)) if sr.pool and self.task.spec.model else None
         linker = Linker(sr.wh, kinds=self.o.kinds, sources=self.o.sources, chooser=chooser)
-        unique = {
-            (r["input_id"], col, s): (r, col, s) for r in rows for col in self.o.columns for s in _spans(r.get(col))
-        }
+        unique = {(r["input_id"], c, s): (r, c, s) for r in rows for c in self.o.columns for s in _spans(r.get(c))}
+        for r in rows:
+            for c in self.o.mentions:
+                unique.update({(r["input_id"], c, s): (r, c, s) for s in linker.mentions(str(r.get(c) or ""))})
         spans = list(unique.values())  # a span once per (item, role)
         links = linker.link_many([s for _, _, s in spans])
         linked: defaultdict[str, int] = defaultdict(int)
@@ -143,9 +156,10 @@ class KgLink(Step):
                 r["input_id"], link, run_id=sr.run_id, kg_version=linker.kg_version, encoder=linker.encoder, role=col
             )
         for r in rows:
-            payload = json.dumps({c: r.get(c) for c in self.o.columns}, default=str)
+            where = [*self.o.columns, *self.o.mentions]
+            payload = json.dumps({c: r.get(c) for c in where}, default=str)
             if r["input_id"] not in linked:
-                sr.reject("no_entities", r["input_id"], payload, f"no entity strings in {self.o.columns}")
+                sr.reject("no_entities", r["input_id"], payload, f"no entity strings or node names in {where}")
             elif not linked[r["input_id"]]:
                 sr.reject("no_kg_link", r["input_id"], payload, "no entity linked to a KG node")
 
