@@ -82,7 +82,7 @@ def test_medreason(kg_warehouse, smollm2_engine, tmp_path):
     assert items_with_paths + n_no_path == n_items  # every linked item has paths or is quarantined
     cot = con.execute("select count(*) from synthetic_cot").fetchone()[0]
     generations = found["counts"]["cot.generations"]
-    assert generations == 2 * items_with_paths
+    assert generations == 4 * items_with_paths
     print(f"medreason: cot rows {cot} of {generations} generations")
     example(wh, "select item_id, answer, paths, found_paths, reasoning, conclusion from synthetic_cot limit 1" if cot
             else "select item_id, text, hops, rels from kg_paths limit 1")  # fmt: skip
