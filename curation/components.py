@@ -15,6 +15,7 @@ def registries() -> dict[str, Registry[Any]]:
     from curation.stages import STAGES
     from curation.synth.recipe.checks import CHECKS
     from curation.synth.recipe.extractors import EXTRACTORS
+    from curation.synth.recipe.steps import STEPS
     from curation.synth.tasks import TASKS
 
-    return {r.kind: r for r in (STAGES, FORMATS, BENCHMARKS, TASKS, CHECKS, EXTRACTORS, SCORERS, PUBLISHERS)}
+    return {r.kind: r for r in (STAGES, FORMATS, BENCHMARKS, TASKS, STEPS, CHECKS, EXTRACTORS, SCORERS, PUBLISHERS)}

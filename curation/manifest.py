@@ -80,7 +80,8 @@ class Manifest(SectionsModel):
         synth = (self.__pydantic_extra__ or {}).get("synth")
         for name, spec in (synth.define if synth is not None else {}).items():
             refs = [(f"synth.define.{name}.model", spec.model)]
-            refs += [(f"synth.define.{name}.checks.{i}.model", c.get("model")) for i, c in enumerate(spec.checks)]
+            checks = getattr(spec, "checks", [])  # a step (step: <kind>) has none
+            refs += [(f"synth.define.{name}.checks.{i}.model", c.get("model")) for i, c in enumerate(checks)]
             for where, ref in refs:
                 if ref is not None and ref not in self.models:
                     raise ValueError(f"{where}: {ref!r} is not in models: {sorted(self.models) or '(none declared)'}")

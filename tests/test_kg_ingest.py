@@ -265,6 +265,10 @@ def test_cli(wh, hetio_dir, tmp_path):
     assert len(wh.files("kg_paths")) == 1
     r = run(root, ["kg", "paths", "Compound::DB1", "Nope::1", "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["status"] == "unknown_node"
+    r = run(root, ["kg", "paths", "Nope::2", "Nope::1"])  # between unknown nodes: an empty result, not an error
+    assert r.exit_code == 0 and "unknown_node: 0 paths" in r.output and "Nope::2" in r.output
+    r = run(root, ["kg", "paths", "Compound::DB1", "Symptom::S1", "--max-scan", "1"])  # too large a search: bounded
+    assert r.exit_code == 0 and "truncated: 0 paths" in r.output and "search stopped at 1 hops" in r.output
     r = run(root, ["kg", "neighbors", "Disease::D1", "--hops", "1", "--json"])
     assert sorted(n for n, _ in json.loads(r.output)["nodes"]) == ["Compound::DB1", "Compound::DB9", "Symptom::S1"]
     r = run(root, ["kg", "link", "Migraine", "--json"])

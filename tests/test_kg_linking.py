@@ -84,7 +84,7 @@ def test_kinds_filter_and_embedding_cache(kg, tmp_path):
 
     first = Linker(kg)
     first.link("cancer of the breast")
-    assert first.cache_hit is False and cache_dir(kg, first.kg_version, first.encoder).is_dir()
+    assert first.cache_hit is False and cache_dir(kg, first.embedding_version, first.encoder).is_dir()
     again = Linker(kg)
     link = again.link("cancer of the breast")
     assert again.cache_hit is True and link.node_id == "D:5"
@@ -95,4 +95,12 @@ def test_kinds_filter_and_embedding_cache(kg, tmp_path):
     other = tmp_path / "more.jsonl"
     other.write_text(json.dumps({"src": "X:1", "rel": "r", "dst": "X:2"}) + "\n")
     ingest_kg(kg, "triples", [other], source="more")
-    assert Linker(kg).kg_version != first.kg_version  # a new KG version gets its own embeddings
+    assert Linker(kg).embedding_version != first.embedding_version  # new nodes: their own embeddings
+
+
+def test_mentions_scan_free_text_for_node_names(kg):
+    from curation.kg.linking import Linker
+
+    text = "Does Aspirin prevent a heart-attack in type 2 diabetes mellitus? (not migraines)"
+    assert Linker(kg).mentions(text) == ["type 2 diabetes mellitus", "heart attack", "aspirin"]
+    assert Linker(kg, kinds=["nothing"]).mentions(text) == []

@@ -122,12 +122,15 @@ def paths(
     end: str = typer.Argument(..., help="node_id"),
     max_hops: int = typer.Option(3, "--max-hops"),
     max_paths: int = typer.Option(100, "--max-paths"),
+    max_scan: int = typer.Option(
+        20_000_000, "--max-scan", help="adjacency entries the search may scan; beyond it stops with a message"
+    ),
     item_id: str = typer.Option(None, "--item-id", help="store the paths in kg_paths under this item id"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """All shortest paths between two nodes, up to --max-hops hops (unknown nodes: empty result)."""
     with cli_errors():
-        r = _graph().shortest_paths(start, end, max_hops=max_hops, max_paths=max_paths)
+        r = _graph().shortest_paths(start, end, max_hops=max_hops, max_paths=max_paths, max_scan=max_scan)
         if item_id is not None and r.paths:
             _save_paths(item_id, r.paths)
     if as_json:

@@ -1,5 +1,6 @@
-"""Node-name embeddings with the offline MiniLM sentence encoder, computed once per KG version and cached under
-<warehouse>/kg/embeddings/<kg_version>-<encoder tag>/ (float16 vectors + node ids), written atomically."""
+"""Node-name embeddings with the offline MiniLM sentence encoder, computed once per set of node
+ids and names (Linker.embedding_version) and cached under
+<warehouse>/kg/embeddings/<version>-<encoder tag>/ (float16 vectors + node ids), written atomically."""
 
 from __future__ import annotations
 

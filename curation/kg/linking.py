@@ -7,12 +7,15 @@ surrounding punctuation stripped ("Non-small-cell lung cancer" = "non small cell
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from curation.kg.embed import DEFAULT_ENCODER, encode, node_embeddings
@@ -23,6 +26,7 @@ ACCEPT = 0.85
 CANDIDATE = 0.7
 TOP_K = 10
 _SEP = re.compile(r"[\s\-_,]+")
+_PUNCT = re.compile(r"[^\w\s'-]")
 
 
 def normalize(text: str) -> str:
@@ -50,13 +54,15 @@ Chooser = Callable[[str, list[Candidate]], str | None]
 
 
 class Linker:
-    """Links spans against the warehouse KG (optionally restricted to some node kinds)."""
+    """Links spans against the warehouse KG, optionally restricted to some node kinds and KG sources (whose
+    embeddings are then cached apart from the whole KG's)."""
 
     def __init__(
         self,
         wh: Warehouse,
         *,
         kinds: list[str] | None = None,
+        sources: list[str] | None = None,
         encoder: str = DEFAULT_ENCODER,
         chooser: Chooser | None = None,
         accept: float = ACCEPT,
@@ -69,27 +75,35 @@ class Linker:
         files = [str(f) for f in wh.files("kg_nodes")]
         if not files:
             raise ValueError(f"no knowledge graph in {wh.root}: run `medcurate kg ingest` first")
-        t = ds.dataset(files, format="parquet").to_table(columns=["node_id", "name", "kind", "synonyms"])
+        t = ds.dataset(files, format="parquet").to_table(columns=["node_id", "name", "kind", "synonyms", "source"])
+        # only these nodes are loaded and embedded: a few kinds of a large KG embed fast
+        for column, allowed in (("kind", kinds), ("source", sources)):
+            if allowed is not None:
+                t = t.filter(pc.is_in(t[column], pa.array(allowed, pa.string())))
         t = t.sort_by("node_id")
         self.node_ids: list[str] = t["node_id"].to_pylist()
         self.names: list[str] = t["name"].to_pylist()
-        allowed = set(kinds) if kinds else None
-        self.mask = np.array([allowed is None or k in allowed for k in t["kind"].to_pylist()], dtype=bool)
         self.exact: dict[str, list[int]] = {}
         self.synonym: dict[str, list[int]] = {}
         for i, (name, syns) in enumerate(zip(self.names, t["synonyms"].to_pylist(), strict=True)):
-            if self.mask[i]:
-                self.exact.setdefault(normalize(name), []).append(i)
-                for s in syns or []:
-                    self.synonym.setdefault(normalize(s), []).append(i)
+            self.exact.setdefault(normalize(name), []).append(i)
+            for s in syns or []:
+                self.synonym.setdefault(normalize(s), []).append(i)
         self._vectors: np.ndarray | None = None
         self.cache_hit: bool | None = None
+
+    @property
+    def embedding_version(self) -> str:
+        """What the node embeddings depend on: the loaded node ids and names (not the edges, not other kinds), so
+        a KG that only gains edges, or nodes of kinds not linked to, keeps its cached embeddings."""
+        text = "\x1e".join(f"{i}\x1f{n}" for i, n in zip(self.node_ids, self.names, strict=True))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def vectors(self) -> np.ndarray:
         if self._vectors is None:
             self._vectors, self.cache_hit = node_embeddings(
-                self.wh, self.kg_version, self.node_ids, self.names, self.encoder
+                self.wh, self.embedding_version, self.node_ids, self.names, self.encoder
             )
         return self._vectors
 
@@ -106,10 +120,9 @@ class Linker:
         """Top-k (index, cosine) per query row, best first: one matrix product per block of queries and a
         partial sort, instead of a full sort of every node per span."""
         out: list[list[tuple[int, float]]] = []
-        k = min(self.top_k, int(self.mask.sum()))
+        k = min(self.top_k, len(self.node_ids))
         for lo in range(0, len(vecs), 256):
             scores = vecs[lo : lo + 256] @ self.vectors.T
-            scores[:, ~self.mask] = -1.0
             if k == 0:
                 out += [[] for _ in range(len(scores))]
                 continue
@@ -144,6 +157,24 @@ class Linker:
             for i, top in zip(todo, tops, strict=True):
                 out[i] = self._by_embedding(spans[i], top)
         return out  # type: ignore[return-value]
+
+    def mentions(self, text: str, max_words: int = 6, min_chars: int = 4) -> list[str]:
+        """Node names and synonyms that occur in free text as whole words (normalised), longest first and not
+        overlapping: a dictionary scan, for text no model has extracted entities from."""
+        words = normalize(_PUNCT.sub(" ", text)).split()
+        found: list[str] = []
+        used: set[int] = set()
+        for n in range(min(max_words, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                key = " ".join(words[i : i + n])
+                if (
+                    len(key) >= min_chars
+                    and used.isdisjoint(range(i, i + n))
+                    and (key in self.exact or key in self.synonym)
+                ):
+                    found.append(key)
+                    used.update(range(i, i + n))
+        return found
 
     def link(self, span: str) -> Link:
         return self.link_many([span])[0]

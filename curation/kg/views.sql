@@ -6,9 +6,9 @@ SELECT src AS node_id, dst AS neighbor, rel, metaedge, true AS forward, source F
 UNION ALL
 SELECT dst AS node_id, src AS neighbor, rel, metaedge, false AS forward, source FROM kg_edges WHERE src <> dst;
 
--- Edges with their endpoints' names and kinds (null for a dangling endpoint).
+-- Edges with their endpoints' names and kinds (null for a dangling endpoint) and a one-column key (edge_id) for release.
 CREATE OR REPLACE VIEW kg_edges_named AS
-SELECT e.*, s.name AS src_name, s.kind AS src_kind, d.name AS dst_name, d.kind AS dst_kind
+SELECT e.*, concat_ws('|', e.source, e.src, e.rel, e.dst) AS edge_id, s.name AS src_name, s.kind AS src_kind, d.name AS dst_name, d.kind AS dst_kind
 FROM kg_edges e
 LEFT JOIN (SELECT DISTINCT ON (node_id) node_id, name, kind FROM kg_nodes ORDER BY node_id, run_id DESC) s ON s.node_id = e.src
 LEFT JOIN (SELECT DISTINCT ON (node_id) node_id, name, kind FROM kg_nodes ORDER BY node_id, run_id DESC) d ON d.node_id = e.dst;

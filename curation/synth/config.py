@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from curation.config_base import SectionsModel, StrictModel
+from curation.synth.recipe.steps import StepConfig, is_step
 
 
 class SamplingConfig(StrictModel):
@@ -200,6 +201,13 @@ class DeclaredTaskConfig(StrictModel):
         return sampling_overrides(v)
 
 
+# A `define` entry: a prompt task, or a deterministic step (`step: <kind>`, curation/synth/recipe/steps.py).
+Defined = Annotated[
+    Annotated[DeclaredTaskConfig, Tag("task")] | Annotated[StepConfig, Tag("step")],
+    Discriminator(lambda v: "step" if is_step(v) else "task"),
+]
+
+
 class EngineSettings(BaseModel):
     """How one model is served: in-process vLLM or OpenAI-compatible endpoints. A manifest's `models:` entries and
     the `synth:` section itself (its default model) share these fields."""
@@ -255,7 +263,7 @@ class SynthConfig(SectionsModel, EngineSettings):
     tasks: list[str] = Field(
         default_factory=lambda: ["grounded_qa"], description="registered or declared task names (default: define's)"
     )
-    define: dict[str, DeclaredTaskConfig] = Field(default_factory=dict, description="tasks declared in the manifest")
+    define: dict[str, Defined] = Field(default_factory=dict, description="tasks and steps declared in the manifest")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     batch_size: int = Field(64, ge=1, description="inputs per batch (a Prefect task and an output unit)")
     cache: bool = True
@@ -269,7 +277,7 @@ class SynthConfig(SectionsModel, EngineSettings):
 
     @field_validator("define")
     @classmethod
-    def _names(cls, v: dict[str, DeclaredTaskConfig]) -> dict[str, DeclaredTaskConfig]:
+    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
         from curation.synth.tasks import TASKS
 
         for name in v:

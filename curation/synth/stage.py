@@ -22,6 +22,7 @@ from curation.synth.passages import PassageResult, build_passages, make_counter
 from curation.synth.recipe.checks import describe
 from curation.synth.recipe.plan import plan
 from curation.synth.recipe.pool import EnginePool, configured_engine
+from curation.synth.recipe.steps import StepTask
 from curation.synth.recipe.task import DeclaredTask
 from curation.synth.runner import BatchStats, run_batch
 from curation.synth.tasks import TASKS, make_task
@@ -140,20 +141,20 @@ def resolved_config(ctx: StageContext) -> SynthConfig:
     return cfg
 
 
-def selected_tasks(ctx: StageContext, cfg: SynthConfig) -> list[Task]:
+def selected_tasks(ctx: StageContext, cfg: SynthConfig) -> list[Task | StepTask]:
     """Built-in tasks in the order listed, then declared tasks in dependency order (their tables registered and
     saved in the warehouse, so SQL, validation and release see them)."""
     names = ctx.params.task or list(cfg.tasks)
     unknown = [n for n in names if n not in cfg.define and n not in TASKS]
     if unknown:
         raise UserError(f"--task {unknown}: not a task of this manifest; tasks: {list(cfg.tasks)}")
-    tasks: list[Task] = [make_task(n, cfg) for n in names if n not in cfg.define]
+    tasks: list[Task | StepTask] = [make_task(n, cfg) for n in names if n not in cfg.define]
     if cfg.define:
         if ctx.manifest is None:
             raise UserError("declared tasks (synth.define) need their manifest: prompt templates resolve beside it")
         for t in plan(cfg, ctx.manifest.base_dir, ctx.warehouse):
-            save_declared(ctx.warehouse.root, load_schema(t.table))
-            save_declared(ctx.warehouse.root, load_schema(t.items_table))
+            for table in t.declared if isinstance(t, StepTask) else (t.table, t.items_table):
+                save_declared(ctx.warehouse.root, load_schema(table))
             if t.name in names:
                 tasks.append(t)
     return tasks
@@ -180,13 +181,13 @@ def run(ctx: StageContext) -> dict[str, Any]:
     task_objs = selected_tasks(ctx, cfg)
     models = ctx.manifest.models if ctx.manifest is not None else {}
     pool = EnginePool(cfg, models, wh, not ctx.params.no_cache, ctx.engine)
-    last_use = {pool.serving_key(_model_of(t)): i for i, t in enumerate(task_objs)}
+    last_use = {pool.serving_key(_model_of(t)): i for i, t in enumerate(task_objs) if not isinstance(t, StepTask)}
     try:
         run.set(
             "extra", "cache", {"enabled": pool.cache is not None, "path": str(pool.cache.path) if pool.cache else None}
         )
         passages_unit = None
-        if any(t.uses_passages for t in task_objs):
+        if any(getattr(t, "uses_passages", False) for t in task_objs):
             with run.timed("passages"):
                 p = prepare_passages(cfg, wh, pool.get(None), run.run_id)
             passages_unit = p.unit
@@ -199,6 +200,10 @@ def run(ctx: StageContext) -> dict[str, Any]:
             )
         per_task = {}
         for i, t in enumerate(task_objs):
+            if isinstance(t, StepTask):  # deterministic: no engine of its own (a model it names comes from the pool)
+                with run.timed(t.name):
+                    per_task[t.name] = t.run(ctx, pool)
+                continue
             engine = pool.get(_model_of(t))
             _bind(t, pool, engine)
             model = {"model": engine.model_id, "fingerprint": engine.fingerprint()}
@@ -213,7 +218,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
                 pool.release(_model_of(t))
         run.set("extra", "prompts", {t.name: t.prompt_id for t in task_objs})
         with run.timed("decontam"):
-            run.set("extra", "decontam", _decontaminate(ctx, [t.table for t in task_objs]))
+            tables = [t.table for t in task_objs if not isinstance(t, StepTask)]
+            run.set("extra", "decontam", _decontaminate(ctx, tables))
         run.set("timings_s", "model_load", round(pool.load_s, 3))
     finally:
         pool.close()

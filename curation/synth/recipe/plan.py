@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from curation.errors import UserError
+from curation.synth.recipe.steps import StepConfig, StepTask
 from curation.synth.recipe.task import DeclaredTask
 from curation.synth.tasks.item_inputs import ITEM_COLUMNS
 from curation.warehouse import Warehouse, connect
@@ -77,17 +78,20 @@ class Planned:
     columns: dict[str, str]  # input column -> schema type
 
 
-def build_tasks(cfg: SynthConfig, base_dir: Path) -> dict[str, DeclaredTask]:
-    out = {}
+def build_tasks(cfg: SynthConfig, base_dir: Path) -> dict[str, DeclaredTask | StepTask]:
+    out: dict[str, DeclaredTask | StepTask] = {}
     for name, spec in cfg.define.items():
         try:
-            out[name] = DeclaredTask(cfg, name, spec, base_dir)
+            if isinstance(spec, StepConfig):
+                out[name] = StepTask(name, spec, base_dir)
+            else:
+                out[name] = DeclaredTask(cfg, name, spec, base_dir)
         except (UserError, ValueError, KeyError) as e:
             raise RecipeError(f"synth.define.{name}: {e}") from None
     return out
 
 
-def order(tasks: dict[str, DeclaredTask]) -> list[str]:
+def order(tasks: dict[str, DeclaredTask | StepTask]) -> list[str]:
     """Dependency order: `after`, and every task whose table (or `_items` table) another's input SQL names."""
     deps: dict[str, set[str]] = {}
     for name, t in tasks.items():
@@ -110,14 +114,17 @@ def order(tasks: dict[str, DeclaredTask]) -> list[str]:
         raise RecipeError(f"synth.define: the tasks depend on each other in a cycle: {cycle}") from None
 
 
-def _input_columns(con: duckdb.DuckDBPyConnection, t: DeclaredTask) -> dict[str, str]:
-    i = t.spec.input
-    if i.passages:
+def _input_columns(con: duckdb.DuckDBPyConnection, t: DeclaredTask | StepTask) -> dict[str, str]:
+    if isinstance(t, StepTask):
+        if not t.spec.input.sql:
+            return {}
+    elif t.spec.input.passages:
         s = load_schema("passages")
         return {"passage_id": s.column("passage_id").type, "doc_id": "string", "text": "string"}
-    if i.benchmark_items is not None:
+    elif t.spec.input.benchmark_items is not None:
         s = load_schema("benchmark_items")
         return {c: s.column(c).type for c in ITEM_COLUMNS}
+    i = t.spec.input
     try:
         rel = con.sql(f"SELECT * FROM ({i.sql}) AS input LIMIT 0")
     except duckdb.Error as e:
@@ -211,7 +218,14 @@ def table_schemas(t: DeclaredTask, columns: dict[str, str]) -> tuple[TableSchema
     return rows, items
 
 
-def plan(cfg: SynthConfig, base_dir: Path, wh: Warehouse | None = None) -> list[DeclaredTask]:
+def _plan_step(t: StepTask, columns: dict[str, str]) -> list[TableSchema]:
+    try:
+        return t.plan(columns)
+    except (ValueError, KeyError) as e:
+        raise RecipeError(f"synth.define.{t.name}: {e}") from None
+
+
+def plan(cfg: SynthConfig, base_dir: Path, wh: Warehouse | None = None) -> list[DeclaredTask | StepTask]:
     """The declared tasks in run order, checked, their tables registered. Without a warehouse the input SQL is
     described against an empty catalog (manifest check)."""
     tasks = build_tasks(cfg, base_dir)
@@ -221,8 +235,12 @@ def plan(cfg: SynthConfig, base_dir: Path, wh: Warehouse | None = None) -> list[
         for name in names:
             t = tasks[name]
             columns = _input_columns(connect(target), t)
-            _check_task(t, columns)
-            for schema in table_schemas(t, columns):
+            if isinstance(t, StepTask):
+                schemas = _plan_step(t, columns)
+            else:
+                _check_task(t, columns)
+                schemas = list(table_schemas(t, columns))
+            for schema in schemas:
                 try:
                     register_schema(schema)
                 except ValueError as e:
