@@ -7,6 +7,7 @@ import csv
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pyarrow as pa
 import pytest
 import yaml
@@ -14,9 +15,11 @@ import yaml
 from curation.manifest import ManifestError, load_manifest
 from curation.orchestrate.runner import run_stage
 from curation.records.evaluate import evaluate
+from curation.records.jsonschema import record_json_schema, with_record_schemas
 from curation.records.schema import RecordSchema
 from curation.records.store import record_schema_of
 from curation.records.validate import check_rows
+from curation.synth.recipe.task import load_json_schema
 from curation.warehouse import Warehouse, connect
 from curation.warehouse import schemas as schemas_mod
 from tests.cli_helpers import invoke_cli
@@ -30,6 +33,20 @@ def sampled(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     wh = Warehouse(tmp_path_factory.mktemp("records") / "wh")
     run_stage("records", wh, load_manifest(FIXTURES / "manifest.yaml"))
     return wh
+
+
+GOOD = {
+    "age": 30,
+    "sex": "F",
+    "pregnant": True,
+    "asthma": False,
+    "pneumonia": False,
+    "fever": False,
+    "dyspnea": "none",
+    "temp": 36.9,
+    "visit": "2024-05-01",
+    "note": None,
+}
 
 
 def _schema(*rules: tuple[str, str]) -> dict:
@@ -69,18 +86,7 @@ def test_contradictory_schema_file_fails_the_manifest_check(tmp_path: Path) -> N
 
 def test_rows_are_checked_and_each_problem_named() -> None:
     schema = RecordSchema.model_validate(SCHEMA)
-    good = {
-        "age": 30,
-        "sex": "F",
-        "pregnant": True,
-        "asthma": False,
-        "pneumonia": False,
-        "fever": False,
-        "dyspnea": "none",
-        "temp": 36.9,
-        "visit": "2024-05-01",
-        "note": None,
-    }
+    good = GOOD
     rows = [
         good,
         {**good, "age": "thirty"},
@@ -105,6 +111,39 @@ def test_rows_are_checked_and_each_problem_named() -> None:
         7: [("rule_violation", "no_child_pregnancy"), ("rule_violation", "fever_means_hot")],
         8: [("null_value", "sex")],
     }
+
+
+def test_json_schema_refuses_what_the_column_checks_refuse() -> None:
+    """The derived JSON schema (for constrained decoding) refuses a wrong type, a value out of range, an unknown
+    category, an extra or a missing column and a null in a non-nullable column; rules are left to `record_row`."""
+    out = load_json_schema({"type": "object", "properties": {"row": {"record_schema": "respiratory.yaml"}}}, FIXTURES)
+    row_schema = out["properties"]["row"]
+    assert row_schema == record_json_schema(RecordSchema.model_validate(SCHEMA))
+    assert row_schema["required"] == [c["name"] for c in SCHEMA["columns"]] and not row_schema["additionalProperties"]
+    assert row_schema["properties"]["age"] == {"type": "integer", "minimum": 0, "maximum": 110}
+    assert row_schema["properties"]["temp"] == {"type": "number", "minimum": 34.0, "maximum": 43.0}
+    assert row_schema["properties"]["dyspnea"] == {"type": "string", "enum": ["none", "mild", "severe"]}
+    assert row_schema["properties"]["note"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    validator = jsonschema.Draft202012Validator(row_schema)
+    validator.check_schema(row_schema)
+    refused = [
+        {**GOOD, "pregnant": "yes"},
+        {**GOOD, "age": 107.5},
+        {**GOOD, "age": 111},
+        {**GOOD, "temp": 33.9},
+        {**GOOD, "dyspnea": "awful"},
+        {**GOOD, "smoker": True},
+        {k: v for k, v in GOOD.items() if k != "temp"},
+        {**GOOD, "sex": None},
+    ]
+    assert [validator.is_valid(r) for r in [GOOD, *refused]] == [True] + [False] * len(refused)
+    assert all(check_rows(RecordSchema.model_validate(SCHEMA), [r]).problems for r in refused)
+    assert validator.is_valid({**GOOD, "sex": "M"})  # pregnant_is_female: a rule, checked after parsing
+
+
+def test_record_schema_reference_stands_alone() -> None:
+    with pytest.raises(ValueError, match="stands alone"):
+        with_record_schemas({"row": {"record_schema": SCHEMA, "type": "object"}}, FIXTURES)
 
 
 def test_sampled_marginals_follow_the_network(sampled: Warehouse) -> None:

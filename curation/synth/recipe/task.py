@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from curation.records.jsonschema import with_record_schemas
 from curation.synth.engine import Engine, GenResult, Sampling
 from curation.synth.recipe.checks import Check, Verdict, make_check
 from curation.synth.recipe.extractors import Extractor, make_extractor
@@ -27,10 +28,11 @@ ITEMS_SUFFIX = "_items"
 
 
 def load_json_schema(spec: dict[str, Any] | str, base_dir: Path) -> dict[str, Any]:
+    """The output schema, inline or a file; `{record_schema: ...}` nodes become the record's JSON schema."""
     from curation.synth.recipe.templates import TemplateError
 
     if isinstance(spec, dict):
-        return spec
+        return with_record_schemas(spec, base_dir)
     path = base_dir / spec
     try:
         schema = json.loads(path.read_text())
@@ -38,7 +40,7 @@ def load_json_schema(spec: dict[str, Any] | str, base_dir: Path) -> dict[str, An
         raise TemplateError(f"output schema {path}: {e}") from None
     if not isinstance(schema, dict) or schema.get("type") != "object":
         raise TemplateError(f"output schema {path}: the top level must be a JSON object schema (type: object)")
-    return schema
+    return with_record_schemas(schema, base_dir)
 
 
 class DeclaredTask(Task):
