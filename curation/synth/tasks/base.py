@@ -137,8 +137,9 @@ class Task(ABC):
     def generated_fields(self, row: dict) -> dict[str, str]:
         """The model-written text of an accepted row, by field name: what the content gate checks."""
 
-    def choice(self, row: dict) -> Choice | None:
-        """For multiple-choice reasoning: what the gate's answer-support check and verifier need."""
+    def choice(self, row: dict, inp: dict) -> Choice | None:
+        """For multiple-choice reasoning (an accepted row and its input): what the gate's answer-support check and
+        verifier need."""
         return None
 
     def source_ref(self, row: dict) -> str:
