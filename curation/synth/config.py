@@ -145,7 +145,8 @@ class OutputSpec(StrictModel):
     """JSON output checked against a schema (inline or a file beside the manifest), or free text run through an
     extractor (curation/synth/recipe/extractors.py). `explode` makes one row per element of an array field;
     `carry` copies input columns into every row; `rename` renames the table's columns (an output field, a carried
-    column, element_index, n_passes)."""
+    column, element_index, n_passes) and `drop` leaves bookkeeping columns out of it (a table that keeps an older
+    layout)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -154,6 +155,10 @@ class OutputSpec(StrictModel):
     explode: str | None = None
     carry: list[str] = Field(default_factory=list)
     rename: dict[str, str] = Field(default_factory=dict, description="table column -> the name it is written under")
+    drop: list[Literal["input_id", "element_index", "n_samples", "n_passes", "pass_rate"]] = Field(
+        default_factory=list,
+        description="bookkeeping columns the output table leaves out (the _items table keeps them)",
+    )
     choice: ChoiceSpec | None = None
 
     @model_validator(mode="after")

@@ -135,3 +135,32 @@ def preset_schemas() -> dict[str, Any]:
         for schema in table_schemas(t, columns):
             out[schema.name] = schema
     return out
+
+
+def as_define(name: str, section: BaseModel | None = None) -> dict[str, Any]:
+    """The preset as a `synth.define` entry to paste into a manifest: values filled in, the schema inline, switched
+    off checks left out, template paths under `<name>/` (copy the preset's templates there, beside the manifest)."""
+    p = presets()[name]
+    spec = p.spec(section)
+    spec["prompt"] = f"{name}/{spec['prompt']}"
+    checks = []
+    for c in spec.get("checks", []):
+        if c.pop("enabled", True):
+            checks.append({**c, "prompt": f"{name}/{c['prompt']}"} if "prompt" in c else c)
+    spec["checks"] = checks
+    if spec.get("gate") == GateConfig().model_dump(mode="python"):
+        del spec["gate"]
+    if not spec.get("sampling"):
+        spec.pop("sampling", None)
+    return spec
+
+
+def copy_templates(name: str, dest: Path) -> list[Path]:
+    """Copy a preset's prompt templates into `dest/<name>/` (the paths `as_define` names)."""
+    target = dest / name
+    target.mkdir(parents=True, exist_ok=True)
+    out = []
+    for src in sorted(presets()[name].dir.glob("*.txt")):
+        (target / src.name).write_text(src.read_text())
+        out.append(target / src.name)
+    return out

@@ -224,6 +224,9 @@ def table_schemas(t: DeclaredTask, columns: dict[str, Column]) -> tuple[TableSch
         description=t.spec.description or f"rows of the declared task {t.name}",
         path=t.table,
     )
+    if absent := sorted(set(t.spec.output.drop) - set(rows.names)):
+        raise RecipeError(f"{t.where}.output.drop: {absent} are not columns of {t.table}")
+    rows = dataclasses.replace(rows, columns=tuple(c for c in rows.columns if c.name not in t.spec.output.drop))
     rows = renamed(rows, t.spec.output.rename, f"{t.where}.output")
     items = TableSchema(
         name=t.items_table,

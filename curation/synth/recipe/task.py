@@ -322,9 +322,10 @@ class DeclaredTask(Task):
                     fields = {f: r.get(f) for f in self.output_fields()}
                     detail = f"{passes} of {k} samples passed; keep {keep.min_passes}..{keep.max_passes}"
                     rejects.append(Rejection(why, self.source_ref(r), json.dumps(fields, ensure_ascii=False), detail))
-        return [self.renamed(r) for r in kept], rejects, {self.items_table: [self.renamed(i) for i in items]}
+        rows = [self.renamed(r, self.spec.output.drop) for r in kept]
+        return rows, rejects, {self.items_table: [self.renamed(i) for i in items]}
 
-    def renamed(self, row: dict[str, Any]) -> dict[str, Any]:
-        """The row under its table's column names (`output.rename`)."""
-        names = self.spec.output.rename
-        return {names.get(k, k): v for k, v in row.items()} if names else row
+    def renamed(self, row: dict[str, Any], drop: list[str] | None = None) -> dict[str, Any]:
+        """The row under its table's column names (`output.rename`), without the dropped columns."""
+        names, gone = self.spec.output.rename, set(drop or ())
+        return {names.get(k, k): v for k, v in row.items() if k not in gone}

