@@ -184,6 +184,7 @@ def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
 def clear_schema_cache() -> None:
     """Forget the schema files read so far (tests that install stand-in schemas)."""
     _file_schemas.cache_clear()
+    _preset_schemas.cache_clear()
 
 
 def register_schema(schema: TableSchema) -> None:
