@@ -12,6 +12,8 @@ checks (judge, verifier) batched on what survives, each with its own model from 
       - {check: distinct, field: question}
       - {check: judge, model: judge, prompt: prompts/judge.txt, passing: [good]}
       - {check: verifier, model: judge, field: reasoning}
+      - {check: turns, roles: [patient, doctor], min_turns: 4, column: n_turns}
+      - {check: choice_item, options: options, gold: answer}     # an input check, before generation
 
 Plugins add checks through the entry-point group `medcurate.checks`.
 """

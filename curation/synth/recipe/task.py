@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,7 @@ class DeclaredTask(Task):
         self.template: PromptTemplate = load_template(base_dir / spec.prompt)
         self.json_schema = load_json_schema(spec.output.json_schema, base_dir) if spec.output.json_schema else None
         self.extractor: Extractor | None = make_extractor(spec.output.extractor) if spec.output.extractor else None
-        self.checks: list[Check] = [c for c in (make_check(spec, base_dir) for spec in spec.checks) if c is not None]
+        self.checks: list[Check] = [c for c in (make_check(s, base_dir) for s in spec.checks) if c is not None]
         self.pool: EnginePool | None = None
         self.counter: Callable[[str], int] | None = None
         self.context_len: int | None = None
@@ -325,7 +325,7 @@ class DeclaredTask(Task):
         rows = [self.renamed(r, self.spec.output.drop) for r in kept]
         return rows, rejects, {self.items_table: [self.renamed(i) for i in items]}
 
-    def renamed(self, row: dict[str, Any], drop: list[str] | None = None) -> dict[str, Any]:
+    def renamed(self, row: dict[str, Any], drop: Sequence[str] = ()) -> dict[str, Any]:
         """The row under its table's column names (`output.rename`), without the dropped columns."""
-        names, gone = self.spec.output.rename, set(drop or ())
+        names, gone = self.spec.output.rename, set(drop)
         return {names.get(k, k): v for k, v in row.items() if k not in gone}
