@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -47,6 +48,16 @@ def seed_items(wh, n: int = 4) -> None:
     rows.append(item_row("medqa:train:nogold", "A question without gold", "Z", options=opts))
     rows.append(item_row("medqa:test:0", "An evaluation question that must not be used", "A", options=opts))
     write_items(wh, rows)
+
+
+def builtin_task(name: str, cfg: Any = None) -> Any:
+    """A built-in task as the stage builds it: its preset expanded from the config's section and planned."""
+    from curation.synth.config import SynthConfig
+    from curation.synth.recipe.plan import plan
+
+    cfg = cfg or SynthConfig()
+    (task,) = plan(cfg.model_copy(update={"tasks": [name], "define": {}}), Path.cwd())
+    return task
 
 
 def write_manifest(path: Path, synth: dict) -> Path:

@@ -54,8 +54,8 @@ def test_record_row_quarantines_with_the_column_or_rule(row, reason, named):
 def test_record_row_adds_the_typed_columns():
     c = _check({"check": "record_row", "schema": SCHEMA})
     assert c.row({"row": GOOD}, {}) is None
-    assert c.adds() == {"age": "int64", "sex": "string", "pregnant": "bool", "visit": "date"}
-    assert c.annotate({"row": GOOD}, {}) == {**GOOD, "visit": dt.date(2024, 3, 2)}
+    assert c.columns() == {"age": "int64", "sex": "string", "pregnant": "bool", "visit": "date"}
+    assert c.measure({"row": GOOD}, {}) == {**GOOD, "visit": dt.date(2024, 3, 2)}
     assert c.row({"row": [1, 2]}, {})[0] == "wrong_type"  # not an object of columns
 
 
@@ -82,7 +82,7 @@ def test_concepts_mentioned_requires_every_positive_concept():
     assert c.row({"note": "No complaints."}, {"fever": False, "dyspnea": "none", "pneumonia": True}) is None
     note = "She is febrile with Shortness of Breath; pneumonia on X-ray, no fever at night."
     assert c.row({"note": note}, record) is None
-    spans = c.annotate({"note": note}, record)["spans"]
+    spans = c.measure({"note": note}, record)["spans"]
     assert [(s["concept"], s["text"], s["value"]) for s in spans] == [
         ("fever", "febrile", "true"),
         ("dyspnea", "Shortness of Breath", "mild"),
@@ -98,13 +98,13 @@ def test_iob_entity_keeps_exact_entities_as_iob():
     inp = {"entity": "chest pain", "label": "SYMPTOM"}
     out = {"sentence": "She reports chest pain, worse on breathing."}
     assert c.row(out, inp) is None
-    got = c.annotate(out, inp)
+    got = c.measure(out, inp)
     assert got["tokens"][:4] == ["She", "reports", "chest", "pain"]
     assert got["tags"][:5] == ["O", "O", "B-SYMPTOM", "I-SYMPTOM", "O"] and check_tags(got["tags"], "iob2") == []
     assert [s.row() for s in tags_to_spans(got["tokens"], got["tags"], "iob2")] == got["spans"]
     lines = list(conll_lines([{**got, "scheme": "iob2"}]))
     assert lines[2:4] == ["chest\tB-SYMPTOM", "pain\tI-SYMPTOM"]
-    twice = c.annotate({"sentence": "chest pain , then more chest pain"}, inp)
+    twice = c.measure({"sentence": "chest pain , then more chest pain"}, inp)
     assert twice["tags"] == ["B-SYMPTOM", "I-SYMPTOM", "O", "O", "O", "B-SYMPTOM", "I-SYMPTOM"]
     for sentence in ("She has chest-pain.", "Chest pains since noon.", "She has pain in the chest."):
         assert c.row({"sentence": sentence}, inp)[0] == "entity_not_exact"
@@ -117,9 +117,9 @@ def test_iob_entity_keeps_exact_entities_as_iob():
 
 def test_chrf_scores_and_optionally_rejects():
     c = _check({"check": "chrf", "field": "back", "source": "en"})
-    same = c.annotate({"back": "Which organ makes insulin?"}, {"en": "Which organ makes insulin?"})
+    same = c.measure({"back": "Which organ makes insulin?"}, {"en": "Which organ makes insulin?"})
     assert same == {"chrf": 100.0} and c.row({"back": "zzz"}, {"en": "Which organ makes insulin?"}) is None
-    low = c.annotate({"back": "The liver is big."}, {"en": "Which organ makes insulin?"})["chrf"]
+    low = c.measure({"back": "The liver is big."}, {"en": "Which organ makes insulin?"})["chrf"]
     assert 0 <= low < 40
     strict = _check({"check": "chrf", "field": "back", "source": "en", "min": 50})
     assert strict.row({"back": "The liver is big."}, {"en": "Which organ makes insulin?"})[0] == "low_chrf"

@@ -92,7 +92,69 @@ def test_row_checks_accept_and_reject_with_reasons(tmp_path):
     distinct = make_check({"check": "distinct", "field": "q"}, tmp_path)
     assert distinct.row({"q": "What is A?"}, inp) is None
     assert distinct.row({"q": "what is  a"}, inp)[0] == "duplicate_output"
+    distinct.reset()  # the task resets its checks before each input's outputs
     assert distinct.row({"q": "What is A?"}, {**inp, "input_id": "i2"}) is None
+
+
+def test_checks_the_built_in_presets_use(tmp_path):
+    """Turns, choice items, list fields filtered by `where`, measured columns, reasons and `enabled`."""
+    inp = {"input_id": "i1", "text": "Metformin lowers hepatic glucose production.", "options": OPTS, "answer": "A"}
+    turns = make_check({"check": "turns", "min_turns": 2, "max_turns": 4, "column": "n_turns"}, tmp_path)
+
+    def talk(*roles, text="Metformin lowers glucose."):
+        return {"turns": [{"role": r, "text": text} for r in roles]}
+
+    assert turns.row(talk("patient", "doctor"), inp) is None
+    assert turns.measure(talk("patient", "doctor"), inp) == {"n_turns": 2}
+    assert turns.columns() == {"n_turns": "int32"}
+    assert turns.row(talk("patient"), inp)[0] == "too_few_turns"
+    assert turns.row(talk(*["patient", "doctor"] * 3), inp)[0] == "too_many_turns"
+    assert turns.row(talk("doctor", "patient"), inp)[0] == "doctor_speaks_first"
+    assert turns.row(talk("patient", "patient"), inp)[0] == "roles_not_alternating"
+    assert turns.row(talk("patient", "doctor", text=""), inp)[0] == "empty_turn"
+    with pytest.raises(ValueError, match="min_turns 5 > max_turns 4"):
+        make_check({"check": "turns", "min_turns": 5, "max_turns": 4}, tmp_path)
+    doctor = {"field": "turns", "where": {"role": "doctor"}}
+    source = make_check({"check": "reject_pattern", **doctor, "pattern": "(?i)the study", "reason": "r"}, tmp_path)
+    said = {"turns": [{"role": "patient", "text": "The study?"}, {"role": "doctor", "text": "Metformin helps."}]}
+    assert source.row(said, inp) is None  # only the doctor's turns are read
+    grounding = make_check({"check": "grounding", **doctor, "min": 0, "column": "grounding_score"}, tmp_path)
+    assert grounding.row(said, inp) is None and grounding.measure(said, inp) == {"grounding_score": 0.5}
+    item = make_check({"check": "choice_item"}, tmp_path)
+    assert item.on_input and item.input(inp) is None
+    assert item.input({**inp, "answer": "Z"})[0] == "no_gold_answer"
+    assert item.input({**inp, "options": []})[0] == "no_options"
+    wrong = make_check({"check": "answer_match", "mode": "label", "reason": "wrong_answer"}, tmp_path)
+    assert wrong.row({"answer": "B"}, inp)[0] == "wrong_answer"
+    assert make_check({"check": "judge", "prompt": "j.txt", "enabled": False}, tmp_path) is None
+
+
+def test_a_built_in_task_copied_into_a_manifest_is_the_same_task(tmp_path):
+    """`medcurate synth preset NAME --copy-to DIR` prints a define entry; pasted into a manifest beside the copied
+    templates it plans to the preset's own table columns, prompt and checks."""
+    from curation.manifest import load_manifest
+    from curation.synth.recipe.plan import plan
+    from curation.warehouse.schemas import load_schema
+
+    for name in ("grounded_qa", "mcq_cot", "dialogue"):
+        out = subprocess.run(
+            [sys.executable, "-m", "curation.cli", "synth", "preset", name, "--copy-to", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        entry = yaml.safe_load(out)
+        assert list(entry["synth"]["define"]) == [f"my_{name}"]
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({"name": "copy", "stages": ["synth"], **entry}, sort_keys=False))
+        (copy,) = plan(load_manifest(path).section("synth"), tmp_path)
+        (builtin,) = plan(
+            load_manifest(path).section("synth").model_copy(update={"tasks": [name], "define": {}}), tmp_path
+        )
+        assert copy.table == f"synthetic_my_{name}"
+        assert load_schema(copy.table).columns == load_schema(builtin.table).columns
+        assert copy.prompt_version == builtin.prompt_version  # the same template text
+        assert [c.name for c in copy.checks] == [c.name for c in builtin.checks]
 
 
 def test_check_params_are_validated():

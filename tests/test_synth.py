@@ -18,12 +18,11 @@ from curation.synth.config import SynthConfig
 from curation.synth.engine import GeneratorUnavailable, GenResult, Sampling
 from curation.synth.openai_engine import OpenAIEngine
 from curation.synth.passages import build_passages, chunk_text, regex_counter, split_sentences
-from curation.synth.prompts import delimit, render
+from curation.synth.prompts import delimit
 from curation.synth.runner import check_generation, run_batch
-from curation.synth.tasks import make_task
 from curation.synth.tasks.base import Context, Sample
 from curation.warehouse import connect
-from tests.synth_helpers import INJECTION, PASSAGE_TEXT, seed_documents, write_manifest
+from tests.synth_helpers import INJECTION, PASSAGE_TEXT, builtin_task, seed_documents, write_manifest
 
 CFG = SynthConfig()
 
@@ -80,7 +79,7 @@ def test_passages_filters_absent_columns_skipped_present_applied(wh):
 
 
 def test_injected_closing_tag_cannot_end_the_source_block():
-    msgs = render("grounded_qa.v1", n=2, passage=INJECTION)
+    msgs = builtin_task("grounded_qa").prompt({"text": INJECTION})
     user = msgs[-1]["content"]
     assert user.count("</source>") == 1 and user.count("<source>") == 1
     body = user.split("<source>")[1].split("</source>")[0]
@@ -93,7 +92,7 @@ def test_injected_closing_tag_cannot_end_the_source_block():
 
 
 def test_generation_failures_have_reasons():
-    t = make_task("dialogue", CFG)
+    t = builtin_task("dialogue", CFG)
     schema = t.schema()
     assert check_generation(t, GenResult("", "error", error="timeout"), schema, "p/s0", 0).reason == "timeout"
     assert check_generation(t, GenResult('{"tu', "length"), schema, "p/s0", 0).reason == "truncated_output"
@@ -107,7 +106,7 @@ def test_generation_failures_have_reasons():
 
 
 def test_grounded_qa_accepts_grounded_and_rejects_each_failure():
-    t = make_task("grounded_qa", CFG)
+    t = builtin_task("grounded_qa", CFG)
     row = {"input_id": "d#0", "passage_id": "d#0", "doc_id": "d", "text": PASSAGE_TEXT}
     good = {
         "question": "What is the first-line drug for type 2 diabetes?",
@@ -146,7 +145,7 @@ def test_grounded_qa_accepts_grounded_and_rejects_each_failure():
 
 def test_mcq_cot_keeps_only_gold_and_applies_difficulty_filter():
     cfg = SynthConfig.model_validate({"mcq_cot": {"samples": 4, "min_passes": 1, "max_passes": 2}})
-    t = make_task("mcq_cot", cfg)
+    t = builtin_task("mcq_cot", cfg)
     opts = [{"label": "A", "text": "metformin"}, {"label": "B", "text": "insulin"}]
     row = {
         "input_id": "q1",
@@ -160,20 +159,22 @@ def test_mcq_cot_keeps_only_gold_and_applies_difficulty_filter():
     ans = ["A", "B", "B", "A"]
     samples = [_sample({"reasoning": f"step {i}. so {a}", "final_answer": a}, i) for i, a in enumerate(ans)]
     rows, rejects = t.evaluate(row, samples, CTX)
-    assert [r["sample_index"] for r in rows] == [0, 3]
-    assert all(r["final_answer"] == "A" and r["n_correct"] == 2 and r["pass_rate"] == 0.5 for r in rows)
     assert [r.reason for r in rejects] == ["wrong_answer", "wrong_answer"]
+    rows, rejects, side = t.aggregate([row], rows, CTX)
+    assert [r["sample_index"] for r in rows] == [0, 3] and not rejects
+    assert all(r["final_answer"] == "A" and r["gold_answer"] == "A" for r in rows)
+    assert all(r["n_correct"] == 2 and r["pass_rate"] == 0.5 for r in rows)
+    assert side["synthetic_mcq_cot_items"][0]["n_correct"] == 2
     easy = [_sample({"reasoning": "r", "final_answer": "A"}, i) for i in range(4)]
-    rows, rejects = t.evaluate(row, easy, CTX)
+    rows, rejects, _ = t.aggregate([row], t.evaluate(row, easy, CTX)[0], CTX)
     assert rows == [] and {r.reason for r in rejects} == {"too_easy"}
-    c = _sample({"reasoning": "r", "final_answer": "C"})
-    assert t.evaluate(row, [c], CTX)[1][0].reason == "answer_not_an_option"
+    assert t.schema_for(row)["properties"]["final_answer"]["enum"] == ["A", "B"]  # decoding picks one of its labels
     assert t.precheck({**row, "answer": None}).reason == "no_gold_answer"
     assert t.precheck({**row, "options": None}).reason == "no_options"
 
 
 def test_dialogue_role_and_turn_checks():
-    t = make_task("dialogue", SynthConfig.model_validate({"dialogue": {"min_turns": 4, "max_turns": 6}}))
+    t = builtin_task("dialogue", SynthConfig.model_validate({"dialogue": {"min_turns": 4, "max_turns": 6}}))
     row = {"input_id": "d#0", "passage_id": "d#0", "doc_id": "d", "text": PASSAGE_TEXT}
 
     def turns(*roles, text="Metformin is first-line for type 2 diabetes."):
@@ -328,7 +329,7 @@ def test_schema_ignoring_server_output_is_quarantined_and_errors_not_cached(fake
     cache = ResponseCache(wh.root / "cache" / "t.sqlite")
     eng = CachedEngine(OpenAIEngine([fake.base], retries=0), cache)
     unit = prepare_passages(cfg, wh, eng, "r1").unit
-    t = make_task("grounded_qa", cfg)
+    t = builtin_task("grounded_qa", cfg)
     rows = list(t.inputs(wh, unit))[:3]
     fake.plan = ["prose", "500"]
     stats = run_batch(wh, t, eng, rows, Sampling(), "r1", "u0")

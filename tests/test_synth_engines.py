@@ -20,10 +20,9 @@ import pytest
 from curation.synth.config import SynthConfig
 from curation.synth.engine import Sampling, schema_errors
 from curation.synth.runner import check_generation
-from curation.synth.tasks import make_task
 from curation.warehouse import connect, load_schema
 from curation.warehouse.runs import load_run
-from tests.synth_helpers import PLUMBING_GATE, seed_documents, seed_items, write_manifest
+from tests.synth_helpers import PLUMBING_GATE, builtin_task, seed_documents, seed_items, write_manifest
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -117,7 +116,7 @@ def _run(cfg, wh, inner, tasks=None, use_cache=True):
 
 
 def test_vllm_structured_generation_and_token_counts(vllm_engine):
-    t = make_task("grounded_qa", _cfg(vllm_engine.model_dir))
+    t = builtin_task("grounded_qa", _cfg(vllm_engine.model_dir))
     prompts = [t.prompt({"text": "Metformin lowers glucose."}), t.prompt({"text": "Aspirin inhibits COX."})]
     res = vllm_engine.generate(prompts, Sampling(temperature=1.0, max_tokens=200, seed=1), t.schema())
     for r in res:
@@ -169,7 +168,7 @@ def test_vllm_prompt_longer_than_context_is_an_error_result(vllm_engine):
 
 def test_model_ignoring_schema_is_quarantined_as_unparseable(vllm_engine):
     """Unconstrained decoding stands for a model/server that ignores the schema: the parse check catches it."""
-    t = make_task("dialogue", _cfg(vllm_engine.model_dir))
+    t = builtin_task("dialogue", _cfg(vllm_engine.model_dir))
     (r,) = vllm_engine.generate([t.prompt({"text": "x"})], Sampling(temperature=1.0, max_tokens=40, seed=3))
     checked = check_generation(t, r, t.schema(), "p#0/s0", 0)
     assert checked.reason in {"unparseable_output", "truncated_output", "schema_violation"}
@@ -297,7 +296,7 @@ def test_grounded_qa_judge_pass(vllm_engine, wh):
     s = out["tasks"]["grounded_qa"]
     con = connect(wh)
     judged = con.execute("select judge from synthetic_grounded_qa").fetchall()
-    assert all(json.loads(j)["enabled"] and json.loads(j)["verdict"] == "good" for (j,) in judged)
+    assert all(json.loads(j)["enabled"] for (j,) in judged)  # what is kept passed the judge (its rubric: good)
     n_judge_q = con.execute("select count(*) from quarantine where reason like 'judge_%'").fetchone()[0]
     assert len(judged) + n_judge_q >= 1
     # judge generations are metered like task generations: one per pair that passed the row checks
@@ -310,7 +309,7 @@ def test_grounded_qa_judge_pass(vllm_engine, wh):
 def test_serve_client_structured_output_and_pool(vllm_server, tiny_model):
     from curation.synth.openai_engine import OpenAIEngine
 
-    t = make_task("grounded_qa", _cfg(tiny_model))
+    t = builtin_task("grounded_qa", _cfg(tiny_model))
     eng = OpenAIEngine([vllm_server, "http://127.0.0.1:9/v1"], concurrency=4, retries=2, backoff_s=0.05)
     assert eng.model_id == "tiny"
     prompts = [t.prompt({"text": f"Passage {i} about metformin."}) for i in range(4)]

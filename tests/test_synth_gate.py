@@ -16,8 +16,8 @@ from curation.synth.config import SynthConfig
 from curation.synth.engine import GenResult, parse_json
 from curation.synth.gate import GateInput, conclusion, generated_strings, named_options, run_text_checks
 from curation.synth.runner import check_outputs
-from curation.synth.tasks import make_task
 from curation.synth.tasks.base import Context
+from tests.synth_helpers import builtin_task
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth_outputs"
 OPTIONS = [
@@ -75,24 +75,22 @@ def test_good_text_passes_and_each_kind_of_garbage_gets_its_own_reason():
     }
     got = {want: gate(fields) for want, fields in bad.items()}
     assert {want: v and v[0] for want, v in got.items()} == {want: want for want in bad}, got
-    from curation.synth.gate import example_text
-
     copied = {"question": "What is low-dose aspirin used to prevent?", "answer": "It prevents a second heart attack."}
-    verdict = run_text_checks(GateInput(copied, example=example_text("grounded_qa.v2")), cfg().grounded_qa.gate)
+    verdict = run_text_checks(
+        GateInput(copied, example=builtin_task("grounded_qa", cfg()).example_text()), cfg().grounded_qa.gate
+    )
     assert verdict[0] == "gate_copies_example", verdict
 
 
 def test_one_copied_dialogue_turn_is_a_copy_even_when_the_rest_is_new():
     """Seen in the demo: SmolLM2 opened dialogues about other sources with the example's first patient turn."""
-    from curation.synth.gate import example_text
-
     turns = {
         "turns[0]": "I had a heart attack last year. Why do I have to take aspirin every day?",
         "turns[1]": "Chest pain sends many people to the emergency department, but few have a myocardial infarction.",
         "turns[2]": "How do you find out which patients really had one?",
         "turns[3]": "A high-sensitivity troponin test at arrival and one hour later rules most of them in or out.",
     }
-    example = example_text("dialogue.v2")
+    example = builtin_task("dialogue", cfg()).example_text()
     verdict = run_text_checks(GateInput(turns, example=example), cfg().dialogue.gate)
     assert verdict is not None and verdict[0] == "gate_copies_example" and "turns[0]" in verdict[1], verdict
     fresh = {**turns, "turns[0]": "My father was told his troponin was raised. What does that mean for him?"}
@@ -123,9 +121,10 @@ def replay(path: Path, c: SynthConfig) -> tuple[Counter, dict[str, list[dict]], 
     accepted: dict[str, list[dict]] = {}
     parsed_and_checked: Counter = Counter()
     ctx = Context(model="m", sampling={"seed": 0}, run_id="r", fingerprint="sha256:0")
+    tasks = {name: builtin_task(name, c) for name in ("grounded_qa", "mcq_cot", "dialogue")}
     for line in path.read_text().splitlines():
         rec = json.loads(line)
-        task = make_task(rec["task"], c)
+        task = tasks[rec["task"]]
         res = GenResult(rec["text"], rec["finish"], parsed=parse_json(rec["text"]))
         rows, rejects = check_outputs(task, None, [rec["input"]], [res], ctx)
         accepted.setdefault(rec["task"], []).extend(rows)
@@ -156,7 +155,7 @@ def test_recorded_smollm2_outputs_are_partly_accepted_with_distinct_reject_reaso
 
 
 def test_whitespace_output_is_its_own_reason():
-    task = make_task("mcq_cot", cfg())
+    task = builtin_task("mcq_cot", cfg())
     item = {"item_id": "i", "input_id": "i", "benchmark": "medqa", "question": "Q?", "options": OPTIONS, "answer": "C"}
     ctx = Context(model="m", sampling={"seed": 0}, run_id="r")
     _, rejects = check_outputs(task, None, [item], [GenResult(" \n\t ", "stop")], ctx)
@@ -165,7 +164,7 @@ def test_whitespace_output_is_its_own_reason():
         '{"reasoning": "  ", "final_answer": "C"}', "stop", parsed={"reasoning": "  ", "final_answer": "C"}
     )
     _, rejects = check_outputs(task, None, [item], [empty], ctx)
-    assert [r.reason for r in rejects] == ["empty_reasoning"]
+    assert [r.reason for r in rejects] == ["gate_empty_field"]
 
 
 @pytest.mark.parametrize("task", ["grounded_qa", "mcq_cot", "dialogue"])

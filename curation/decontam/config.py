@@ -20,9 +20,10 @@ def _all_splits_files() -> dict[str, list[str]]:
 
 
 def _synthetic_tables() -> list[str]:
+    from curation.synth.presets import presets
     from curation.synth.tasks import TASKS
 
-    return ["passages", *(t.table for t in TASKS.values())]
+    return ["passages", *(p.table for p in presets().values()), *(t.table for t in TASKS.values())]
 
 
 class DecontamConfig(StrictModel):

@@ -42,7 +42,7 @@ class IOBEntity(Check):
     def needs(self) -> tuple[set[str], set[str]]:
         return {self.p.field}, {self.p.entity, self.p.label} | ({self.p.replaces} if self.p.replaces else set())
 
-    def adds(self) -> dict[str, str]:
+    def columns(self) -> dict[str, str]:
         return {"text": "string", "tokens": "list<string>", "tags": "list<string>", "spans": SPAN_TYPE}
 
     def _spans(self, out: dict[str, Any], inp: dict[str, Any]) -> tuple[list[str], list[Span]]:
@@ -57,7 +57,7 @@ class IOBEntity(Check):
             return "entity_not_replaced", f"the sentence still has {inp[self.p.replaces]!r} besides the new entity"
         return None
 
-    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
         tokens, spans = self._spans(out, inp)
         return {
             "text": join_tokens(tokens),

@@ -42,7 +42,7 @@ class RecordRow(Check):
     def needs(self) -> tuple[set[str], set[str]]:
         return {self.p.field}, set()
 
-    def adds(self) -> dict[str, str]:
+    def columns(self) -> dict[str, str]:
         return {c.name: TABLE_TYPES[c.type] for c in self.schema.columns}
 
     def _checked(self, out: dict[str, Any]) -> tuple[dict[str, Any] | None, Verdict]:
@@ -58,7 +58,7 @@ class RecordRow(Check):
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
         return self._checked(out)[1]
 
-    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
         return self._checked(out)[0] or {}
 
 
@@ -96,7 +96,7 @@ class ConceptsMentioned(Check):
     def needs(self) -> tuple[set[str], set[str]]:
         return {self.p.field}, set(self.p.concepts)
 
-    def adds(self) -> dict[str, str]:
+    def columns(self) -> dict[str, str]:
         return {"spans": SPAN_TYPE}
 
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
@@ -110,7 +110,7 @@ class ConceptsMentioned(Check):
             return "concept_missing", "not mentioned: " + ", ".join(missing)
         return None
 
-    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
         note = str(out.get(self.p.field) or "")
         spans = [
             {"start": m.start(), "end": m.end(), "concept": c, "value": _value(inp.get(c)), "text": m.group(0)}

@@ -131,10 +131,23 @@ class InputSpec(StrictModel):
         return self
 
 
+class ChoiceSpec(StrictModel):
+    """Multiple-choice output: `field` holds the chosen option label. Decoding is constrained to the input's own
+    labels, and the content gate checks that the reasoning concludes with that option (and, with `gate.verifier`,
+    that an independent pass agrees with gold)."""
+
+    field: str
+    options: str = Field("options", description="input column of {label, text} options")
+    gold: str = Field("answer", description="input column holding the gold label")
+    question: str = Field("question", description="input column holding the question")
+
+
 class OutputSpec(StrictModel):
     """JSON output checked against a schema (inline or a file beside the manifest), or free text run through an
     extractor (curation/synth/recipe/extractors.py). `explode` makes one row per element of an array field;
-    `carry` copies input columns into every row."""
+    `carry` copies input columns into every row; `rename` renames the table's columns (an output field, a carried
+    column, element_index, n_passes) and `drop` leaves bookkeeping columns out of it (a table that keeps an older
+    layout)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -142,6 +155,12 @@ class OutputSpec(StrictModel):
     extractor: dict[str, Any] | None = None
     explode: str | None = None
     carry: list[str] = Field(default_factory=list)
+    rename: dict[str, str] = Field(default_factory=dict, description="table column -> the name it is written under")
+    drop: list[Literal["input_id", "element_index", "n_samples", "n_passes", "pass_rate"]] = Field(
+        default_factory=list,
+        description="bookkeeping columns the output table leaves out (the _items table keeps them)",
+    )
+    choice: ChoiceSpec | None = None
 
     @model_validator(mode="after")
     def _one(self) -> OutputSpec:
@@ -261,7 +280,8 @@ class SynthConfig(SectionsModel, EngineSettings):
     component_kind: ClassVar[str] = "task"
 
     tasks: list[str] = Field(
-        default_factory=lambda: ["grounded_qa"], description="registered or declared task names (default: define's)"
+        default_factory=lambda: ["grounded_qa"],
+        description="built-in (preset), plugin or declared task names (default: define's)",
     )
     define: dict[str, Defined] = Field(default_factory=dict, description="tasks and steps declared in the manifest")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
@@ -271,19 +291,20 @@ class SynthConfig(SectionsModel, EngineSettings):
 
     @classmethod
     def section_models(cls) -> dict[str, type[BaseModel]]:
+        """The built-in presets' sections (curation/synth/presets/) and plugin task classes' sections."""
+        from curation.synth.presets import presets
         from curation.synth.tasks import TASKS
 
-        return {t.name: t.config for t in TASKS.values()}
+        return {**{t.name: t.config for t in TASKS.values()}, **{p.name: p.config for p in presets().values()}}
 
     @field_validator("define")
     @classmethod
     def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from curation.synth.tasks import TASKS
-
+        builtin = cls.section_models()
         for name in v:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 raise ValueError(f"task name {name!r}: use lower-case letters, digits and _")
-            if name in TASKS:
+            if name in builtin:
                 raise ValueError(f"task name {name!r} is a built-in task; choose another")
         return v
 
@@ -296,9 +317,10 @@ class SynthConfig(SectionsModel, EngineSettings):
 
     @model_validator(mode="after")
     def _known_tasks(self) -> SynthConfig:
-        from curation.synth.tasks import TASKS
-
-        for name in self.tasks:
-            if name not in self.define:
-                TASKS.get(name)  # raises with the known names
+        builtin = self.section_models()
+        unknown = [n for n in self.tasks if n not in self.define and n not in builtin]
+        if unknown:
+            raise ValueError(
+                f"tasks {unknown}: not a built-in or declared task; known: {sorted([*builtin, *self.define])}"
+            )
         return self

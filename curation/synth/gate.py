@@ -109,12 +109,6 @@ def example_strings(example: str) -> str:
     return "\n".join(generated_strings(parsed)) if parsed is not None else example
 
 
-@functools.cache
-def example_text(prompt_id: str) -> str:
-    """The generated strings of a few-shot template's worked example (its assistant turns), '' when it has none."""
-    return example_strings(prompts.example(prompt_id))
-
-
 def check_control_chars(g: GateInput, cfg: GateConfig) -> Verdict:
     frac = control_fraction(g.text)
     return (

@@ -81,9 +81,9 @@ def check_generation(task: Task, r: GenResult, schema: dict | None, ref: str, in
     return Sample(index, r, parsed)
 
 
-def candidate(task: Task, row: dict, result: GenResult) -> Candidate:
+def candidate(task: Task, row: dict, result: GenResult, inp: dict) -> Candidate:
     """A row for the content gate, with the raw output it was parsed from."""
-    c = task.choice(row)
+    c = task.choice(row, inp)
     text = GateInput(task.generated_fields(row), c.options if c else None, c.chosen if c else None, task.example_text())
     return Candidate(row, result.text, task.source_ref(row), text, c.gold if c else None, c.question if c else "")
 
@@ -107,7 +107,9 @@ def check_outputs(
                 samples.append(checked)
         if samples:
             ok, bad = task.evaluate(row, samples, ctx)
-            candidates.extend(candidate(task, out, results[i * task.n_samples + out["sample_index"]]) for out in ok)
+            candidates.extend(
+                candidate(task, out, results[i * task.n_samples + out["sample_index"]], row) for out in ok
+            )
             rejects.extend(bad)
     accepted, gated_out = apply_gate(task.gate, engine, candidates)
     rejects.extend(gated_out)

@@ -19,6 +19,7 @@ from curation.synth.cache import CachedEngine, ResponseCache, cache_path
 from curation.synth.config import SynthConfig
 from curation.synth.engine import Engine, Sampling
 from curation.synth.passages import PassageResult, build_passages, make_counter
+from curation.synth.presets import presets
 from curation.synth.recipe.checks import describe
 from curation.synth.recipe.plan import plan
 from curation.synth.recipe.pool import EnginePool, configured_engine
@@ -142,22 +143,26 @@ def resolved_config(ctx: StageContext) -> SynthConfig:
 
 
 def selected_tasks(ctx: StageContext, cfg: SynthConfig) -> list[Task | StepTask]:
-    """Built-in tasks in the order listed, then declared tasks in dependency order (their tables registered and
-    saved in the warehouse, so SQL, validation and release see them)."""
+    """Built-in (preset) and plugin tasks in the order listed, then declared tasks and steps in dependency order.
+    Presets and declared tasks are planned alike; a declared task's tables are registered and saved in the
+    warehouse, so SQL, validation and release see them (a preset's are always known)."""
     names = ctx.params.task or list(cfg.tasks)
-    unknown = [n for n in names if n not in cfg.define and n not in TASKS]
+    unknown = [n for n in names if n not in cfg.define and n not in cfg.section_models()]
     if unknown:
         raise UserError(f"--task {unknown}: not a task of this manifest; tasks: {list(cfg.tasks)}")
-    tasks: list[Task | StepTask] = [make_task(n, cfg) for n in names if n not in cfg.define]
-    if cfg.define:
-        if ctx.manifest is None:
-            raise UserError("declared tasks (synth.define) need their manifest: prompt templates resolve beside it")
-        for t in plan(cfg, ctx.manifest.base_dir, ctx.warehouse):
-            for table in t.declared if isinstance(t, StepTask) else (t.table, t.items_table):
-                save_declared(ctx.warehouse.root, load_schema(table))
-            if t.name in names:
-                tasks.append(t)
-    return tasks
+    if cfg.define and ctx.manifest is None:
+        raise UserError("declared tasks (synth.define) need their manifest: prompt templates resolve beside it")
+    listed = cfg.model_copy(update={"tasks": list(dict.fromkeys([*cfg.tasks, *names]))})
+    base_dir = ctx.manifest.base_dir if ctx.manifest is not None else Path.cwd()
+    planned = {t.name: t for t in plan(listed, base_dir, ctx.warehouse)}
+    for name in cfg.define:
+        t = planned[name]
+        for table in t.declared if isinstance(t, StepTask) else (t.table, t.items_table):
+            save_declared(ctx.warehouse.root, load_schema(table))
+    builtin: list[Task | StepTask] = [
+        make_task(n, cfg) if n in TASKS else planned[n] for n in names if n not in cfg.define
+    ]
+    return builtin + [t for n, t in planned.items() if n in cfg.define and n in names]
 
 
 def _model_of(t: Task) -> str | None:
@@ -232,10 +237,9 @@ def run(ctx: StageContext) -> dict[str, Any]:
 
 
 def check_manifest(manifest: Any) -> None:
-    """`manifest check`: declared tasks' templates, schemas and checks against the columns they will read."""
-    cfg = manifest.section("synth")
-    if cfg.define:
-        plan(cfg, manifest.base_dir)
+    """`manifest check`: the listed presets and declared tasks: templates, schemas and checks against the columns
+    they will read."""
+    plan(manifest.section("synth"), manifest.base_dir)
 
 
 def _summary(s: dict[str, Any]) -> str:
@@ -259,6 +263,7 @@ STAGES.register(
             "passages",
             "synthetic_decontam",
             *(t.table for t in TASKS.values()),
+            *(p.table for p in presets().values()),
             *(t for t in declared_tables() if t.startswith("synthetic_")),  # not records_* or propagated_*
         ),
         threads=lambda cfg: 1,

@@ -1,16 +1,9 @@
-"""Lexical checks shared by the tasks: references to the source document, and grounding in a passage."""
+"""Lexical grounding of generated text in a passage (the `grounding` check)."""
 
 from __future__ import annotations
 
 import re
 
-# MIRIAD's filter: a standalone QA pair must not lean on a document the reader never sees.
-SOURCE_REFERENCE = re.compile(
-    r"\b(?:the|this|these|that|our|above|following)\s+(?:study|studies|passage|passages|text|article|paper|excerpt|"
-    r"abstract|figure|figures|fig\.?|table|tables|authors?|investigators|researchers|source|document|context)\b"
-    r"|\b(?:in|from)\s+(?:figure|fig\.?|table)\s*\d",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _STOPWORDS = """a an the and or but if then than that this these those is are was were be been being of in on at to for
 from by with without into onto over under about as it its it's they them their there here which who whom whose what
@@ -18,10 +11,6 @@ when where why how can could may might must shall should will would do does did 
 most less least many much some any each every all both either neither other another same own only just has have had
 having i you he she we our your his her my me us him"""
 _STOP = frozenset(_STOPWORDS.split())
-
-
-def refers_to_source(text: str) -> bool:
-    return bool(SOURCE_REFERENCE.search(text))
 
 
 def content_words(text: str) -> set[str]:

@@ -27,7 +27,7 @@ class ChrF(Check):
     def needs(self) -> tuple[set[str], set[str]]:
         return {self.p.field}, {self.p.source}
 
-    def adds(self) -> dict[str, str]:
+    def columns(self) -> dict[str, str]:
         return {self.p.column: "float64"}
 
     def _score(self, out: dict[str, Any], inp: dict[str, Any]) -> float:
@@ -42,5 +42,5 @@ class ChrF(Check):
         score = self._score(out, inp)
         return None if score >= self.p.min else ("low_chrf", f"chrF {score} < {self.p.min}")
 
-    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
         return {self.p.column: self._score(out, inp)}

@@ -71,6 +71,21 @@ def _non_empty(column: str) -> Callable[[Mapping[str, Any]], str | None]:
     return check
 
 
+def _dialogue_alternates(row: Mapping[str, Any]) -> str | None:
+    turns = row.get("turns") or []
+    if len(turns) < 2:
+        return f"{len(turns)} turns; a dialogue needs at least 2"
+    prev = None
+    for i, t in enumerate(turns):
+        role = t.get("role") if isinstance(t, Mapping) else None
+        if blank(role) or blank(t.get("text")):
+            return f"turn {i} has an empty role or text"
+        if role == prev:
+            return f"turns {i - 1} and {i} are both {role!r}: roles must alternate"
+        prev = role
+    return None
+
+
 def _commercial_licence(row: Mapping[str, Any]) -> str | None:
     licence = str(row.get("license") or "")
     if row.get("commercial_use") and ("-NC" in licence or licence == "unknown"):
@@ -111,6 +126,11 @@ LICENCE = RowRule(
     "no non-commercial or unknown licence is marked commercial_use",
 )
 TEXT = RowRule("non_empty_text", ("text",), _non_empty("text"), "text is not blank")
+DIALOGUE = RowRule(
+    "dialogue_roles_alternate", ("turns",), _dialogue_alternates, "at least two turns, non-empty, roles alternate"
+)
+# The rules a task preset names (`row_rules:` in curation/synth/presets/<task>/preset.yaml) for its table.
+TASK_RULES = {r.name: r for r in (QUESTION, ANSWER, COT_GOLD, FINAL_IN_OPTIONS, FINAL_IS_GOLD, DIALOGUE)}
 TABLE_RULES: dict[str, tuple[RowRule, ...]] = {
     "documents": (TEXT, LICENCE),
     "passages": (TEXT,),
@@ -119,11 +139,15 @@ TABLE_RULES: dict[str, tuple[RowRule, ...]] = {
 
 
 def table_rules(table: str) -> tuple[RowRule, ...]:
-    """The row rules of a table: the core tables' here, a synth task's from its `row_rules`."""
+    """The row rules of a table: the core tables' here, a task preset's by name, a plugin task's `row_rules`."""
     if table in TABLE_RULES:
         return TABLE_RULES[table]
+    from curation.synth.presets import presets
     from curation.synth.tasks import TASKS
 
+    preset = next((p for p in presets().values() if p.table == table), None)
+    if preset is not None:
+        return tuple(TASK_RULES[name] for name in preset.row_rules)
     return next((t.row_rules for t in TASKS.values() if t.table == table), ())
 
 

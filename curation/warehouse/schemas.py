@@ -154,15 +154,29 @@ def _file_schemas(directory: Path | None) -> dict[str, TableSchema]:
     return out
 
 
+def file_schema(name: str) -> TableSchema:
+    """A table schema from medcurate's own files (or an installed plugin's), without the derived ones."""
+    return _file_schemas(None)[name]
+
+
+@functools.cache
+def _preset_schemas() -> dict[str, TableSchema]:
+    """The tables of the built-in task presets (curation/synth/presets/), derived from their specs."""
+    from curation.synth.presets import preset_schemas
+
+    return preset_schemas()
+
+
 _DECLARED: dict[str, TableSchema] = {}
 DECLARED_DIR = "schemas"  # under a warehouse: the schemas of tables declared by manifests (recipe tasks)
 
 
 def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
-    """Every table schema: medcurate's own (or `directory`'s), those of installed plugins, and the tables declared at
-    run time (a manifest's recipe tasks; see register_schema)."""
+    """Every table schema: medcurate's own (or `directory`'s), those of installed plugins, the built-in task presets'
+    tables, and the tables declared at run time (a manifest's recipe tasks; see register_schema)."""
     out = dict(_file_schemas(directory))
     if directory is None:
+        out.update(_preset_schemas())
         out.update(_DECLARED)
     return out
 
@@ -170,12 +184,15 @@ def all_schemas(directory: Path | None = None) -> dict[str, TableSchema]:
 def clear_schema_cache() -> None:
     """Forget the schema files read so far (tests that install stand-in schemas)."""
     _file_schemas.cache_clear()
+    _preset_schemas.cache_clear()
 
 
 def register_schema(schema: TableSchema) -> None:
     """Make a table declared by a manifest known to every reader in this process. Re-declaring it with other
     columns replaces the declaration (the manifest changed); a built-in table's name is refused."""
-    if schema.name in _file_schemas(None):
+    if schema.name in _file_schemas(None) or (
+        schema.name in _preset_schemas() and schema.columns != _preset_schemas()[schema.name].columns
+    ):
         raise ValueError(f"table {schema.name!r} is a built-in table; a declared task must write another table")
     _DECLARED[schema.name] = schema
 

@@ -1,4 +1,5 @@
-"""Versioned prompt templates: `<task>.<version>.txt`, sections `=== system` / `=== user`, `$name` placeholders.
+"""medcurate's own fixed prompts (the gate's verifier: `<name>.<version>.txt`, sections `=== system` / `=== user`,
+`$name` placeholders); task prompts are Jinja2 templates (curation/synth/recipe/templates.py, the presets' folders).
 
 Source text is always put between tags; `delimit()` breaks any closing tag inside it, so a passage cannot end its
 own data block and smuggle instructions into the prompt.
@@ -34,10 +35,3 @@ def render(prompt_id: str, **values: object) -> list[dict[str, str]]:
     """Chat messages for a template; text values are delimited, a missing placeholder is an error."""
     vals = {k: delimit(v) if isinstance(v, str) else str(v) for k, v in values.items()}
     return [{"role": role, "content": t.substitute(vals)} for role, t in load(prompt_id)]
-
-
-@functools.cache
-def example(prompt_id: str) -> str:
-    """The worked example of a few-shot template (its assistant sections): the content gate rejects output that
-    copies it."""
-    return "\n".join(t.template for role, t in load(prompt_id) if role == "assistant")

@@ -12,6 +12,8 @@ checks (judge, verifier) batched on what survives, each with its own model from 
       - {check: distinct, field: question}
       - {check: judge, model: judge, prompt: prompts/judge.txt, passing: [good]}
       - {check: verifier, model: judge, field: reasoning}
+      - {check: turns, roles: [patient, doctor], min_turns: 4, column: n_turns}
+      - {check: choice_item, options: options, gold: answer}     # an input check, before generation
 
 Plugins add checks through the entry-point group `medcurate.checks`.
 """
@@ -23,7 +25,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from curation.config_base import StrictModel
 from curation.registry import Registry
@@ -41,6 +43,7 @@ class Check:
     name: ClassVar[str]
     params: ClassVar[type[BaseModel]]
     uses_model: ClassVar[bool] = False
+    on_input: ClassVar[bool] = False  # runs on the input before any token is spent (`input()`), not on outputs
 
     def __init__(self, p: Any, base_dir: Path):
         self.p = p
@@ -53,12 +56,19 @@ class Check:
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
         return None
 
-    def adds(self) -> dict[str, str]:
-        """Columns the check derives for an accepted row (name -> schema type), e.g. spans found in the output."""
+    def input(self, inp: dict[str, Any]) -> Verdict:
+        return None
+
+    def reset(self) -> None:
+        """Called before each input's outputs are checked (a stateful check forgets the previous input)."""
+
+    def columns(self) -> dict[str, str]:
+        """Columns the check derives for every accepted row (name -> schema type), e.g. a grounding score or the
+        spans it found in the output."""
         return {}
 
-    def annotate(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
-        """The values of `adds()` for a row that passed every row check."""
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+        """The values of `columns()` for a row that passed every row check."""
         return {}
 
     def model_name(self) -> str | None:
@@ -69,15 +79,34 @@ class Check:
 
 
 def check_params(spec: dict[str, Any]) -> tuple[type[Check], BaseModel]:
+    """A check's class and validated parameters. `enabled: false` (any check) switches it off, so a preset option
+    can toggle one."""
     if "check" not in spec:
         raise ValueError(f"a check needs `check: <name>`; known: {CHECKS.names()}")
+    if not isinstance(spec.get("enabled", True), bool):
+        raise ValueError(f"enabled: {spec['enabled']!r} is not true or false")
     cls = CHECKS.get(str(spec["check"]))
-    return cls, cls.params.model_validate({k: v for k, v in spec.items() if k != "check"})
+    return cls, cls.params.model_validate({k: v for k, v in spec.items() if k not in ("check", "enabled")})
 
 
-def make_check(spec: dict[str, Any], base_dir: Path) -> Check:
+def make_check(spec: dict[str, Any], base_dir: Path) -> Check | None:
+    """The check, or None when it is switched off."""
     cls, p = check_params(spec)
-    return cls(p, base_dir)
+    return cls(p, base_dir) if spec.get("enabled", True) else None
+
+
+Where = dict[str, Any]
+
+
+def field_text(value: Any, where: Where | None = None) -> str:
+    """A field's text: a string as is; a list (dialogue turns) as the model-written strings of its elements that
+    match `where` (e.g. {role: doctor}), one per line."""
+    if not isinstance(value, list):
+        return str(value or "")
+    from curation.synth.gate import generated_strings
+
+    keep = [v for v in value if not where or (isinstance(v, dict) and all(v.get(k) == w for k, w in where.items()))]
+    return "\n".join(generated_strings(keep))
 
 
 _LABEL = re.compile(r"^\W*(?:(?:answer|option|choice)\s*(?:is|:)?\s*)?\(?([A-J])\)?(?:[.):\s]|$)", re.IGNORECASE)
@@ -105,6 +134,7 @@ class AnswerMatchParams(StrictModel):
     options: str | None = Field("options", description="input column of {label, text} options, if any")
     mode: str = Field("auto", pattern="^(auto|label|text|number)$")
     tolerance: float = Field(1e-6, ge=0, description="number mode: absolute tolerance")
+    reason: str = Field("answer_mismatch", pattern=r"^[a-z][a-z0-9_]*$")
 
 
 @CHECKS.decorator()
@@ -132,13 +162,14 @@ class AnswerMatch(Check):
                 got, ok = None, False
         else:
             ok = _norm_text(answer) == _norm_text(gold)
-        return None if ok else ("answer_mismatch", f"answer {answer[:80]!r} != gold {gold!r}")
+        return None if ok else (self.p.reason, f"answer {answer[:80]!r} != gold {gold!r}")
 
 
 class RejectPatternParams(StrictModel):
     field: str | list[str]
     pattern: str
     reason: str = Field("rejected_pattern", pattern=r"^[a-z][a-z0-9_]*$")
+    where: Where | None = Field(None, description="list fields: only elements matching these keys, e.g. {role: doctor}")
 
     @field_validator("pattern")
     @classmethod
@@ -166,7 +197,7 @@ class RejectPattern(Check):
 
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
         for f in _fields(self.p.field):
-            m = re.search(self.p.pattern, str(out.get(f) or ""))
+            m = re.search(self.p.pattern, field_text(out.get(f), self.p.where))
             if m:
                 return self.p.reason, f"{f} matches {m.group(0)!r}"
         return None
@@ -203,6 +234,8 @@ class GroundingParams(StrictModel):
     field: str = "answer"
     source: str = Field("text", description="input column the field must be grounded in")
     min: float = Field(0.5, ge=0, le=1)
+    where: Where | None = Field(None, description="list fields: only elements matching these keys, e.g. {role: doctor}")
+    column: str | None = Field(None, description="record the score in this column of every accepted row")
 
 
 @CHECKS.decorator()
@@ -215,9 +248,18 @@ class Grounding(Check):
     def needs(self) -> tuple[set[str], set[str]]:
         return {self.p.field}, {self.p.source}
 
+    def score(self, out: dict[str, Any], inp: dict[str, Any]) -> float:
+        return grounding_score(field_text(out.get(self.p.field), self.p.where), str(inp.get(self.p.source) or ""))
+
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
-        score = grounding_score(str(out.get(self.p.field) or ""), str(inp.get(self.p.source) or ""))
+        score = self.score(out, inp)
         return None if score >= self.p.min else ("not_grounded", f"grounding {score:.2f} < {self.p.min}")
+
+    def columns(self) -> dict[str, str]:
+        return {self.p.column: "float64"} if self.p.column else {}
+
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+        return {self.p.column: round(self.score(out, inp), 4)} if self.p.column else {}
 
 
 class LanguageParams(StrictModel):
@@ -248,29 +290,32 @@ class Language(Check):
 
 class DistinctParams(StrictModel):
     field: str
+    reason: str = Field("duplicate_output", pattern=r"^[a-z][a-z0-9_]*$")
 
 
 @CHECKS.decorator()
 class Distinct(Check):
     """No two rows of one input share the field's normalised value (the same question twice for one passage).
-    Stateful within one input: the task resets it per input."""
+    Stateful within one input (`reset` per input); list it last, so a row another check rejects is not seen."""
 
     name = "distinct"
     params = DistinctParams
 
     def __init__(self, p: Any, base_dir: Path):
         super().__init__(p, base_dir)
-        self.seen: dict[str, set[str]] = {}
+        self.seen: set[str] = set()
+
+    def reset(self) -> None:
+        self.seen = set()
 
     def needs(self) -> tuple[set[str], set[str]]:
         return {self.p.field}, set()
 
     def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
-        seen = self.seen.setdefault(str(inp.get("input_id")), set())
         key = _norm_text(str(out.get(self.p.field) or ""))
-        if key in seen:
-            return "duplicate_output", f"same {self.p.field} twice for one input"
-        seen.add(key)
+        if key in self.seen:
+            return self.p.reason, f"same {self.p.field} twice for one input"
+        self.seen.add(key)
         return None
 
 
@@ -358,6 +403,86 @@ class Verifier(Check):
             gold = answer_label(str(inp[self.p.gold]), inp[self.p.options])
             out.append(None if ans == gold else ("verifier_disagrees", f"verifier answered {ans}, gold {gold}"))
         return out
+
+
+class TurnsParams(StrictModel):
+    field: str = "turns"
+    roles: list[str] = Field(
+        default_factory=lambda: ["patient", "doctor"], min_length=2, description="in speaking order"
+    )
+    min_turns: int = Field(2, ge=1)
+    max_turns: int | None = Field(None, ge=1)
+    min_chars: int = Field(1, ge=0, description="of each turn's text")
+    column: str | None = Field(None, description="record the number of turns in this column")
+
+    @model_validator(mode="after")
+    def _range(self) -> TurnsParams:
+        if self.max_turns is not None and self.min_turns > self.max_turns:
+            raise ValueError(f"min_turns {self.min_turns} > max_turns {self.max_turns}")
+        return self
+
+
+@CHECKS.decorator()
+class Turns(Check):
+    """A conversation (a list of {role, text}): the turn count in range, the first role opens, the roles take turns
+    in order, no turn shorter than min_chars."""
+
+    name = "turns"
+    params = TurnsParams
+
+    def needs(self) -> tuple[set[str], set[str]]:
+        return {self.p.field}, set()
+
+    def row(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
+        turns = [t if isinstance(t, dict) else {} for t in out.get(self.p.field) or []]
+        roles, n = self.p.roles, len(turns)
+        if n < self.p.min_turns:
+            return f"too_few_{self.p.field}", f"{n} < {self.p.min_turns}"
+        if self.p.max_turns is not None and n > self.p.max_turns:
+            return f"too_many_{self.p.field}", f"{n} > {self.p.max_turns}"
+        for i, t in enumerate(turns):
+            expected = roles[i % len(roles)]
+            if t.get("role") != expected:
+                if i == 0:
+                    return f"{t.get('role')}_speaks_first", f"the {expected} opens the conversation"
+                return "roles_not_alternating", f"turn {i} is {t.get('role')!r}, expected {expected!r}"
+            if len(str(t.get("text") or "").strip()) < self.p.min_chars:
+                return "empty_turn", f"turn {i}"
+        return None
+
+    def columns(self) -> dict[str, str]:
+        return {self.p.column: "int32"} if self.p.column else {}
+
+    def measure(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+        return {self.p.column: len(out.get(self.p.field) or [])} if self.p.column else {}
+
+
+class ChoiceItemParams(StrictModel):
+    options: str = Field("options", description="input column of {label, text} options")
+    gold: str = Field("answer", description="input column holding the gold label")
+    min_options: int = Field(2, ge=1)
+
+
+@CHECKS.decorator()
+class ChoiceItem(Check):
+    """An input check: a multiple-choice item has options and a gold answer among their labels (`no_options`,
+    `no_gold_answer`), before any token is spent on it."""
+
+    name = "choice_item"
+    params = ChoiceItemParams
+    on_input = True
+
+    def needs(self) -> tuple[set[str], set[str]]:
+        return set(), {self.p.options, self.p.gold}
+
+    def input(self, inp: dict[str, Any]) -> Verdict:
+        labels = [str(o["label"]) for o in inp.get(self.p.options) or []]
+        ref = f" ({inp['source_ref']})" if inp.get("source_ref") else ""
+        if len(labels) < self.p.min_options:
+            return "no_options", f"not multiple-choice: {len(labels)} options{ref}"
+        if inp.get(self.p.gold) not in labels:
+            return "no_gold_answer", f"gold {inp.get(self.p.gold)!r} is not one of {labels}{ref}"
+        return None
 
 
 def describe(checks: list[Check]) -> list[dict[str, Any]]:

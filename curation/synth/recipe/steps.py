@@ -182,6 +182,7 @@ class StepTask:
 
     def __init__(self, name: str, spec: StepConfig, base_dir: Path):
         self.name = name
+        self.where = f"synth.define.{name}"  # the spec's key path, for errors
         self.spec = spec
         self.base_dir = base_dir
         self.step: Step = STEPS.get(spec.step)(self)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from curation.synth.engine import Engine, GenResult, Sampling
 from curation.synth.recipe.checks import Check, Verdict, make_check
 from curation.synth.recipe.extractors import Extractor, make_extractor
 from curation.synth.recipe.templates import PromptTemplate, load_template
-from curation.synth.tasks.base import Context, Rejection, Sample, Task
+from curation.synth.tasks.base import Choice, Context, Rejection, Sample, Task
 from curation.synth.tasks.item_inputs import item_rows
 from curation.synth.tasks.passage_inputs import passage_rows
 from curation.warehouse import Warehouse, connect
@@ -43,14 +43,19 @@ def load_json_schema(spec: dict[str, Any] | str, base_dir: Path) -> dict[str, An
     return with_record_schemas(schema, base_dir)
 
 
+def _stripped(v: Any) -> Any:
+    return v.strip() if isinstance(v, str) else v
+
+
 class DeclaredTask(Task):
     """One manifest-declared task. `bind(pool)` gives it the engines its model checks use."""
 
     uses_passages = False
 
-    def __init__(self, cfg: SynthConfig, name: str, spec: DeclaredTaskConfig, base_dir: Path):
+    def __init__(self, cfg: SynthConfig, name: str, spec: DeclaredTaskConfig, base_dir: Path, where: str = ""):
         self.cfg = cfg
         self.name = name  # type: ignore[misc]  # per instance: many declared tasks share this class
+        self.where = where or f"synth.define.{name}"  # the spec's key path, for errors
         self.spec = spec
         self.base_dir = base_dir
         self.table = spec.table or f"synthetic_{name}"  # type: ignore[misc]
@@ -58,7 +63,7 @@ class DeclaredTask(Task):
         self.template: PromptTemplate = load_template(base_dir / spec.prompt)
         self.json_schema = load_json_schema(spec.output.json_schema, base_dir) if spec.output.json_schema else None
         self.extractor: Extractor | None = make_extractor(spec.output.extractor) if spec.output.extractor else None
-        self.checks: list[Check] = [make_check(c, base_dir) for c in spec.checks]
+        self.checks: list[Check] = [c for c in (make_check(s, base_dir) for s in spec.checks) if c is not None]
         self.pool: EnginePool | None = None
         self.counter: Callable[[str], int] | None = None
         self.context_len: int | None = None
@@ -102,10 +107,6 @@ class DeclaredTask(Task):
             return list(props[self.spec.output.explode]["items"].get("properties", {}))
         return list(props)
 
-    def added_columns(self) -> dict[str, str]:
-        """Columns the checks derive from accepted rows (name -> schema type), after the output fields."""
-        return {k: t for c in self.checks for k, t in c.adds().items()}
-
     # --- inputs -------------------------------------------------------------------------------------------------
 
     def inputs(self, wh: Warehouse, passages_unit: str | None) -> Iterator[dict]:
@@ -143,11 +144,15 @@ class DeclaredTask(Task):
                     yield {**r, "input_id": str(r[i.id]), "source_ref": str(r[i.id])}
 
     def precheck(self, row: dict) -> Rejection | None:
+        """Fuzzy-duplicate inputs, then the input checks (a multiple-choice item without a gold label)."""
         dup = row.get("_duplicate_of")
         if dup:
             field = self.spec.input.dedup.field if self.spec.input.dedup else ""
             detail = f"fuzzy ratio {dup[1]} with input {dup[0]}"
             return Rejection("duplicate_input", row["input_id"], str(row.get(field, "")), detail)
+        for c in self.checks:
+            if c.on_input and (v := c.input(row)):
+                return Rejection(v[0], row["input_id"], json.dumps(row, ensure_ascii=False, default=str), v[1])
         return None
 
     # --- prompt and output --------------------------------------------------------------------------------------
@@ -156,7 +161,20 @@ class DeclaredTask(Task):
         return self.json_schema or {}
 
     def schema_for(self, row: dict) -> dict | None:  # type: ignore[override]
-        return self.json_schema
+        """The schema; a multiple-choice output's field is narrowed to this input's option labels."""
+        choice = self.spec.output.choice
+        if choice is None or self.json_schema is None:
+            return self.json_schema
+        props = self.json_schema["properties"]
+        labels = [str(o["label"]) for o in row.get(choice.options) or []]
+        narrowed = {**props[choice.field], "enum": labels}
+        return {**self.json_schema, "properties": {**props, choice.field: narrowed}}
+
+    def choice(self, row: dict, inp: dict) -> Choice | None:
+        c = self.spec.output.choice
+        if c is None:
+            return None
+        return Choice(inp[c.options], str(row.get(c.field)), str(inp[c.gold]), str(inp[c.question]))
 
     def prompt(self, row: dict) -> list[dict[str, str]]:
         msgs = self.template.render(row, self.spec.vars)
@@ -195,13 +213,18 @@ class DeclaredTask(Task):
 
     def _row_verdict(self, out: dict[str, Any], inp: dict[str, Any]) -> Verdict:
         for c in self.checks:
-            if not c.uses_model and (v := c.row(out, inp)):
+            if not c.uses_model and not c.on_input and (v := c.row(out, inp)):
                 return v
         return None
+
+    def measured(self, out: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for c in self.checks for k, v in c.measure(out, inp).items()}
 
     def evaluate(self, row: dict, samples: list[Sample], ctx: Context) -> tuple[list[dict], list[Rejection]]:
         rows, rejects = [], []
         carry = {c: row[c] for c in self.spec.output.carry}
+        for c in self.checks:
+            c.reset()
         for s in samples:
             for j, out in enumerate(self._elements(s.parsed)):
                 ref = f"{row['input_id']}/s{s.index}" + (f"/e{j}" if self.spec.output.explode else "")
@@ -209,9 +232,7 @@ class DeclaredTask(Task):
                 if verdict:
                     rejects.append(Rejection(verdict[0], ref, json.dumps(out, ensure_ascii=False), verdict[1]))
                     continue
-                fields = {k: out.get(k) for k in self.output_fields()}
-                for c in self.checks:
-                    fields.update(c.annotate(out, row))
+                fields = {k: _stripped(out.get(k)) for k in self.output_fields()}
                 rows.append(
                     {
                         "record_id": ctx.record_id(self, row["input_id"], s.index, j),
@@ -219,6 +240,7 @@ class DeclaredTask(Task):
                         **carry,
                         **fields,
                         **({"element_index": j} if self.spec.output.explode else {}),
+                        **self.measured(out, row),
                         **ctx.common(self, s),
                         "judge": {"enabled": any(c.uses_model for c in self.checks)},
                     }
@@ -226,11 +248,18 @@ class DeclaredTask(Task):
         return rows, rejects
 
     def generated_fields(self, row: dict) -> dict[str, str]:
-        """Model-written text by field; nested output (dialogue turns) is flattened to its strings, without roles."""
+        """Model-written text by field, without roles or answer labels; a list field (dialogue turns) gives one
+        field per element, so the gate sees a copied or empty turn even among good ones."""
         from curation.synth.gate import generated_strings
 
-        out = {k: "\n".join(generated_strings(row.get(k), k)) for k in self.output_fields()}
-        return {k: v for k, v in out.items() if v}
+        out: dict[str, str] = {}
+        for k in self.output_fields():
+            v = row.get(k)
+            parts = [(f"{k}[{i}]", e) for i, e in enumerate(v)] if isinstance(v, list) else [(k, v)]
+            for name, value in parts:
+                if strings := generated_strings(value, k):
+                    out[name] = "\n".join(strings)
+        return out
 
     def source_ref(self, row: dict) -> str:
         return f"{row['input_id']}/s{row['sample_index']}" + (
@@ -295,4 +324,10 @@ class DeclaredTask(Task):
                     fields = {f: r.get(f) for f in self.output_fields()}
                     detail = f"{passes} of {k} samples passed; keep {keep.min_passes}..{keep.max_passes}"
                     rejects.append(Rejection(why, self.source_ref(r), json.dumps(fields, ensure_ascii=False), detail))
-        return kept, rejects, {self.items_table: items}
+        rows = [self.renamed(r, self.spec.output.drop) for r in kept]
+        return rows, rejects, {self.items_table: [self.renamed(i) for i in items]}
+
+    def renamed(self, row: dict[str, Any], drop: Sequence[str] = ()) -> dict[str, Any]:
+        """The row under its table's column names (`output.rename`), without the dropped columns."""
+        names, gone = self.spec.output.rename, set(drop)
+        return {names.get(k, k): v for k, v in row.items() if k not in gone}

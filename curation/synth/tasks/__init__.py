@@ -1,6 +1,7 @@
-"""The registry of synth tasks. A task module defines a `Task` subclass (its name, output table, config model and
-whether it reads passages) and registers it with `@TASKS.decorator()`; plugins add tasks through the entry-point
-group `medcurate.tasks`."""
+"""The registry of synth task classes, for plugins: a plugin module defines a `Task` subclass (its name, output table,
+config model and whether it reads passages) and registers it with `@TASKS.decorator()` (entry-point group
+`medcurate.tasks`). medcurate's own built-in tasks are not classes but presets of the declared-task mechanism
+(curation/synth/presets/)."""
 
 from __future__ import annotations
 

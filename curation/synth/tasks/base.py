@@ -137,8 +137,9 @@ class Task(ABC):
     def generated_fields(self, row: dict) -> dict[str, str]:
         """The model-written text of an accepted row, by field name: what the content gate checks."""
 
-    def choice(self, row: dict) -> Choice | None:
-        """For multiple-choice reasoning: what the gate's answer-support check and verifier need."""
+    def choice(self, row: dict, inp: dict) -> Choice | None:
+        """For multiple-choice reasoning (an accepted row and its input): what the gate's answer-support check and
+        verifier need."""
         return None
 
     def source_ref(self, row: dict) -> str:
@@ -158,10 +159,8 @@ class Task(ABC):
         return ("schema_violation", "; ".join(errors[:5])) if errors else result.parsed
 
     def example_text(self) -> str:
-        """The prompt's worked example, which the content gate refuses to see copied."""
-        from curation.synth.gate import example_text
-
-        return example_text(self.prompt_id)
+        """The prompt's worked example, which the content gate refuses to see copied ('' without one)."""
+        return ""
 
     def sampling(self, default: Sampling) -> Sampling:
         """synth.sampling with the task section's `sampling` overrides (a plugin's config may have none)."""

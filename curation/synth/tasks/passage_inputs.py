@@ -9,6 +9,8 @@ import duckdb
 from curation.synth.passages import passages_glob
 from curation.warehouse import Warehouse
 
+PASSAGE_COLUMNS = ("passage_id", "doc_id", "text")
+
 
 def passage_rows(wh: Warehouse, unit: str | None, limit: int | None) -> Iterator[dict]:
     if not unit or not wh.has_unit("passages", unit):
@@ -16,7 +18,7 @@ def passage_rows(wh: Warehouse, unit: str | None, limit: int | None) -> Iterator
     lim = f" LIMIT {int(limit)}" if limit else ""
     con = duckdb.connect(":memory:")
     reader = con.sql(
-        f"SELECT passage_id, doc_id, text FROM read_parquet(?) ORDER BY passage_id{lim}",
+        f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM read_parquet(?) ORDER BY passage_id{lim}",
         params=[passages_glob(wh, unit)],
     ).to_arrow_reader(1000)
     for batch in reader:
