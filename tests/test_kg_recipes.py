@@ -83,7 +83,13 @@ def test_medreason(kg_warehouse, smollm2_engine, tmp_path):
     cot = con.execute("select count(*) from synthetic_cot").fetchone()[0]
     generations = found["counts"]["cot.generations"]
     assert generations == 4 * items_with_paths
-    print(f"medreason: cot rows {cot} of {generations} generations")
+    assert not {"cot:unparseable_output", "cot:schema_violation"} & set(found["quarantined"])  # constrained decoding
+    verified = cot + found["quarantined"].get("cot:verifier_disagrees", 0)
+    files = json.loads((tmp_path / "release/medreason/0.1.0/manifest.json").read_text())["files"]
+    released = sum(f["rows"] for f in files if f.get("config") == "medreason")
+    passed = con.execute("select count(*) from synthetic_cot_checked where gate_passed").fetchone()[0]
+    assert released == passed
+    print(f"medreason: cot rows {cot} of {generations} generations, verifier ran on {verified}, released {released}")
     example(wh, "select item_id, answer, paths, found_paths, reasoning, conclusion from synthetic_cot limit 1" if cot
             else "select item_id, text, hops, rels from kg_paths limit 1")  # fmt: skip
 
