@@ -66,9 +66,10 @@ def duck_type(t: Any) -> str:
 
 
 def json_type(prop: dict[str, Any]) -> str:
+    """A JSON-schema property's column type: scalars and arrays of scalars are typed (SQL can use them), the rest json."""
     t = prop.get("type")
-    if t == "array" and prop.get("items", {}).get("type") == "string":
-        return "list<string>"
+    if t == "array" and (inner := _JSON_TYPES.get(str(prop.get("items", {}).get("type")))):
+        return f"list<{inner}>"
     return _JSON_TYPES.get(str(t), "json")
 
 

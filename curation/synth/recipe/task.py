@@ -226,10 +226,14 @@ class DeclaredTask(Task):
         return rows, rejects
 
     def generated_fields(self, row: dict) -> dict[str, str]:
-        """Model-written text by field; nested output (dialogue turns) is flattened to its strings, without roles."""
+        """Model-written text by field; nested output (dialogue turns) is flattened to its strings, without roles.
+        An output with no strings at all (chosen numbers) is shown as its JSON, so the gate does not call it blank."""
         from curation.synth.gate import generated_strings
 
-        out = {k: "\n".join(generated_strings(row.get(k), k)) for k in self.output_fields()}
+        strings = {k: generated_strings(row.get(k), k) for k in self.output_fields()}
+        if not any(strings.values()):
+            return {k: json.dumps(row[k]) for k in strings if row.get(k) not in (None, [], {})}
+        out = {k: "\n".join(v) for k, v in strings.items()}
         return {k: v for k, v in out.items() if v}
 
     def source_ref(self, row: dict) -> str:
