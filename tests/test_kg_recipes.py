@@ -76,14 +76,27 @@ def test_medreason(kg_warehouse, smollm2_engine, tmp_path):
     linked = con.execute("select count(*) from kg_links where node_id is not null").fetchone()[0]
     items_with_paths = con.execute("select count(distinct item_id) from kg_paths").fetchone()[0]
     assert linked > 0 and items_with_paths > 0
-    assert con.execute("select max(hops), max(rank) from kg_paths").fetchone() <= (3, 2)
+    assert con.execute("select max(hops), max(rank) from kg_paths").fetchone() <= (3, 7)  # 8 candidates per pair
     n_no_path = found["quarantined"].get("paths:no_kg_path", 0)
     n_items = con.execute("select count(distinct item_id) from kg_links where node_id is not null").fetchone()[0]
     assert items_with_paths + n_no_path == n_items  # every linked item has paths or is quarantined
     cot = con.execute("select count(*) from synthetic_cot").fetchone()[0]
     generations = found["counts"]["cot.generations"]
-    assert generations == 4 * items_with_paths
-    print(f"medreason: cot rows {cot} of {generations} generations")
+    assert generations == 4 * items_with_paths  # every item reaches the CoT: model-ranked paths, else the fallback
+    ranked = dict(con.execute("select ranked_by, count(*) from synthetic_cot_items group by 1").fetchall())
+    assert sum(ranked.values()) == items_with_paths
+    picked = "select coalesce(max(n_paths), 0) from synthetic_cot_items where ranked_by = 'model'"
+    assert con.execute(picked).fetchone()[0] <= 3
+    assert not {"cot:unparseable_output", "cot:schema_violation"} & set(found["quarantined"])  # constrained decoding
+    verified = cot + found["quarantined"].get("cot:verifier_disagrees", 0)
+    files = json.loads((tmp_path / "release/medreason/0.1.0/manifest.json").read_text())["files"]
+    released = sum(f["rows"] for f in files if f.get("config") == "medreason")
+    passed = con.execute("select count(*) from synthetic_cot_checked where gate_passed").fetchone()[0]
+    assert released == passed
+    print(
+        f"medreason: paths ranked by {ranked}; cot rows {cot} of {generations} generations, verifier ran on {verified}"
+    )
+    print(f"medreason: released {released}")
     example(wh, "select item_id, answer, paths, found_paths, reasoning, conclusion from synthetic_cot limit 1" if cot
             else "select item_id, text, hops, rels from kg_paths limit 1")  # fmt: skip
 

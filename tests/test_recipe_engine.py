@@ -260,3 +260,19 @@ def test_frequency_penalty_is_part_of_the_sampling_only_when_set():
     assert "frequency_penalty" not in plain.as_dict()  # ids and cache keys made before the field still match
     tuned = Sampling(0.3, 0.9, 64, 1, 0.5)
     assert tuned.as_dict()["frequency_penalty"] == 0.5 and tuned.with_seed(5).frequency_penalty == 0.5
+
+
+@pytest.mark.parametrize(
+    ("prop", "column"),
+    [
+        ({"type": "string"}, "string"),
+        ({"type": "array", "items": {"type": "string"}}, "list<string>"),
+        ({"type": "array", "items": {"type": "integer"}}, "list<int64>"),  # SQL can use list_contains on it
+        ({"type": "array", "items": {"type": "object"}}, "json"),
+        ({"type": "object"}, "json"),
+    ],
+)
+def test_output_column_types_follow_the_json_schema(prop, column):
+    from curation.synth.recipe.plan import json_type
+
+    assert json_type(prop) == column

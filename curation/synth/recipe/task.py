@@ -249,7 +249,8 @@ class DeclaredTask(Task):
 
     def generated_fields(self, row: dict) -> dict[str, str]:
         """Model-written text by field, without roles or answer labels; a list field (dialogue turns) gives one
-        field per element, so the gate sees a copied or empty turn even among good ones."""
+        field per element, so the gate sees a copied or empty turn even among good ones. An output with no strings
+        at all (chosen numbers) is shown as its JSON, so the gate does not call it blank."""
         from curation.synth.gate import generated_strings
 
         out: dict[str, str] = {}
@@ -259,6 +260,8 @@ class DeclaredTask(Task):
             for name, value in parts:
                 if strings := generated_strings(value, k):
                     out[name] = "\n".join(strings)
+        if not out:
+            return {k: json.dumps(row[k]) for k in self.output_fields() if row.get(k) not in (None, [], {})}
         return out
 
     def source_ref(self, row: dict) -> str:
