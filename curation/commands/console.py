@@ -20,6 +20,8 @@ from curation.commands.common import console
 from curation.native_output import capture_native_output
 from curation.progress import live_active
 
+# Not torch: torch._logging puts its own stderr handler on the "torch" logger, which would then print the INFO lines
+# it logs at exit (FakeTensor cache stats) on the console.
 QUIET_LIBRARIES = (
     "vllm",
     "transformers",
@@ -28,7 +30,6 @@ QUIET_LIBRARIES = (
     "httpx",
     "urllib3",
     "filelock",
-    "torch",
     "sentence_transformers",
     "ray",
     "py.warnings",
