@@ -20,7 +20,7 @@ from torch import nn
 from curation.propagate.heads import Head
 from curation.propagate.labels import Labelled
 from curation.quality.config import EduTrainConfig
-from curation.quality.edu_model import EncoderHeads, hidden_size, load_encoder
+from curation.quality.edu_model import EncoderHeads, hidden_size, load_encoder, save_weights
 from curation.quality.edu_score import EduPredictor
 from curation.quality.edu_train import fit, head_outputs, model_card, model_meta, split
 from curation.quality.runtime import ModelLoadError
@@ -84,13 +84,7 @@ def train_student(
 
 
 def _save(model: Student, tok, dest: Path, meta: dict[str, Any], finetuned: bool) -> None:
-    from safetensors.torch import save_file
-
-    dest.mkdir(parents=True, exist_ok=False)
-    save_file({k: v.contiguous() for k, v in model.head_state().items()}, dest / "heads.safetensors")
-    if finetuned:
-        model.encoder.save_pretrained(dest / "encoder")
-        tok.save_pretrained(dest / "encoder")
+    save_weights(model, tok, dest, finetuned)
     info = {"format": NAME, "format_version": FORMAT_VERSION, "hidden_size": hidden_size(model.encoder), **meta}
     info["encoder_path"] = "encoder" if finetuned else meta["encoder"]
     atomic_write_text(dest / "student.json", json.dumps(info, indent=2, default=str))

@@ -94,7 +94,8 @@ def hidden_size(encoder: PreTrainedModel) -> int:
     return int(encoder.config.hidden_size)
 
 
-def save_classifier(model: EduClassifier, tok, dest: Path, meta: dict[str, Any], finetuned: bool) -> None:
+def save_weights(model: EncoderHeads, tok, dest: Path, finetuned: bool) -> None:
+    """The heads' weights, and the encoder with its tokenizer when it was fine-tuned (else the card names it)."""
     from safetensors.torch import save_file
 
     dest.mkdir(parents=True, exist_ok=False)
@@ -102,6 +103,10 @@ def save_classifier(model: EduClassifier, tok, dest: Path, meta: dict[str, Any],
     if finetuned:
         model.encoder.save_pretrained(dest / "encoder")
         tok.save_pretrained(dest / "encoder")
+
+
+def save_classifier(model: EduClassifier, tok, dest: Path, meta: dict[str, Any], finetuned: bool) -> None:
+    save_weights(model, tok, dest, finetuned)
     info = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
