@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,7 +16,7 @@ import yaml
 
 from curation.release.verify import verify
 from curation.warehouse import Warehouse, connect
-from tests.test_recipes import RECIPES, build, stage_copy, synth_counts
+from tests.test_recipes import RECIPES, stage_copy, synth_counts, timed_build
 
 pytestmark = pytest.mark.slow
 
@@ -33,10 +32,7 @@ def rows_by_config(release: Path) -> dict[str, int]:
 def run_recipe(recipe: str, tmp_path: Path, engine) -> tuple[Warehouse, dict, Path]:
     """Build the recipe; print its counts, wall time and one released row per config; check the release."""
     wh = Warehouse(tmp_path / "warehouse")
-    t0 = time.perf_counter()
-    outcome = build(stage_copy(recipe, tmp_path), wh, engine)
-    wall = time.perf_counter() - t0
-    assert {s: r["status"] for s, r in outcome.stages.items()} == dict.fromkeys(outcome.stages, "ran")
+    outcome, wall = timed_build(stage_copy(recipe, tmp_path), wh, engine)
     release = tmp_path / "release" / yaml.safe_load((RECIPES / f"{recipe}.yaml").read_text())["name"] / "0.1.0"
     assert verify(release) == []
     manifest = json.loads((release / "manifest.json").read_text())

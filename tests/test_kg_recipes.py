@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import yaml
 
 from curation.release.verify import verify
 from curation.warehouse import Warehouse, connect
-from tests.test_recipes import RECIPES, build, stage_copy, synth_counts
+from tests.test_recipes import RECIPES, stage_copy, synth_counts, timed_build
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
@@ -48,10 +47,7 @@ def kg_warehouse(shared_data, tmp_path_factory) -> Path:
 def run_recipe(recipe: str, kg_warehouse: Path, tmp_path: Path, engine) -> tuple[Warehouse, dict, float]:
     shutil.copytree(kg_warehouse, tmp_path / "warehouse")
     wh = Warehouse(tmp_path / "warehouse")
-    t0 = time.perf_counter()
-    outcome = build(recipe_copy(recipe, tmp_path), wh, engine)
-    wall = time.perf_counter() - t0
-    assert {s: r["status"] for s, r in outcome.stages.items()} == dict.fromkeys(outcome.stages, "ran")
+    outcome, wall = timed_build(recipe_copy(recipe, tmp_path), wh, engine)
     synth = outcome.stages["synth"]["summary"]
     found = synth_counts(wh, synth["run_id"])
     print(f"\n{recipe}: {wall:.0f} s; " + json.dumps({"tasks": synth["tasks"], **found}, default=str))

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from curation.manifest import load_manifest
-from curation.orchestrate.build import run_build
+from curation.orchestrate.build import BuildOutcome, run_build
 from curation.orchestrate.runner import run_stage
 from curation.release.verify import verify
 from curation.warehouse import Warehouse, connect
@@ -58,6 +58,15 @@ def synth_counts(wh: Warehouse, run_id: str) -> dict:
     return {"counts": counts, "quarantined": reasons}
 
 
+def timed_build(manifest: Path, wh: Warehouse, engine) -> tuple[BuildOutcome, float]:
+    """Build a recipe copy and assert every stage ran: (the build's outcome, wall seconds)."""
+    t0 = time.perf_counter()
+    outcome = build(manifest, wh, engine)
+    wall = time.perf_counter() - t0
+    assert {s: r["status"] for s, r in outcome.stages.items()} == dict.fromkeys(outcome.stages, "ran")
+    return outcome, wall
+
+
 CLINICAL = ("deid_gpt", "simsum", "synllm", "bimed", "hilgen")  # on committed fixtures: tests/test_clinical_recipes.py
 RECIPE_NAMES = sorted(  # recipes with deterministic steps (KG) run in tests/test_kg_recipes.py
     p.stem
@@ -71,10 +80,7 @@ RECIPE_NAMES = sorted(  # recipes with deterministic steps (KG) run in tests/tes
 @pytest.mark.parametrize("recipe", RECIPE_NAMES)
 def test_recipe_runs_end_to_end_with_the_real_model(recipe, shared_data, smollm2_engine, tmp_path):
     wh = Warehouse(tmp_path / "warehouse")
-    t0 = time.perf_counter()
-    outcome = build(stage_copy(recipe, tmp_path), wh, smollm2_engine)
-    wall = time.perf_counter() - t0
-    assert {s: r["status"] for s, r in outcome.stages.items()} == dict.fromkeys(outcome.stages, "ran")
+    outcome, wall = timed_build(stage_copy(recipe, tmp_path), wh, smollm2_engine)
     synth = outcome.stages["synth"]["summary"]
     found = synth_counts(wh, synth["run_id"])
     print(f"\n{recipe}: {wall:.0f} s; " + json.dumps({"tasks": synth["tasks"], **found}, default=str))
